@@ -1,0 +1,1 @@
+"""Subcommands of the ``neuroattn`` CLI, one module each (see :mod:`neuroattn.cli`)."""

@@ -1,0 +1,9 @@
+"""Simulators that plant a known truth; the offline default data of tests and tutorials.
+
+One module per track; everything public is re-exported here.
+"""
+
+from ._noise import pink_noise
+from .motor_imagery import MI_CHANNELS, MI_CLASSES, simulate_motor_imagery
+
+__all__ = ["pink_noise", "MI_CHANNELS", "MI_CLASSES", "simulate_motor_imagery"]

@@ -1,0 +1,343 @@
+"""scikit-learn estimators that train neuroattn models with skorch."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
+from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.dataset import ValidSplit
+
+from ..data import as_signal_array, check_signal_array, signal_metadata
+from ..models import NeuroModel, model_registry
+
+__all__ = ["NeuroEstimatorMixin", "NeuroClassifier", "NeuroRegressor", "resolve_device"]
+
+#: Keyword prefixes routed to the model constructor and to the optimizer.
+ROUTED_PREFIXES = ("model__", "optimizer__")
+
+
+def resolve_device(device: str | torch.device) -> str:
+    """``"auto"`` -> ``"cuda"`` when a CUDA device is present, else ``"cpu"``."""
+    if str(device) == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+class _AutocastMixin:
+    """Mixed precision (bfloat16 autocast) on CUDA; plain float32 elsewhere."""
+
+    def infer(self, x, **fit_params):
+        if str(self.device).startswith("cuda") and torch.cuda.is_bf16_supported():
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                return super().infer(x, **fit_params).float()
+        return super().infer(x, **fit_params)
+
+
+class _Classifier(_AutocastMixin, NeuralNetClassifier):
+    pass
+
+
+class _Regressor(_AutocastMixin, NeuralNetRegressor):
+    pass
+
+
+class NeuroEstimatorMixin:
+    """Shared machinery of the neuroattn estimators (signal checks, skorch net, I/O).
+
+    Subclasses set ``_net_class``, ``_criterion`` and implement ``_encode_targets``.
+    Hyperparameters of the model are given as ``model__<name>=value`` and of the
+    optimizer as ``optimizer__<name>=value`` (skorch's convention); they show in
+    ``get_params()`` and work with ``set_params`` and ``GridSearchCV``.
+    """
+
+    _net_class: type[NeuralNet]
+    _criterion: type[torch.nn.Module]
+
+    # ------------------------------------------------------------ params routing
+    def _set_routed(self, kwargs: dict[str, Any]) -> None:
+        for key, value in kwargs.items():
+            if not key.startswith(ROUTED_PREFIXES) or key in ROUTED_PREFIXES:
+                raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
+                                f"argument {key!r}; model and optimizer hyperparameters "
+                                "take the prefixes 'model__' and 'optimizer__'.")
+            setattr(self, key, value)
+
+    def _routed(self, prefix: str) -> dict[str, Any]:
+        return {k[len(prefix):]: v for k, v in vars(self).items() if k.startswith(prefix)}
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        params = super().get_params(deep=deep)
+        params.update({k: v for k, v in vars(self).items() if k.startswith(ROUTED_PREFIXES)})
+        return params
+
+    def set_params(self, **params: Any):
+        routed = {k: v for k, v in params.items() if k.startswith(ROUTED_PREFIXES)}
+        for key, value in routed.items():
+            setattr(self, key, value)
+        return super().set_params(**{k: v for k, v in params.items() if k not in routed})
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # --------------------------------------------------------------- input checks
+    def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
+        """Return float32 ``(n, n_chans, n_times)``; 2-D input is one channel."""
+        data = as_signal_array(X)
+        if reset:
+            self._fit_meta = signal_metadata(X)
+        ndim = np.ndim(data) if not hasattr(data, "ndim") else data.ndim
+        if ndim == 3:
+            data = check_array(data, allow_nd=True, dtype=np.float32,
+                               ensure_all_finite=True, ensure_min_features=1)
+            data = check_signal_array(data, check_flat=reset)
+            n_features = data.shape[1] * data.shape[2]
+            if reset:
+                self.n_features_in_ = n_features
+            elif hasattr(self, "n_chans_") and (data.shape[1], data.shape[2]) != (
+                    self.n_chans_, self.n_times_):
+                raise ValueError(
+                    f"X has {data.shape[1]} channels x {data.shape[2]} samples, but "
+                    f"{type(self).__name__} was fitted on {self.n_chans_} channels x "
+                    f"{self.n_times_} samples.")
+            return data
+        # 2-D (or a mistake): let scikit-learn produce its usual messages.
+        data = validate_data(self, data, reset=reset, dtype=np.float32,
+                             ensure_all_finite=True)
+        return check_signal_array(data[:, None, :], check_flat=reset)
+
+    # ----------------------------------------------------------------- building
+    def _model_class(self):
+        try:
+            return model_registry.get(self.model)
+        except ValueError:
+            raise
+        except Exception as exc:  # pragma: no cover - defensive
+            raise ValueError(f"model must be a registry name or a class: {exc}") from exc
+
+    def _build_module(self, X: np.ndarray, n_outputs: int) -> torch.nn.Module:
+        cls = self._model_class()
+        signal = {"n_chans": X.shape[1], "n_times": X.shape[2], "n_outputs": n_outputs,
+                  "sfreq": self._fit_meta["sfreq"], "chs_info": self._fit_meta["chs_info"]}
+        accepted = inspect.signature(cls).parameters
+        kwargs = {k: v for k, v in signal.items() if k in accepted and v is not None}
+        kwargs.update(self._routed("model__"))
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise ValueError(f"Could not build model {self.model!r}: {exc}") from exc
+
+    def _callbacks(self) -> list:
+        callbacks = []
+        if self.lr_scheduler == "cosine":
+            callbacks.append(("lr_scheduler", LRScheduler(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs)))
+        elif self.lr_scheduler is not None:
+            raise ValueError(f"lr_scheduler must be 'cosine' or None, got {self.lr_scheduler!r}.")
+        if self.early_stopping:
+            callbacks.append(("early_stopping", EarlyStopping(
+                monitor="valid_loss", patience=self.patience, load_best=True)))
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks + list(self.callbacks or [])
+
+    def _check_params(self) -> None:
+        if not (isinstance(self.max_epochs, (int, np.integer)) and self.max_epochs >= 1):
+            raise ValueError(f"max_epochs must be a positive integer, got {self.max_epochs!r}.")
+        if not (isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1):
+            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}.")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, got {self.lr}.")
+        vf = self.validation_fraction
+        if vf is not None and not 0 < vf < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1) or None, got {vf}.")
+        if self.early_stopping and vf is None:
+            raise ValueError("early_stopping=True needs a validation set: set "
+                             "validation_fraction (e.g. 0.2).")
+
+    def _make_net(self, module: torch.nn.Module, seed: int) -> NeuralNet:
+        device = resolve_device(self.device)
+        split = None
+        if self.validation_fraction is not None:
+            split = ValidSplit(self.validation_fraction, stratified=is_classifier_like(self),
+                               random_state=seed)
+        kwargs = dict(
+            module=module, criterion=self._criterion, optimizer=torch.optim.AdamW,
+            lr=self.lr, optimizer__weight_decay=self.weight_decay, max_epochs=self.max_epochs,
+            batch_size=self.batch_size, train_split=split, callbacks=self._callbacks(),
+            device=device, verbose=int(self.verbose), iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            iterator_train__pin_memory=device.startswith("cuda"),
+            iterator_valid__pin_memory=device.startswith("cuda"))
+        kwargs.update({f"optimizer__{k}": v for k, v in self._routed("optimizer__").items()})
+        if self._net_class is _Classifier:
+            kwargs["classes"] = np.arange(self.n_outputs_)
+        return self._net_class(**kwargs)
+
+    def _fit(self, X: Any, y: Any) -> NeuroEstimatorMixin:
+        self._check_params()
+        X = self._validate_X(X, reset=True)
+        y_enc = self._encode_targets(y, n_samples=X.shape[0])
+        self.n_chans_, self.n_times_ = X.shape[1], X.shape[2]
+        self.sfreq_ = self._fit_meta["sfreq"]
+        chs = self._fit_meta["chs_info"]
+        self.ch_names_ = [c["ch_name"] for c in chs] if chs else None
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = self._build_module(X, self.n_outputs_)
+            self.net_ = self._make_net(module, seed)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+                self.net_.fit(X, y_enc)
+        self.module_ = self.net_.module_
+        self.history_ = self.net_.history
+        del self._fit_meta
+        return self
+
+    def _forward(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        out = self.net_.forward(X, training=False)
+        return out.float().cpu().numpy()
+
+    def get_attention_weights(self, X: Any) -> dict[str, np.ndarray]:
+        """Attention weights of the fitted model for inputs ``X``.
+
+        Parameters
+        ----------
+        X : array-like | mne.Epochs
+            ``(n_samples, n_chans, n_times)`` as in :meth:`fit`.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            Module name to weights, see
+            :meth:`neuroattn.models.NeuroModel.get_attention_weights`.
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        module = self.module_
+        if not isinstance(module, NeuroModel):
+            raise ValueError(f"{type(module).__name__} is not a neuroattn model and "
+                             "records no attention weights.")
+        device = next(module.parameters()).device
+        weights = module.get_attention_weights(torch.as_tensor(X, device=device))
+        return {k: v.float().cpu().numpy() for k, v in weights.items()}
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path: str | Path) -> Path:
+        """Save a fitted estimator to one ``.safetensors`` file.
+
+        Weights are stored as tensors; parameters and fitted attributes as JSON in the
+        file's metadata. Nothing is pickled, so loading never runs foreign code.
+
+        Parameters
+        ----------
+        path : str | Path
+            Destination (``.safetensors`` is appended when missing).
+
+        Returns
+        -------
+        Path
+            The written file.
+        """
+        from safetensors.torch import save_file
+
+        check_is_fitted(self, "net_")
+        path = Path(path)
+        if path.suffix != ".safetensors":
+            path = path.with_name(path.name + ".safetensors")
+        fitted = {k: v for k, v in vars(self).items()
+                  if k.endswith("_") and not k.startswith("_")
+                  and k not in ("net_", "module_", "history_")}
+        meta = {"class": type(self).__name__, "params": self.get_params(deep=False),
+                "fitted": fitted, "neuroattn_version": _version()}
+        state = {k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()}
+        save_file(state, str(path), metadata={"neuroattn": json.dumps(meta, default=_encode)})
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto"):
+        """Load an estimator written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str | Path
+            A file written by :meth:`save`.
+        device : str
+            Where to put the model (``"auto"``, ``"cpu"``, ``"cuda"``).
+
+        Raises
+        ------
+        ValueError
+            If the file was not written by this class.
+        """
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        with safe_open(str(path), framework="pt") as fh:
+            raw = (fh.metadata() or {}).get("neuroattn")
+        if raw is None:
+            raise ValueError(f"{path} was not written by a neuroattn estimator.")
+        meta = json.loads(raw, object_hook=_decode)
+        if meta["class"] != cls.__name__:
+            raise ValueError(f"{path} holds a {meta['class']}, not a {cls.__name__}.")
+        est = cls(**meta["params"])
+        est.device = device
+        for key, value in meta["fitted"].items():
+            setattr(est, key, value)
+        est._fit_meta = {"sfreq": est.sfreq_, "chs_info": None}
+        dummy = np.zeros((1, est.n_chans_, est.n_times_), dtype=np.float32)
+        module = est._build_module(dummy, est.n_outputs_)
+        module.load_state_dict(load_file(str(path)))
+        del est._fit_meta
+        est.net_ = est._make_net(module, seed=0).initialize()
+        est.module_ = est.net_.module_
+        est.history_ = est.net_.history
+        return est
+
+
+def is_classifier_like(est: Any) -> bool:
+    return isinstance(est, ClassifierMixin)
+
+
+def _version() -> str:
+    from .. import __version__
+    return __version__
+
+
+def _encode(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        return {"__ndarray__": obj.tolist(), "dtype": str(obj.dtype)}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, type):
+        return {"__class__": f"{obj.__module__}.{obj.__qualname__}"}
+    raise TypeError(f"Cannot save parameter of type {type(obj).__name__}: {obj!r}")
+
+
+def _decode(obj: dict) -> Any:
+    if "__ndarray__" in obj:
+        return np.asarray(obj["__ndarray__"], dtype=obj["dtype"])
+    if "__class__" in obj:
+        module, _, name = obj["__class__"].rpartition(".")
+        if not module.split(".")[0] in ("torch", "neuroattn"):
+            raise ValueError(f"Refusing to import {obj['__class__']!r} from a saved file: "
+                             "only torch and neuroattn classes are loaded.")
+        import importlib
+        return getattr(importlib.import_module(module), name)
+    return obj
