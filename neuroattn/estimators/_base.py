@@ -67,25 +67,24 @@ class NeuroEstimatorMixin:
 
     # ------------------------------------------------------------ params routing
     def _set_routed(self, kwargs: dict[str, Any]) -> None:
-        for key, value in kwargs.items():
-            if not key.startswith(ROUTED_PREFIXES) or key in ROUTED_PREFIXES:
-                raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
-                                f"argument {key!r}; model and optimizer hyperparameters "
-                                "take the prefixes 'model__' and 'optimizer__'.")
-            setattr(self, key, value)
+        # Kept in one private dict (not as attributes) so that scikit-learn's
+        # "only parameters are set in __init__" rule holds; get_params shows them.
+        # Names are checked at fit, not here: __init__ only assigns.
+        self._routed_params = dict(kwargs)
 
     def _routed(self, prefix: str) -> dict[str, Any]:
-        return {k[len(prefix):]: v for k, v in vars(self).items() if k.startswith(prefix)}
+        return {k[len(prefix):]: v for k, v in self._routed_params.items()
+                if k.startswith(prefix)}
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         params = super().get_params(deep=deep)
-        params.update({k: v for k, v in vars(self).items() if k.startswith(ROUTED_PREFIXES)})
+        params.update(self._routed_params)
         return params
 
     def set_params(self, **params: Any):
         routed = {k: v for k, v in params.items() if k.startswith(ROUTED_PREFIXES)}
-        for key, value in routed.items():
-            setattr(self, key, value)
+        if routed:
+            self._routed_params = {**self._routed_params, **routed}
         return super().set_params(**{k: v for k, v in params.items() if k not in routed})
 
     def __sklearn_tags__(self):
@@ -99,8 +98,9 @@ class NeuroEstimatorMixin:
         data = as_signal_array(X)
         if reset:
             self._fit_meta = signal_metadata(X)
-        ndim = np.ndim(data) if not hasattr(data, "ndim") else data.ndim
-        if ndim == 3:
+        if not hasattr(data, "ndim") or not hasattr(data, "shape"):
+            data = np.asarray(data)
+        if data.ndim == 3:
             data = check_array(data, allow_nd=True, dtype=np.float32,
                                ensure_all_finite=True, ensure_min_features=1)
             data = check_signal_array(data, check_flat=reset)
@@ -155,6 +155,12 @@ class NeuroEstimatorMixin:
         return callbacks + list(self.callbacks or [])
 
     def _check_params(self) -> None:
+        bad = [k for k in self._routed_params
+               if not k.startswith(ROUTED_PREFIXES) or k in ROUTED_PREFIXES]
+        if bad:
+            raise ValueError(f"Unknown parameters {bad} for {type(self).__name__}; model and "
+                             "optimizer hyperparameters take the prefixes 'model__' and "
+                             "'optimizer__' (e.g. model__depth=2).")
         if not (isinstance(self.max_epochs, (int, np.integer)) and self.max_epochs >= 1):
             raise ValueError(f"max_epochs must be a positive integer, got {self.max_epochs!r}.")
         if not (isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1):
@@ -190,6 +196,9 @@ class NeuroEstimatorMixin:
     def _fit(self, X: Any, y: Any) -> NeuroEstimatorMixin:
         self._check_params()
         X = self._validate_X(X, reset=True)
+        if X.shape[0] < 2:
+            raise ValueError(f"Found {X.shape[0]} sample(s): n_samples = 1 is too few to "
+                             "train; at least 2 are needed.")
         y_enc = self._encode_targets(y, n_samples=X.shape[0])
         self.n_chans_, self.n_times_ = X.shape[1], X.shape[2]
         self.sfreq_ = self._fit_meta["sfreq"]

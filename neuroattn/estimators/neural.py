@@ -159,7 +159,8 @@ class NeuroClassifier(NeuroEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class label per sample, ``(n_samples,)``."""
-        return self.classes_[self._forward(X).argmax(axis=1)]
+        labels = self._forward(X).argmax(axis=1)
+        return self.classes_[labels]
 
 
 class NeuroRegressor(NeuroEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -206,7 +207,8 @@ class NeuroRegressor(NeuroEstimatorMixin, RegressorMixin, BaseEstimator):
             raise ValueError("NeuroRegressor requires y to be passed, but the target y is None.")
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
-            raise ValueError(f"Regression targets must be numeric, got dtype {y.dtype}.")
+            raise ValueError(f"Unknown label type: regression targets must be numeric, "
+                             f"got dtype {y.dtype}.")
         if y.ndim not in (1, 2) or y.shape[0] != n_samples:
             raise ValueError(f"y must be (n_samples,) or (n_samples, n_targets) with "
                              f"n_samples={n_samples}, got shape {y.shape}.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -53,6 +53,11 @@ class NeuroModel(nn.Module):
 
     #: Signal arguments a subclass cannot work without.
     _required_signal_args: tuple[str, ...] = ("n_chans", "n_times", "n_outputs")
+
+    #: Small, valid constructor arguments used by the common tests (and docs examples).
+    #: Override where the model needs other sizes.
+    example_signal_args: ClassVar[dict[str, Any]] = {
+        "n_chans": 4, "n_times": 128, "n_outputs": 3, "sfreq": 128.0}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -130,6 +135,24 @@ class NeuroModel(nn.Module):
         if self.n_chans is not None and x.shape[1] != self.n_chans:
             raise ValueError(f"{type(self).__name__} was built for {self.n_chans} channels, "
                              f"got {x.shape[1]}.")
+
+    def example_input(self, batch_size: int = 2,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+        """A random input batch of the shape ``forward`` expects.
+
+        ``(batch_size, n_chans, n_times)`` by default; models whose inputs differ
+        (tokens of image features, say) override it.
+        """
+        return torch.randn(batch_size, self.n_chans, self.n_times, generator=generator)
+
+    def example_loss(self, x: torch.Tensor) -> torch.Tensor:
+        """A scalar loss through every parameter, used by the common gradient test.
+
+        Defaults to the mean square of ``forward(x)``; a model with parameters outside
+        ``forward`` (a decoder used only in pretraining, say) overrides it so that
+        they are exercised too.
+        """
+        return self(x).square().mean()
 
     # -------------------------------------------------------------- configuration
     def get_config(self) -> dict[str, Any]:

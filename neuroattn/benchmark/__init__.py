@@ -1,0 +1,1 @@
+"""MOABB glue, result tables and plots; the ``neuroattn benchmark`` machinery."""

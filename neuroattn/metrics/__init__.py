@@ -1,0 +1,1 @@
+"""Metrics: seizure alarms and event metrics, encoding correlations."""

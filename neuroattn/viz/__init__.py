@@ -1,0 +1,1 @@
+"""Pictures: topomaps, alarm timelines, brain maps, benchmark plots (matplotlib)."""
