@@ -10,10 +10,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.preprocessing import LabelEncoder
+from sklearn.base import ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
@@ -22,7 +20,7 @@ from skorch.dataset import ValidSplit
 from ..data import as_signal_array, check_signal_array, signal_metadata
 from ..models import NeuroModel, model_registry
 
-__all__ = ["NeuroEstimatorMixin", "NeuroClassifier", "NeuroRegressor", "resolve_device"]
+__all__ = ["NeuroEstimatorMixin", "resolve_device", "ROUTED_PREFIXES"]
 
 #: Keyword prefixes routed to the model constructor and to the optimizer.
 ROUTED_PREFIXES = ("model__", "optimizer__")
@@ -344,7 +342,7 @@ def _decode(obj: dict) -> Any:
         return np.asarray(obj["__ndarray__"], dtype=obj["dtype"])
     if "__class__" in obj:
         module, _, name = obj["__class__"].rpartition(".")
-        if not module.split(".")[0] in ("torch", "neuroattn"):
+        if module.split(".")[0] not in ("torch", "neuroattn"):
             raise ValueError(f"Refusing to import {obj['__class__']!r} from a saved file: "
                              "only torch and neuroattn classes are loaded.")
         import importlib

@@ -66,12 +66,11 @@ def list_models(task: str | None = None, modality: str | None = None) -> list[st
 
 def model_table(fmt: str = "markdown") -> str:
     """The registry as a table (``"markdown"`` or ``"text"``) for the README and CLI."""
-    rows = []
-    for e in model_registry.entries():
-        def _join(v):
-            return ", ".join(v) if isinstance(v, (tuple, list)) else str(v)
-        rows.append((e.name, _join(e.tags["task"]), _join(e.tags["modality"]),
-                     e.tags.get("paper", ""), e.summary))
+    def _join(v: Any) -> str:
+        return ", ".join(v) if isinstance(v, (tuple, list)) else str(v)
+
+    rows = [(e.name, _join(e.tags["task"]), _join(e.tags["modality"]),
+             e.tags.get("paper", ""), e.summary) for e in model_registry.entries()]
     header = ("name", "task", "modality", "reference", "summary")
     if fmt == "markdown":
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -80,7 +79,7 @@ def model_table(fmt: str = "markdown") -> str:
         return "\n".join(lines)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(header)]
-    fmt_row = "  ".join("{:<%d}" % w for w in widths).format
+    fmt_row = "  ".join(f"{{:<{w}}}" for w in widths).format
     return "\n".join([fmt_row(*header)] + [fmt_row(*r) for r in rows])
 
 

@@ -13,7 +13,8 @@ __all__ = ["EEGTransformer"]
 
 
 @register_model("eeg_transformer", task=("classification", "regression"),
-                modality=("eeg", "ieeg", "fmri"), paper="Vaswani et al. 2017 (tokens: conv patches)")
+                modality=("eeg", "ieeg", "fmri"),
+                paper="Vaswani et al. 2017 (tokens: conv patches)")
 class EEGTransformer(NeuroModel):
     """Temporal conv patches of all channels, a pre-norm transformer, mean pooling.
 

@@ -4,12 +4,26 @@ channel attention and graph attention. ``nn`` knows nothing of data or training.
 import importlib as _importlib
 import pkgutil as _pkgutil
 
-from ._registry import (RecordsAttention, attention_registry, create_attention,
-                        list_attentions, register_attention)
-from .attention import (CrossAttention, GatedCrossAttention, GatedMultiHeadAttention,
-                        MultiHeadAttention, scaled_dot_product)
-from .embedding import (ChannelPatchEmbed, LearnedPositionalEmbedding, PatchEmbed1d,
-                        SinusoidalPositionalEmbedding)
+from ._registry import (
+    RecordsAttention,
+    attention_registry,
+    create_attention,
+    list_attentions,
+    register_attention,
+)
+from .attention import (
+    CrossAttention,
+    GatedCrossAttention,
+    GatedMultiHeadAttention,
+    MultiHeadAttention,
+    scaled_dot_product,
+)
+from .embedding import (
+    ChannelPatchEmbed,
+    LearnedPositionalEmbedding,
+    PatchEmbed1d,
+    SinusoidalPositionalEmbedding,
+)
 from .transformer import DropPath, FeedForward, TransformerBlock, TransformerEncoder
 
 __all__ = [
