@@ -25,7 +25,7 @@ def test_import_layers_point_down_only():
 
 def test_ruff_clean():
     result = subprocess.run([_tool("ruff"), "check", "neuroattn", "tests", "benchmarks",
-                             "tutorials"], cwd=ROOT, capture_output=True, text=True)
+                             "tutorials", "tools"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

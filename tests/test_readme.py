@@ -1,0 +1,34 @@
+"""README.md stays true: its model table comes from the registry, its commands exist."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_tool():
+    path = ROOT / "tools" / "update_readme.py"
+    spec = importlib.util.spec_from_file_location("update_readme", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_model_table_is_current():
+    text = (ROOT / "README.md").read_text()
+    assert _load_tool().render(text) == text, "run `python tools/update_readme.py`"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- test-command -->\s*```bash\n(.+?)\n```", readme, re.S)
+    assert match, "README lacks the marked test command"
+    assert match.group(1).strip() in (ROOT / ".ci" / "run").read_text()
+
+
+def test_render_needs_markers():
+    with pytest.raises(ValueError, match="markers"):
+        _load_tool().render("no table here")
