@@ -1,5 +1,6 @@
 """Loaders, converters, windowing and simulators. ``data`` knows nothing of torch modules."""
 
 from ._convert import as_signal_array, check_signal_array, signal_metadata
+from .encoding import as_feature_tokens, load_algonauts2023, load_images, responses_from_volumes  # noqa: F401,E501
 
 __all__ = ["as_signal_array", "check_signal_array", "signal_metadata"]

@@ -1,6 +1,7 @@
 """scikit-learn estimators on skorch. Estimators know nothing of file formats."""
 
 from ._base import NeuroEstimatorMixin, resolve_device
+from .encoding import BrainEncoderRegressor, RidgeEncoder, compare_encoders, extract_features  # noqa: F401,E501
 from .neural import NeuroClassifier, NeuroRegressor
 
 __all__ = ["NeuroEstimatorMixin", "NeuroClassifier", "NeuroRegressor", "resolve_device"]
