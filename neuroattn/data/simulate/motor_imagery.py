@@ -20,7 +20,7 @@ MI_CLASSES = {"left_hand": "C4", "right_hand": "C3", "feet": "Cz"}
 def simulate_motor_imagery(n_trials: int = 100, *, n_classes: int = 2,
                            ch_names: tuple[str, ...] | list[str] = MI_CHANNELS,
                            sfreq: float = 250.0, trial_seconds: float = 4.0,
-                           erd_strength: float = 0.6, rhythm_amplitude: float = 6.0,
+                           erd_strength: float = 0.3, rhythm_amplitude: float = 6.0,
                            noise_amplitude: float = 4.0, spread_m: float = 0.03,
                            return_epochs: bool = True, random_state: int | None = None):
     """Simulate motor-imagery trials with a lateralised 8-30 Hz desynchronisation.

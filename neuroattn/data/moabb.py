@@ -1,0 +1,330 @@
+"""MOABB glue: datasets and paradigms by name, arrays in microvolts, Euclidean alignment,
+and the simulated motor-imagery recordings as a MOABB dataset that runs offline.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+from moabb.datasets.base import BaseDataset
+from scipy import linalg
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .simulate.motor_imagery import MI_CHANNELS, MI_CLASSES, simulate_motor_imagery
+
+__all__ = ["SimulatedMotorImagery", "EuclideanAlignment", "get_dataset", "get_paradigm",
+           "get_moabb_data", "PARADIGMS"]
+
+#: Paradigm names accepted by :func:`get_paradigm`, to MOABB class names.
+PARADIGMS = {"left_right": "LeftRightImagery", "motor_imagery": "MotorImagery",
+             "filter_bank_left_right": "FilterBankLeftRightImagery"}
+
+#: Names that mean the offline simulated dataset.
+_SIMULATED_NAMES = ("simulated", "simulatedmotorimagery", "simulated_motor_imagery")
+
+
+class SimulatedMotorImagery(BaseDataset):
+    """The motor-imagery simulator as a MOABB dataset: every MOABB evaluation, offline.
+
+    Each run is a continuous recording made of consecutive trials from
+    :func:`neuroattn.data.simulate.simulate_motor_imagery` (22 electrodes of
+    BNCI2014_001 at 250 Hz; the planted desynchronisation over C4 / C3 / Cz for
+    left hand / right hand / feet) with a stim channel marking each trial onset.
+    Subjects differ in the strength of their desynchronisation, so results vary across
+    subjects as with real data. Nothing is downloaded or written.
+
+    Parameters
+    ----------
+    n_subjects : int
+        Number of subjects (numbered from 1).
+    n_sessions : int
+        Sessions per subject (named ``"0"``, ``"1"``, ...).
+    n_runs : int
+        Runs per session.
+    trials_per_run : int
+        Trials per run, split evenly across the classes.
+    n_classes : {2, 3}
+        2: left and right hand; 3 adds feet.
+    sfreq : float
+        Sampling frequency in Hz.
+    erd_range : tuple of float
+        Desynchronisation strength of the first and the last subject (linearly spread
+        between, see ``simulate_motor_imagery``'s ``erd_strength``).
+    subjects : list of int | None
+        Subset of subjects to use (MOABB's ``selected_subjects``).
+    random_state : int
+        Base seed; subject, session and run derive their own.
+
+    Raises
+    ------
+    ValueError
+        On non-positive counts or an ``erd_range`` outside [0, 1).
+    """
+
+    trial_seconds = 4.0
+    gap_seconds = 1.0
+
+    def __init__(self, n_subjects: int = 3, n_sessions: int = 2, n_runs: int = 1,
+                 trials_per_run: int = 48, n_classes: int = 2, sfreq: float = 250.0,
+                 erd_range: tuple[float, float] = (0.25, 0.12),
+                 subjects: list[int] | None = None, random_state: int = 42) -> None:
+        for name, value in (("n_subjects", n_subjects), ("n_sessions", n_sessions),
+                            ("n_runs", n_runs), ("trials_per_run", trials_per_run)):
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if n_classes not in (2, 3):
+            raise ValueError(f"n_classes must be 2 or 3, got {n_classes}.")
+        if not all(0 <= e < 1 for e in erd_range) or len(erd_range) != 2:
+            raise ValueError(f"erd_range must be two values in [0, 1), got {erd_range}.")
+        self.n_runs, self.trials_per_run = int(n_runs), int(trials_per_run)
+        self.n_classes, self.sfreq = n_classes, float(sfreq)
+        self.erd_range, self.random_state = tuple(erd_range), int(random_state)
+        classes = list(MI_CLASSES)[:n_classes]
+        code = (f"SimulatedMotorImagery-{n_subjects}-{n_sessions}-{n_runs}-{trials_per_run}-"
+                f"{n_classes}-{int(sfreq)}-{self.random_state}")
+        super().__init__(subjects=list(range(1, n_subjects + 1)),
+                         sessions_per_subject=n_sessions,
+                         events={name: k + 1 for k, name in enumerate(classes)},
+                         code=code, interval=[0, self.trial_seconds], paradigm="imagery",
+                         doi=None, selected_subjects=subjects)
+        # MOABB looks for a per-dataset folder in the MNE config; nothing is stored in it.
+        key = f"MNE_DATASETS_{self.code.upper()}_PATH"
+        if not os.path.isdir(os.environ.get(key, "")):
+            os.environ[key] = tempfile.gettempdir()
+
+    def _erd(self, subject: int) -> float:
+        lo, hi = self.erd_range
+        n = len(self._all_subjects)
+        return lo + (hi - lo) * (subject - 1) / max(1, n - 1)
+
+    def _make_run(self, subject: int, session: int, run: int):
+        import mne
+
+        sfreq = self.sfreq
+        seed = self.random_state + 10_000 * subject + 100 * session + run
+        block = self.trial_seconds + self.gap_seconds
+        X, labels = simulate_motor_imagery(
+            self.trials_per_run, n_classes=self.n_classes, sfreq=sfreq, trial_seconds=block,
+            erd_strength=self._erd(subject), return_epochs=False, random_state=seed)
+        n_block = X.shape[-1]
+        data = np.concatenate(list(X), axis=-1).astype(np.float64) * 1e-6  # volts
+        stim = np.zeros((1, data.shape[1]))
+        onsets = np.arange(self.trials_per_run) * n_block + int(round(0.5 * sfreq))
+        stim[0, onsets] = [self.event_id[label] for label in labels]
+        info = mne.create_info(list(MI_CHANNELS) + ["STI"], sfreq,
+                               ch_types=["eeg"] * len(MI_CHANNELS) + ["stim"])
+        raw = mne.io.RawArray(np.vstack([data, stim]), info, verbose="error")
+        from ._montage import standard_montage
+
+        raw.set_montage(standard_montage(), verbose="error")
+        return raw
+
+    def _get_single_subject_data(self, subject: int) -> dict:
+        return {str(session): {str(run): self._make_run(subject, session, run)
+                               for run in range(self.n_runs)}
+                for session in range(self.n_sessions)}
+
+    def data_path(self, subject: int, path: str | None = None, force_update: bool = False,
+                  update_path: bool | None = None, verbose: Any = None) -> list[str]:
+        """Nothing to download: returns an empty list."""
+        return []
+
+
+def get_dataset(name: str | BaseDataset, subjects: list[int] | None = None) -> BaseDataset:
+    """A MOABB dataset by its class name (``"BNCI2014_001"``, ``"PhysionetMI"``) or
+    ``"simulated"`` for :class:`SimulatedMotorImagery`.
+
+    Parameters
+    ----------
+    name : str | moabb.datasets.base.BaseDataset
+        Dataset class name in :mod:`moabb.datasets`, ``"simulated"``, or an instance
+        (returned as is, restricted to ``subjects`` when given).
+    subjects : list of int | None
+        Subjects to keep.
+
+    Returns
+    -------
+    moabb.datasets.base.BaseDataset
+
+    Raises
+    ------
+    ValueError
+        If MOABB has no dataset of that name (close names are listed) or a subject is
+        not in the dataset.
+    """
+    import moabb.datasets as mdatasets
+
+    if isinstance(name, BaseDataset):
+        dataset = name
+    elif not isinstance(name, str):
+        raise ValueError(f"dataset must be a MOABB dataset name or instance, got {name!r}.")
+    elif name.lower() in _SIMULATED_NAMES:
+        dataset = SimulatedMotorImagery()
+    else:
+        known = {n: getattr(mdatasets, n) for n in dir(mdatasets)
+                 if isinstance(getattr(mdatasets, n), type)
+                 and issubclass(getattr(mdatasets, n), BaseDataset)
+                 and not n.startswith(("Base", "Fake"))}
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=4, cutoff=0.5)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ValueError(f"MOABB has no dataset {name!r}.{hint} Use a class name of "
+                             "moabb.datasets (e.g. 'BNCI2014_001', 'PhysionetMI') or "
+                             "'simulated' for the offline simulated dataset.")
+        dataset = known[name](imagined=True) if name == "PhysionetMI" else known[name]()
+    if subjects is not None:
+        subjects = list(subjects)
+        bad = [s for s in subjects if s not in dataset.subject_list]
+        if bad:
+            raise ValueError(f"Subjects {bad} are not in {dataset.code} (it has "
+                             f"{dataset.subject_list[:10]}{'...' if len(dataset.subject_list) > 10 else ''}).")
+        dataset.subject_list = subjects
+    return dataset
+
+
+def get_paradigm(name: str = "left_right", **kwargs: Any):
+    """A MOABB motor-imagery paradigm by short name.
+
+    Parameters
+    ----------
+    name : {"left_right", "motor_imagery", "filter_bank_left_right"}
+        Left vs right hand imagery, all imagery classes (``n_classes`` in ``kwargs``),
+        or the filter-bank variant.
+    **kwargs
+        Passed to the MOABB paradigm (``fmin``, ``fmax``, ``tmin``, ``tmax``,
+        ``resample``, ``n_classes``...).
+
+    Returns
+    -------
+    moabb.paradigms.base.BaseParadigm
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown.
+    """
+    import moabb.paradigms as mparadigms
+
+    if name not in PARADIGMS:
+        raise ValueError(f"Unknown paradigm {name!r}; expected one of {sorted(PARADIGMS)}.")
+    return getattr(mparadigms, PARADIGMS[name])(**kwargs)
+
+
+def get_moabb_data(dataset: str | BaseDataset, paradigm: str | Any = "left_right",
+                   subjects: list[int] | None = None, **paradigm_kwargs: Any):
+    """Epochs of a MOABB dataset as arrays in microvolts.
+
+    Parameters
+    ----------
+    dataset : str | moabb.datasets.base.BaseDataset
+        See :func:`get_dataset`.
+    paradigm : str | moabb paradigm
+        A short name for :func:`get_paradigm` or a paradigm instance.
+    subjects : list of int | None
+        Subjects to load (all of the dataset's by default).
+    **paradigm_kwargs
+        Passed to :func:`get_paradigm` when ``paradigm`` is a name.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        ``(n_trials, n_chans, n_times)`` float32, microvolts.
+    y : numpy.ndarray
+        ``(n_trials,)`` class names.
+    metadata : pandas.DataFrame
+        One row per trial: ``subject``, ``session``, ``run``.
+
+    Raises
+    ------
+    ValueError
+        If the dataset or paradigm is unknown, or the paradigm does not suit the
+        dataset.
+    """
+    ds = get_dataset(dataset, subjects)
+    para = get_paradigm(paradigm, **paradigm_kwargs) if isinstance(paradigm, str) else paradigm
+    if not para.is_valid(ds):
+        raise ValueError(f"Paradigm {type(para).__name__} does not apply to dataset "
+                         f"{ds.code} (its paradigm is {ds.paradigm!r}, events "
+                         f"{sorted(ds.event_id)}).")
+    # MOABB scales by the dataset's unit factor (1e6 for EEG): X is in microvolts.
+    X, y, metadata = para.get_data(ds, subjects=ds.subject_list)
+    return np.asarray(X, dtype=np.float32), np.asarray(y), metadata
+
+
+class EuclideanAlignment(TransformerMixin, BaseEstimator):
+    """Euclidean alignment (He & Wu 2019): whiten trials by their mean spatial covariance.
+
+    ``fit`` averages the trials' covariances ``R = mean_i X_i X_i^T / n_times`` and
+    ``transform`` returns ``R^{-1/2} X_i``, so that the aligned training trials have an
+    identity mean covariance. Fit on training trials only (in a pipeline, or per
+    subject / session) so that no test information leaks.
+
+    Parameters
+    ----------
+    shrinkage : float
+        Fraction in [0, 1) of the average eigenvalue added to the diagonal of ``R``
+        before inversion (keeps rank-deficient data, e.g. after average reference,
+        invertible).
+
+    Attributes
+    ----------
+    reference_ : numpy.ndarray
+        ``(n_chans, n_chans)`` mean covariance of the training trials (units squared).
+    inv_sqrt_ : numpy.ndarray
+        ``(n_chans, n_chans)`` whitening matrix ``R^{-1/2}``.
+    n_features_in_ : int
+        ``n_chans * n_times`` seen at ``fit``.
+    """
+
+    def __init__(self, shrinkage: float = 1e-3) -> None:
+        self.shrinkage = shrinkage
+
+    @staticmethod
+    def _check(X: Any) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 3:
+            raise ValueError("EuclideanAlignment expects trials (n_trials, n_chans, n_times), "
+                             f"got shape {X.shape}.")
+        if not np.isfinite(X).all():
+            raise ValueError("EuclideanAlignment: X contains NaN or infinity.")
+        return X.astype(np.float64, copy=False)
+
+    def fit(self, X: Any, y: Any = None) -> EuclideanAlignment:
+        """Estimate the mean covariance of ``X`` ``(n_trials, n_chans, n_times)``.
+
+        Returns
+        -------
+        self
+        """
+        if not 0 <= self.shrinkage < 1:
+            raise ValueError(f"shrinkage must be in [0, 1), got {self.shrinkage}.")
+        X = self._check(X)
+        ref = np.einsum("nct,ndt->cd", X, X) / (X.shape[0] * X.shape[2])
+        ref += self.shrinkage * np.trace(ref) / ref.shape[0] * np.eye(ref.shape[0])
+        vals, vecs = linalg.eigh(ref)
+        if vals.min() <= 0:
+            raise ValueError("The mean covariance is singular (a flat or duplicated channel?); "
+                             "raise shrinkage or drop the channel.")
+        self.reference_ = ref
+        self.inv_sqrt_ = (vecs / np.sqrt(vals)) @ vecs.T
+        self.n_features_in_ = X.shape[1] * X.shape[2]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Aligned trials ``(n_trials, n_chans, n_times)``, float32, whitened units."""
+        check_is_fitted(self, "inv_sqrt_")
+        X = self._check(X)
+        if X.shape[1] != self.inv_sqrt_.shape[0]:
+            raise ValueError(f"X has {X.shape[1]} channels; EuclideanAlignment was fitted on "
+                             f"{self.inv_sqrt_.shape[0]}.")
+        return np.einsum("cd,ndt->nct", self.inv_sqrt_, X).astype(np.float32)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
