@@ -1,0 +1,301 @@
+"""Autism-vs-control style evaluation of BrainMAE against nilearn connectivity baselines.
+
+Leave-site-out or stratified k-fold cross-validation on a
+:class:`~neuroattn.data.fmri.RoiTimeSeries`. In every fold each method is fitted on
+the training subjects only: BrainMAE is pretrained on them (no test subject is ever
+seen) and then read out by a linear probe or fine-tuned; the baselines are
+``nilearn.connectome.ConnectivityMeasure`` (correlation or tangent, vectorised) with
+a logistic regression or a linear SVM.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+from ..data.fmri import RoiTimeSeries
+from ..estimators.brainmae import BrainMAEPretrainer
+
+__all__ = ["FMRI_METHODS", "connectivity_pipeline", "fmri_splits", "evaluate_fmri",
+           "summarize_fmri", "save_fmri_results"]
+
+#: Methods compared by :func:`evaluate_fmri`.
+FMRI_METHODS = ("brainmae_probe", "brainmae_finetune", "correlation_logreg",
+                "correlation_svm", "tangent_logreg", "tangent_svm")
+
+#: Small defaults that run on a CPU in minutes (override with ``pretrainer_params``).
+DEFAULT_PRETRAINER = dict(segment_seconds=16.0, target_t_r=2.0, max_epochs=5,
+                          batch_size=64, lr=2e-3, max_segments_per_subject=8,
+                          model__embed_dim=16, model__n_heads=2, model__depth=1,
+                          model__patch_size=4)
+DEFAULT_FINETUNE = dict(max_epochs=4, lr=5e-4, batch_size=64, weight_decay=0.05)
+
+
+def connectivity_pipeline(kind: str = "correlation", classifier: str = "logreg") -> Pipeline:
+    """``ConnectivityMeasure(kind, vectorize=True)`` -> scaler -> linear classifier.
+
+    Parameters
+    ----------
+    kind : {"correlation", "tangent", "partial correlation", "covariance"}
+        nilearn connectivity kind (Ledoit-Wolf covariance, diagonal discarded).
+    classifier : {"logreg", "svm"}
+        L2 logistic regression or linear SVM.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Fitted on a list of ``(n_timepoints, n_regions)`` series and labels.
+
+    Raises
+    ------
+    ValueError
+        If ``classifier`` is unknown.
+    """
+    from nilearn.connectome import ConnectivityMeasure
+
+    if classifier == "logreg":
+        clf = LogisticRegression(C=0.05, max_iter=2000)
+    elif classifier == "svm":
+        clf = LinearSVC(C=0.001, max_iter=20000)
+    else:
+        raise ValueError(f"classifier must be 'logreg' or 'svm', got {classifier!r}.")
+    return make_pipeline(ConnectivityMeasure(kind=kind, vectorize=True, discard_diagonal=True,
+                                             standardize=False), StandardScaler(), clf)
+
+
+def fmri_splits(dataset: RoiTimeSeries, cv: str = "leave-site-out", n_splits: int = 5,
+                random_state: int | None = 0) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Train/test splits of subjects: one per site, or stratified k-fold.
+
+    Parameters
+    ----------
+    dataset : RoiTimeSeries
+        Subjects with ``label`` and ``site``.
+    cv : {"leave-site-out", "stratified"}
+        Hold out each site in turn, or stratified (by label) k-fold.
+    n_splits : int
+        Folds of the stratified split.
+    random_state : int | None
+        Shuffling seed of the stratified split.
+
+    Returns
+    -------
+    list of (str, numpy.ndarray, numpy.ndarray)
+        Split name (the site, or ``"fold-k"``), training and test positions.
+
+    Raises
+    ------
+    ValueError
+        If ``cv`` is unknown, labels are missing, or leave-site-out has one site.
+    """
+    labels = dataset.labels
+    if pd.isna(labels).any():
+        raise ValueError("Every subject needs a label for classification.")
+    if cv == "leave-site-out":
+        sites = dataset.sites
+        uniq = list(dict.fromkeys(sites))
+        if len(uniq) < 2:
+            raise ValueError(f"Leave-site-out needs at least 2 sites, got {uniq}.")
+        return [(s, np.flatnonzero(sites != s), np.flatnonzero(sites == s)) for s in uniq]
+    if cv == "stratified":
+        folds = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
+        return [(f"fold-{k}", tr, te) for k, (tr, te) in
+                enumerate(folds.split(np.zeros(len(labels)), labels.astype(int)))]
+    raise ValueError(f"cv must be 'leave-site-out' or 'stratified', got {cv!r}.")
+
+
+def _scores(model: Any, X: Any) -> np.ndarray:
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X)[:, 1]
+    return model.decision_function(X)
+
+
+def _brainmae(train: RoiTimeSeries, test: RoiTimeSeries, pre_params: dict, ft_params: dict,
+              methods: tuple, seed: int) -> dict[str, tuple[np.ndarray, float]]:
+    out = {}
+    t0 = time.perf_counter()
+    pre = BrainMAEPretrainer(random_state=seed, **pre_params).fit(train)
+    t_pre = time.perf_counter() - t0
+    if "brainmae_probe" in methods:
+        t0 = time.perf_counter()
+        probe = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000))
+        probe.fit(pre.transform(train), train.labels.astype(int))
+        out["brainmae_probe"] = (_scores(probe, pre.transform(test)),
+                                 t_pre + time.perf_counter() - t0)
+    if "brainmae_finetune" in methods:
+        t0 = time.perf_counter()
+        seg = pre.segments(train)
+        cap = pre_params.get("max_segments_per_subject")
+        keep = pre._subsample(seg.groups, np.random.RandomState(seed)) if cap else slice(None)
+        clf = pre.to_classifier(**ft_params)
+        clf.fit(seg.X[keep], train.labels.astype(int)[seg.groups[keep]])
+        test_seg = pre.segments(test)
+        proba = clf.predict_proba(test_seg.X)[:, 1]
+        per_subject = pd.Series(proba).groupby(test_seg.groups).mean()
+        out["brainmae_finetune"] = (per_subject.reindex(range(len(test))).to_numpy(),
+                                    t_pre + time.perf_counter() - t0)
+    return out
+
+
+def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_splits: int = 5,
+                  methods: tuple[str, ...] | list[str] = FMRI_METHODS,
+                  pretrainer_params: dict[str, Any] | None = None,
+                  finetune_params: dict[str, Any] | None = None, random_state: int = 0,
+                  verbose: int = 0) -> pd.DataFrame:
+    """Cross-validated accuracy and ROC AUC of BrainMAE and connectivity baselines.
+
+    Parameters
+    ----------
+    dataset : RoiTimeSeries
+        Subjects with binary ``label`` (1 patient, 0 control) and ``site``.
+    cv : {"leave-site-out", "stratified"}
+        See :func:`fmri_splits`.
+    n_splits : int
+        Folds of the stratified split.
+    methods : sequence of str
+        Subset of :data:`FMRI_METHODS`.
+    pretrainer_params : dict | None
+        :class:`~neuroattn.estimators.BrainMAEPretrainer` parameters (defaults:
+        ``DEFAULT_PRETRAINER``, small enough for a CPU).
+    finetune_params : dict | None
+        :class:`~neuroattn.estimators.NeuroClassifier` parameters for fine-tuning
+        (defaults: ``DEFAULT_FINETUNE``).
+    random_state : int
+        Seed of the splits and of BrainMAE.
+    verbose : int
+        Print one line per fold and method.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per method and split: ``method, split, n_train, n_test, accuracy,
+        roc_auc, fit_seconds, note``. A split whose test (or training) subjects hold
+        one class only is reported with NaN scores and a note, not dropped silently.
+
+    Raises
+    ------
+    ValueError
+        If a method is unknown, labels are not binary, or the split is invalid.
+    """
+    unknown = [m for m in methods if m not in FMRI_METHODS]
+    if unknown:
+        raise ValueError(f"Unknown methods {unknown}; choose from {FMRI_METHODS}.")
+    labels = dataset.labels
+    if set(pd.unique(labels)) - {0, 1}:
+        raise ValueError(f"Labels must be 0/1, got {sorted(set(pd.unique(labels)))}.")
+    pre_params = {**DEFAULT_PRETRAINER, **(pretrainer_params or {})}
+    ft_params = {**DEFAULT_FINETUNE, **(finetune_params or {})}
+    rows = []
+    for name, train_idx, test_idx in fmri_splits(dataset, cv, n_splits, random_state):
+        train, test = dataset.subset(train_idx), dataset.subset(test_idx)
+        y_train, y_test = train.labels.astype(int), test.labels.astype(int)
+        base = {"split": name, "n_train": len(train), "n_test": len(test)}
+        note = ""
+        if len(set(y_test)) < 2:
+            note = f"skipped: test split holds one class ({sorted(set(y_test))})"
+        elif len(set(y_train)) < 2:
+            note = f"skipped: training split holds one class ({sorted(set(y_train))})"
+        if note:
+            warnings.warn(f"Split {name!r} {note}.", stacklevel=2)
+            rows += [{"method": m, **base, "accuracy": np.nan, "roc_auc": np.nan,
+                      "fit_seconds": np.nan, "note": note} for m in methods]
+            continue
+        results = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            if any(m.startswith("brainmae") for m in methods):
+                results.update(_brainmae(train, test, pre_params, ft_params, tuple(methods),
+                                         random_state))
+            for m in methods:
+                if m.startswith("brainmae"):
+                    continue
+                kind, clf = m.rsplit("_", 1)
+                t0 = time.perf_counter()
+                pipe = connectivity_pipeline(kind, clf).fit(train.series, y_train)
+                results[m] = (_scores(pipe, test.series), time.perf_counter() - t0)
+        for m in methods:
+            score, seconds = results[m]
+            threshold = 0.0 if m.endswith("svm") else 0.5  # decision function vs proba
+            rows.append({"method": m, **base,
+                         "accuracy": accuracy_score(y_test, score > threshold),
+                         "roc_auc": roc_auc_score(y_test, score), "fit_seconds": seconds,
+                         "note": ""})
+            if verbose:
+                r = rows[-1]
+                print(f"{name:>10} {m:<20} acc {r['accuracy']:.3f} auc {r['roc_auc']:.3f} "
+                      f"({seconds:.1f} s)", flush=True)
+    return pd.DataFrame(rows)
+
+
+def summarize_fmri(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation over splits of accuracy and ROC AUC per method.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Output of :func:`evaluate_fmri`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by method: ``accuracy_mean, accuracy_std, roc_auc_mean, roc_auc_std,
+        n_splits`` (skipped splits excluded), ``fit_seconds_mean``.
+    """
+    if results.empty:
+        raise ValueError("results is empty.")
+    grouped = results.dropna(subset=["accuracy"]).groupby("method", sort=False)
+    out = grouped.agg(accuracy_mean=("accuracy", "mean"), accuracy_std=("accuracy", "std"),
+                      roc_auc_mean=("roc_auc", "mean"), roc_auc_std=("roc_auc", "std"),
+                      n_splits=("accuracy", "size"), fit_seconds_mean=("fit_seconds", "mean"))
+    return out
+
+
+def save_fmri_results(results: pd.DataFrame, out_dir: str | Path,
+                      name: str = "fmri_eval") -> dict[str, Path]:
+    """Write the per-split table (CSV, with a per-method mean row) and one plot (PNG).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Output of :func:`evaluate_fmri`.
+    out_dir : str | Path
+        Folder (created if needed).
+    name : str
+        File stem.
+
+    Returns
+    -------
+    dict
+        ``{"csv": Path, "png": Path}``.
+    """
+    from ..viz.fmri import plot_fmri_scores
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = summarize_fmri(results)
+    means = summary.reset_index().rename(columns={"accuracy_mean": "accuracy",
+                                                  "roc_auc_mean": "roc_auc",
+                                                  "fit_seconds_mean": "fit_seconds"})
+    means["split"] = "mean"
+    table = pd.concat([results, means[["method", "split", "accuracy", "roc_auc",
+                                       "fit_seconds"]]], ignore_index=True)
+    csv = out_dir / f"{name}.csv"
+    table.to_csv(csv, index=False, float_format="%.4f")
+    fig = plot_fmri_scores(results)
+    png = out_dir / f"{name}.png"
+    fig.savefig(png, dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return {"csv": csv, "png": png}

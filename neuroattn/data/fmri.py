@@ -1,0 +1,628 @@
+"""ROI time series for fMRI models: nilearn maskers, ABIDE (PCP), plain arrays.
+
+Every loader returns a :class:`RoiTimeSeries`: a list of ``(n_timepoints, n_regions)``
+arrays (nilearn's orientation) with one metadata row per subject (site, label, age,
+sex, TR) and a report of what was fixed or skipped (constant ROIs, short series).
+:func:`segment_series` then cuts TR-aware windows in seconds into the models'
+``(n_segments, n_regions, n_samples)`` convention.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ABIDE_SITE_TR", "ABIDE_SITES", "RoiTimeSeries", "Segments", "fetch_abide_rois",
+           "load_roi_timeseries", "roi_timeseries_from_arrays", "zscore_regions",
+           "resample_series", "segment_series"]
+
+#: Repetition time (s) of each ABIDE I site, from the ABIDE I scan-parameter tables.
+ABIDE_SITE_TR = {"CALTECH": 2.0, "CMU": 2.0, "KKI": 2.5, "LEUVEN_1": 1.656,
+                 "LEUVEN_2": 1.667, "MAX_MUN": 3.0, "NYU": 2.0, "OHSU": 2.5, "OLIN": 1.5,
+                 "PITT": 1.5, "SBL": 2.2, "SDSU": 2.0, "STANFORD": 2.0, "TRINITY": 2.0,
+                 "UCLA_1": 3.0, "UCLA_2": 3.0, "UM_1": 2.0, "UM_2": 2.0, "USM": 2.0,
+                 "YALE": 2.0}
+
+#: The six ABIDE I sites available offline in ``shared/data/nilearn_data``.
+ABIDE_SITES = ("NYU", "UCLA_1", "KKI", "TRINITY", "CALTECH", "OHSU")
+
+_META_COLUMNS = ("subject", "site", "label", "age", "sex", "tr")
+
+
+@dataclass
+class RoiTimeSeries:
+    """ROI time series of several subjects with their metadata.
+
+    Parameters
+    ----------
+    series : list of numpy.ndarray
+        One ``(n_timepoints, n_regions)`` float array per subject; ``n_timepoints`` may
+        differ between subjects, ``n_regions`` may not.
+    meta : pandas.DataFrame
+        One row per subject with columns ``subject, site, label, age, sex, tr``
+        (``tr`` in seconds; ``label`` 1 for patients/group 1, 0 for controls; missing
+        values are NaN / None).
+    region_names : list of str | None
+        Names of the regions.
+    region_coords : numpy.ndarray | None
+        ``(n_regions, 3)`` region centres in MNI millimetres, when known.
+    report : dict
+        What the loader fixed or skipped: ``"flat_rois"`` maps a subject's position to
+        the indices of its constant (e.g. all-zero) ROIs, ``"skipped"`` lists
+        ``(subject, reason)`` pairs of subjects left out.
+    truth : dict
+        Planted ground truth of simulated data (empty for real data).
+    """
+
+    series: list[np.ndarray]
+    meta: pd.DataFrame
+    region_names: list[str] | None = None
+    region_coords: np.ndarray | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+    truth: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.series) != len(self.meta):
+            raise ValueError(f"{len(self.series)} series but {len(self.meta)} metadata rows.")
+        self.report.setdefault("flat_rois", {})
+        self.report.setdefault("skipped", [])
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    @property
+    def n_regions(self) -> int:
+        """Number of regions (columns of every series)."""
+        return int(self.series[0].shape[1])
+
+    @property
+    def labels(self) -> np.ndarray:
+        """``(n_subjects,)`` labels (1 patient/group 1, 0 control)."""
+        return self.meta["label"].to_numpy()
+
+    @property
+    def sites(self) -> np.ndarray:
+        """``(n_subjects,)`` site names."""
+        return self.meta["site"].astype(str).to_numpy()
+
+    @property
+    def t_r(self) -> np.ndarray:
+        """``(n_subjects,)`` repetition times in seconds."""
+        return self.meta["tr"].to_numpy(dtype=float)
+
+    def subset(self, index: Sequence[int] | np.ndarray) -> RoiTimeSeries:
+        """The subjects at positions ``index`` (flat-ROI report re-indexed)."""
+        index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        pos = {int(old): new for new, old in enumerate(index)}
+        flat = {pos[k]: v for k, v in self.report["flat_rois"].items() if k in pos}
+        report = {**self.report, "flat_rois": flat}
+        return RoiTimeSeries([self.series[i] for i in index],
+                             self.meta.iloc[index].reset_index(drop=True), self.region_names,
+                             self.region_coords, report, dict(self.truth))
+
+    def summary(self) -> str:
+        """One line: subjects, regions, sites, labels, flat ROIs and skips."""
+        counts = self.meta["label"].value_counts(dropna=False).to_dict()
+        return (f"{len(self)} subjects x {self.n_regions} regions, sites "
+                f"{sorted(set(self.sites))}, labels {counts}, "
+                f"{len(self.report['flat_rois'])} subject(s) with constant ROIs, "
+                f"{len(self.report['skipped'])} skipped")
+
+
+@dataclass
+class Segments:
+    """Fixed-length windows cut by :func:`segment_series`.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        ``(n_segments, n_regions, n_samples)`` float32, the models' input convention.
+    groups : numpy.ndarray
+        ``(n_segments,)`` position of the source subject of each segment.
+    skipped : list of int
+        Positions of subjects whose series was shorter than one segment.
+    t_r : float
+        Sampling interval of the segments in seconds.
+    """
+
+    X: np.ndarray
+    groups: np.ndarray
+    skipped: list[int]
+    t_r: float
+
+
+# ----------------------------------------------------------------------- checks
+def _check_series(series: Sequence[Any], *, name: str = "series") -> list[np.ndarray]:
+    if isinstance(series, np.ndarray) and series.ndim == 2:
+        series = [series]
+    if len(series) == 0:
+        raise ValueError(f"{name} is empty: expected at least one (n_timepoints, n_regions) "
+                         "array.")
+    out = []
+    for i, ts in enumerate(series):
+        ts = np.asarray(ts, dtype=np.float64)
+        if ts.ndim != 2:
+            raise ValueError(f"{name}[{i}] has shape {ts.shape}; expected a 2-D "
+                             "(n_timepoints, n_regions) array.")
+        if not np.isfinite(ts).all():
+            t, r = np.nonzero(~np.isfinite(ts))
+            raise ValueError(f"{name}[{i}] contains NaN or infinity (regions "
+                             f"{np.unique(r)[:10].tolist()}, first at timepoint {t[0]}); "
+                             "clean or interpolate it first.")
+        out.append(ts)
+    n_regions = {ts.shape[1] for ts in out}
+    if len(n_regions) > 1:
+        first = out[0].shape[1]
+        bad = [i for i, ts in enumerate(out) if ts.shape[1] != first][:5]
+        raise ValueError(f"Subjects have different numbers of regions {sorted(n_regions)} "
+                         f"(e.g. {name}{bad} differ from {first}); all series must use the "
+                         "same atlas.")
+    return out
+
+
+def _flat_regions(ts: np.ndarray, tol: float = 1e-8) -> np.ndarray:
+    return np.flatnonzero(ts.std(axis=0) <= tol * max(1.0, float(np.abs(ts).max(initial=0))))
+
+
+def zscore_regions(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Z-score every region of one series over time; constant regions become zero.
+
+    Parameters
+    ----------
+    ts : numpy.ndarray
+        ``(n_timepoints, n_regions)``, finite.
+
+    Returns
+    -------
+    zscored : numpy.ndarray
+        ``(n_timepoints, n_regions)`` float64, zero mean and unit variance per region;
+        regions that were constant (e.g. all-zero ROIs) are all zero, never NaN.
+    flat : numpy.ndarray
+        Indices of the constant regions.
+
+    Raises
+    ------
+    ValueError
+        If ``ts`` is not 2-D or not finite.
+    """
+    ts = _check_series([ts])[0]
+    flat = _flat_regions(ts)
+    std = ts.std(axis=0)
+    std[flat] = 1.0
+    out = (ts - ts.mean(axis=0)) / std
+    out[:, flat] = 0.0
+    return out, flat
+
+
+def _finish(series: list[np.ndarray], meta: pd.DataFrame, *, standardize: bool,
+            flat_rois: str, **kwargs: Any) -> RoiTimeSeries:
+    if flat_rois not in ("zero", "drop_subject", "error"):
+        raise ValueError(f"flat_rois must be 'zero', 'drop_subject' or 'error', got "
+                         f"{flat_rois!r}.")
+    kept, report = [], {"flat_rois": {}, "skipped": []}
+    for i, ts in enumerate(series):
+        flat = _flat_regions(ts)
+        if flat.size and flat_rois == "error":
+            raise ValueError(f"Subject {meta['subject'].iloc[i]!r} has constant ROIs "
+                             f"{flat[:10].tolist()}; use flat_rois='zero' or 'drop_subject'.")
+        if flat.size and flat_rois == "drop_subject":
+            report["skipped"].append((meta["subject"].iloc[i], f"constant ROIs {flat.tolist()}"))
+            continue
+        if flat.size:
+            report["flat_rois"][len(kept)] = flat.tolist()
+        if standardize:
+            ts = zscore_regions(ts)[0]
+        kept.append((i, ts))
+    if not kept:
+        raise ValueError("No subject left after removing those with constant ROIs.")
+    if report["flat_rois"]:
+        warnings.warn(f"{len(report['flat_rois'])} subject(s) have constant (e.g. all-zero) "
+                      "ROIs; they are kept as zeros (see .report['flat_rois']).", stacklevel=3)
+    idx = [i for i, _ in kept]
+    return RoiTimeSeries([ts for _, ts in kept], meta.iloc[idx].reset_index(drop=True),
+                         report=report, **kwargs)
+
+
+def _meta_frame(n: int, **columns: Any) -> pd.DataFrame:
+    meta = pd.DataFrame(index=range(n))
+    for col in _META_COLUMNS:
+        value = columns.get(col)
+        if value is None:
+            value = [f"sub-{i:03d}" for i in range(n)] if col == "subject" else None
+        if np.ndim(value) == 0:
+            value = [value] * n
+        if len(value) != n:
+            raise ValueError(f"{col} has {len(value)} entries but there are {n} subjects.")
+        meta[col] = list(value)
+    return meta
+
+
+# ---------------------------------------------------------------------- loaders
+def roi_timeseries_from_arrays(series: Sequence[Any], *, t_r: float | Sequence[float],
+                               labels: Sequence[Any] | None = None,
+                               sites: Sequence[str] | str | None = None,
+                               subjects: Sequence[str] | None = None,
+                               ages: Sequence[float] | None = None,
+                               sexes: Sequence[Any] | None = None,
+                               region_names: Sequence[str] | None = None,
+                               region_coords: np.ndarray | None = None,
+                               standardize: bool = True, flat_rois: str = "zero",
+                               ) -> RoiTimeSeries:
+    """Wrap plain ``(n_timepoints, n_regions)`` arrays as a :class:`RoiTimeSeries`.
+
+    Parameters
+    ----------
+    series : sequence of array-like
+        One ``(n_timepoints, n_regions)`` array per subject (a single 2-D array is one
+        subject). Series may differ in length, not in region count.
+    t_r : float | sequence of float
+        Repetition time in seconds, one for all or one per subject.
+    labels, sites, subjects, ages, sexes : sequence | None
+        Per-subject metadata (``sites`` may be one string for all).
+    region_names : sequence of str | None
+        Region names (``n_regions``).
+    region_coords : numpy.ndarray | None
+        ``(n_regions, 3)`` MNI coordinates in mm.
+    standardize : bool
+        Z-score each region of each subject over time (constant regions become 0).
+    flat_rois : {"zero", "drop_subject", "error"}
+        What to do with constant (e.g. all-zero) ROIs: keep them as zeros and report
+        them in ``report["flat_rois"]`` (with a warning), drop the subject (reported
+        in ``report["skipped"]``), or raise.
+
+    Returns
+    -------
+    RoiTimeSeries
+
+    Raises
+    ------
+    ValueError
+        If a series is not 2-D, holds NaN/inf, region counts differ, ``t_r`` is not
+        positive, metadata lengths disagree, or coordinates have the wrong shape.
+    """
+    data = _check_series(series)
+    t_r = np.broadcast_to(np.asarray(t_r, dtype=float), (len(data),)) if np.ndim(t_r) == 0 \
+        else np.asarray(t_r, dtype=float)
+    if t_r.shape != (len(data),) or not (t_r > 0).all():
+        raise ValueError(f"t_r must be a positive number (seconds) or one per subject "
+                         f"({len(data)}), got {t_r!r}.")
+    n_regions = data[0].shape[1]
+    if region_names is not None and len(region_names) != n_regions:
+        raise ValueError(f"{len(region_names)} region names for {n_regions} regions.")
+    if region_coords is not None:
+        region_coords = np.asarray(region_coords, dtype=float)
+        if region_coords.shape != (n_regions, 3):
+            raise ValueError(f"region_coords must be (n_regions, 3) = ({n_regions}, 3), got "
+                             f"{region_coords.shape}.")
+    meta = _meta_frame(len(data), subject=subjects, site=sites, label=labels, age=ages,
+                       sex=sexes, tr=list(t_r))
+    return _finish(data, meta, standardize=standardize, flat_rois=flat_rois,
+                   region_names=None if region_names is None else list(region_names),
+                   region_coords=region_coords)
+
+
+def fetch_abide_rois(data_dir: str | Path, *, sites: Sequence[str] = ABIDE_SITES,
+                     derivative: str = "rois_cc200", band_pass_filtering: bool = True,
+                     global_signal_regression: bool = True, quality_checked: bool = False,
+                     n_subjects: int | None = None, standardize: bool = True,
+                     flat_rois: str = "zero", verbose: int = 0) -> RoiTimeSeries:
+    """ABIDE I preprocessed (PCP, C-PAC) ROI series through ``nilearn.datasets.fetch_abide_pcp``.
+
+    Files must already be in nilearn's cache layout under ``data_dir`` (nothing is
+    downloaded when they are; options whose files are absent make nilearn try the
+    network).
+
+    Parameters
+    ----------
+    data_dir : str | Path
+        Folder holding ``ABIDE_pcp/`` (nilearn's ``data_dir``).
+    sites : sequence of str
+        ABIDE ``SITE_ID`` values.
+    derivative : str
+        ``"rois_<atlas>"`` derivative, e.g. ``"rois_cc200"``.
+    band_pass_filtering, global_signal_regression, quality_checked : bool
+        The PCP pipeline variant and quality filter, as in ``fetch_abide_pcp``.
+    n_subjects : int | None
+        Load only the first ``n_subjects`` (fast tests).
+    standardize : bool
+        Z-score each region of each subject.
+    flat_rois : {"zero", "drop_subject", "error"}
+        Handling of all-zero ROIs (about 20 of the 405 offline subjects have one),
+        see :func:`roi_timeseries_from_arrays`.
+    verbose : int
+        nilearn verbosity.
+
+    Returns
+    -------
+    RoiTimeSeries
+        ``label`` is 1 for autism (``DX_GROUP == 1``) and 0 for controls; ``tr`` comes
+        from :data:`ABIDE_SITE_TR`; ``age`` in years; ``sex`` 1 male, 2 female.
+
+    Raises
+    ------
+    ValueError
+        If ``data_dir`` has no ``ABIDE_pcp`` folder, ``derivative`` does not start with
+        ``"rois_"``, a site is unknown, or nothing was loaded.
+    """
+    from nilearn.datasets import fetch_abide_pcp
+
+    data_dir = Path(data_dir)
+    if not (data_dir / "ABIDE_pcp").is_dir():
+        raise ValueError(f"{data_dir} has no ABIDE_pcp folder: pass nilearn's data_dir "
+                         "that holds ABIDE_pcp/ (e.g. shared/data/nilearn_data).")
+    if not derivative.startswith("rois_"):
+        raise ValueError(f"derivative must be an ROI series 'rois_<atlas>', got {derivative!r}.")
+    sites = [sites] if isinstance(sites, str) else list(sites)
+    unknown = [s for s in sites if s not in ABIDE_SITE_TR]
+    if unknown:
+        raise ValueError(f"Unknown ABIDE sites {unknown}; known: {sorted(ABIDE_SITE_TR)}.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        bunch = fetch_abide_pcp(data_dir=str(data_dir), derivatives=derivative,
+                                band_pass_filtering=band_pass_filtering,
+                                global_signal_regression=global_signal_regression,
+                                quality_checked=quality_checked, SITE_ID=sites,
+                                n_subjects=n_subjects, verbose=verbose)
+    series = list(bunch[derivative])
+    if not series:
+        raise ValueError(f"No ABIDE {derivative} series found under {data_dir} for {sites}.")
+    pheno = bunch.phenotypic.reset_index(drop=True)
+    site = pheno["SITE_ID"].astype(str).str.strip().tolist()
+    return roi_timeseries_from_arrays(
+        series, t_r=[ABIDE_SITE_TR[s] for s in site],
+        labels=(pheno["DX_GROUP"].to_numpy() == 1).astype(int), sites=site,
+        subjects=pheno["SUB_ID"].astype(str).tolist(),
+        ages=pheno["AGE_AT_SCAN"].astype(float).tolist(), sexes=pheno["SEX"].tolist(),
+        standardize=standardize, flat_rois=flat_rois)
+
+
+def _check_same_space(img: Any, atlas: Any, min_overlap: float = 0.5) -> None:
+    """Raise if the atlas's regions mostly fall outside the image's field of view."""
+    from nilearn.image import coord_transform, load_img
+
+    img, atlas = load_img(img), load_img(atlas)
+    data = np.asarray(atlas.dataobj)
+    inside = np.argwhere(data.reshape(data.shape[:3] + (-1,)).any(axis=-1) != 0)
+    if inside.size == 0:
+        raise ValueError("The atlas image holds no region (all background).")
+    if len(inside) > 20000:
+        inside = inside[np.linspace(0, len(inside) - 1, 20000).astype(int)]
+    world = np.column_stack(coord_transform(*inside.T, atlas.affine))
+    vox = np.column_stack(coord_transform(*world.T, np.linalg.inv(img.affine)))
+    shape = np.asarray(img.shape[:3])
+    frac = np.mean(np.all((vox > -0.5) & (vox < shape - 0.5), axis=1))
+    if frac < min_overlap:
+        raise ValueError(f"Only {frac:.0%} of the atlas's region voxels fall inside the "
+                         "image's field of view: the atlas and the images seem to be in "
+                         "different spaces (e.g. MNI atlas on native-space images). Register "
+                         "them to the same space first.")
+
+
+def load_roi_timeseries(imgs: Sequence[Any], atlas: Any, *, kind: str = "auto",
+                        confounds: Sequence[Any] | None = None, t_r: float | None = None,
+                        standardize: bool = True, detrend: bool = True,
+                        low_pass: float | None = None, high_pass: float | None = None,
+                        labels: Sequence[Any] | None = None,
+                        sites: Sequence[str] | str | None = None,
+                        subjects: Sequence[str] | None = None,
+                        region_names: Sequence[str] | None = None, flat_rois: str = "zero",
+                        ) -> RoiTimeSeries:
+    """ROI series of 4-D images through nilearn's ``NiftiLabelsMasker`` / ``NiftiMapsMasker``.
+
+    Parameters
+    ----------
+    imgs : sequence of niimg-like
+        One 4-D image (path or ``Nifti1Image``) per subject.
+    atlas : niimg-like
+        A 3-D labels image (integer regions, 0 background) or a 4-D maps image.
+    kind : {"auto", "labels", "maps"}
+        Masker to use; ``"auto"`` picks maps for 4-D atlases and labels otherwise.
+    confounds : sequence | None
+        Per-subject confounds (arrays ``(n_timepoints, n_confounds)`` or file paths)
+        regressed out by the masker.
+    t_r : float | None
+        Repetition time in seconds; read from the image header when None.
+    standardize : bool
+        Z-score each ROI series (nilearn's ``"zscore_sample"``); constant ROIs are kept
+        as zeros and reported.
+    detrend : bool
+        Remove linear trends.
+    low_pass, high_pass : float | None
+        Band-pass cut-offs in Hz (need ``t_r``).
+    labels, sites, subjects : sequence | None
+        Per-subject metadata.
+    region_names : sequence of str | None
+        Region names; the masker's labels when None.
+    flat_rois : {"zero", "drop_subject", "error"}
+        See :func:`roi_timeseries_from_arrays`.
+
+    Returns
+    -------
+    RoiTimeSeries
+        With ``region_coords`` from ``nilearn.plotting.find_parcellation_cut_coords`` /
+        ``find_probabilistic_atlas_cut_coords``.
+
+    Raises
+    ------
+    ValueError
+        If an image is not 4-D, the atlas and images do not overlap in world space
+        (different spaces), counts of images and confounds differ, or ``t_r`` is
+        missing.
+    """
+    from nilearn.image import load_img
+    from nilearn.maskers import NiftiLabelsMasker, NiftiMapsMasker
+
+    imgs = list(imgs) if not isinstance(imgs, (str, Path)) else [imgs]
+    if not imgs:
+        raise ValueError("imgs is empty: expected one 4-D image per subject.")
+    if confounds is not None and len(confounds) != len(imgs):
+        raise ValueError(f"{len(confounds)} confounds for {len(imgs)} images.")
+    atlas_img = load_img(atlas)
+    if kind == "auto":
+        kind = "maps" if atlas_img.ndim == 4 and atlas_img.shape[3] > 1 else "labels"
+    if kind not in ("labels", "maps"):
+        raise ValueError(f"kind must be 'auto', 'labels' or 'maps', got {kind!r}.")
+    trs, series = [], []
+    for i, img in enumerate(imgs):
+        img = load_img(img)
+        if img.ndim != 4:
+            raise ValueError(f"imgs[{i}] has shape {img.shape}; expected a 4-D (x, y, z, time) "
+                             "image.")
+        _check_same_space(img, atlas_img)
+        this_tr = t_r if t_r is not None else float(img.header.get_zooms()[3])
+        if not this_tr or this_tr <= 0:
+            raise ValueError(f"imgs[{i}] has no repetition time in its header; pass t_r.")
+        trs.append(this_tr)
+        masker_cls = NiftiLabelsMasker if kind == "labels" else NiftiMapsMasker
+        args = {"labels_img" if kind == "labels" else "maps_img": atlas_img}
+        masker = masker_cls(**args, standardize="zscore_sample" if standardize else False,
+                            detrend=detrend, low_pass=low_pass, high_pass=high_pass,
+                            t_r=this_tr)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=(DeprecationWarning, FutureWarning))
+            ts = masker.fit_transform(img, confounds=None if confounds is None
+                                      else confounds[i])
+        series.append(np.asarray(ts, dtype=np.float64))
+    if region_names is None and kind == "labels":
+        region_names = [str(n) for n in getattr(masker, "region_names_", {}).values()] or None
+        if region_names is not None and len(region_names) != series[0].shape[1]:
+            region_names = None
+    coords = _atlas_coords(atlas_img, kind, series[0].shape[1])
+    return roi_timeseries_from_arrays(series, t_r=trs, labels=labels, sites=sites,
+                                      subjects=subjects, region_names=region_names,
+                                      region_coords=coords, standardize=standardize,
+                                      flat_rois=flat_rois)
+
+
+def _atlas_coords(atlas_img: Any, kind: str, n_regions: int) -> np.ndarray | None:
+    from nilearn import plotting
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            coords = (plotting.find_parcellation_cut_coords(atlas_img) if kind == "labels"
+                      else plotting.find_probabilistic_atlas_cut_coords(atlas_img))
+    except Exception:  # noqa: BLE001 - coordinates are a nicety for plots only
+        return None
+    coords = np.asarray(coords, dtype=float)
+    return coords if coords.shape == (n_regions, 3) else None
+
+
+# ------------------------------------------------------------------- windowing
+def resample_series(ts: np.ndarray, t_r: float, target_t_r: float) -> np.ndarray:
+    """Linearly interpolate a series from ``t_r`` to ``target_t_r`` seconds per sample.
+
+    Parameters
+    ----------
+    ts : numpy.ndarray
+        ``(n_timepoints, n_regions)``.
+    t_r, target_t_r : float
+        Current and wanted sampling intervals in seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_new, n_regions)`` covering the same duration,
+        ``n_new = floor((n_timepoints - 1) * t_r / target_t_r) + 1``.
+
+    Raises
+    ------
+    ValueError
+        If a repetition time is not positive.
+    """
+    if t_r <= 0 or target_t_r <= 0:
+        raise ValueError(f"Repetition times must be positive seconds, got t_r={t_r}, "
+                         f"target_t_r={target_t_r}.")
+    ts = np.asarray(ts, dtype=np.float64)
+    if np.isclose(t_r, target_t_r):
+        return ts
+    old = np.arange(ts.shape[0]) * t_r
+    new = np.arange(int(np.floor(old[-1] / target_t_r + 1e-9)) + 1) * target_t_r
+    return np.column_stack([np.interp(new, old, ts[:, r]) for r in range(ts.shape[1])])
+
+
+def segment_series(series: Sequence[np.ndarray] | RoiTimeSeries, *,
+                   t_r: float | Sequence[float] | None = None, segment_seconds: float = 16.0,
+                   step_seconds: float | None = None, target_t_r: float | None = None,
+                   zscore: bool = False) -> Segments:
+    """Cut series into fixed-length windows given in seconds (TR-aware).
+
+    Parameters
+    ----------
+    series : sequence of numpy.ndarray | RoiTimeSeries
+        ``(n_timepoints, n_regions)`` per subject.
+    t_r : float | sequence of float | None
+        Repetition time(s) in seconds; taken from the metadata of a
+        :class:`RoiTimeSeries` when None.
+    segment_seconds : float
+        Window length in seconds (``round(segment_seconds / t_r)`` samples).
+    step_seconds : float | None
+        Hop between window starts; defaults to ``segment_seconds`` (no overlap).
+    target_t_r : float | None
+        Resample every series to this interval first (needed when subjects differ in
+        TR, so that all windows have the same number of samples).
+    zscore : bool
+        Z-score each region within each window (constant regions become 0).
+
+    Returns
+    -------
+    Segments
+        ``X`` ``(n_segments, n_regions, n_samples)`` float32, ``groups`` the subject of
+        each window, ``skipped`` subjects shorter than one window (reported with a
+        warning).
+
+    Raises
+    ------
+    ValueError
+        If subjects differ in TR without ``target_t_r``, a window has fewer than 2
+        samples, series are invalid (NaN, different region counts) or no subject is
+        long enough for one window.
+    """
+    if isinstance(series, RoiTimeSeries):
+        t_r = series.t_r if t_r is None else t_r
+        series = series.series
+    data = _check_series(series)
+    if t_r is None:
+        raise ValueError("t_r (seconds) is needed to cut windows in seconds.")
+    trs = np.broadcast_to(np.asarray(t_r, dtype=float), (len(data),))
+    if not (trs > 0).all():
+        raise ValueError(f"t_r must be positive seconds, got {t_r!r}.")
+    if target_t_r is not None:
+        data = [resample_series(ts, tr, target_t_r) for ts, tr in zip(data, trs)]
+        trs = np.full(len(data), float(target_t_r))
+    if not np.allclose(trs, trs[0]):
+        raise ValueError(f"Subjects have different repetition times {sorted(set(trs))} s; "
+                         "pass target_t_r to resample them to one.")
+    tr = float(trs[0])
+    n_win = int(round(segment_seconds / tr))
+    n_step = int(round((step_seconds or segment_seconds) / tr))
+    if n_win < 2 or n_step < 1:
+        raise ValueError(f"A {segment_seconds} s window at TR {tr} s has {n_win} sample(s); "
+                         "at least 2 are needed (and a step of at least one sample).")
+    windows, groups, skipped = [], [], []
+    for i, ts in enumerate(data):
+        if ts.shape[0] < n_win:
+            skipped.append(i)
+            continue
+        for start in range(0, ts.shape[0] - n_win + 1, n_step):
+            windows.append(ts[start:start + n_win].T)
+            groups.append(i)
+    if not windows:
+        raise ValueError(f"Every series is shorter than one {segment_seconds} s window "
+                         f"({n_win} samples at TR {tr} s).")
+    if skipped:
+        warnings.warn(f"Subjects {skipped[:10]} are shorter than one {segment_seconds} s "
+                      f"window ({n_win} samples) and were skipped.", stacklevel=2)
+    X = np.stack(windows)
+    if zscore:
+        mean, std = X.mean(axis=2, keepdims=True), X.std(axis=2, keepdims=True)
+        X = np.where(std > 1e-8, (X - mean) / np.where(std > 1e-8, std, 1.0), 0.0)
+    return Segments(X.astype(np.float32), np.asarray(groups, dtype=int), skipped, tr)

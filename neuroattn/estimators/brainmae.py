@@ -1,0 +1,379 @@
+"""``BrainMAEPretrainer``: self-supervised BrainMAE as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNet
+from skorch.callbacks import Callback, Checkpoint
+from skorch.utils import to_tensor
+
+from ..data.fmri import RoiTimeSeries, Segments, segment_series
+from ._base import NeuroEstimatorMixin
+from .neural import NeuroClassifier, NeuroRegressor
+
+__all__ = ["BrainMAEPretrainer", "InitFromPretrained"]
+
+
+class _MAENet(NeuralNet):
+    """skorch net whose forward pass is ``forward_masked`` and loss the weighted MSE."""
+
+    def infer(self, x, **fit_params):
+        x = to_tensor(x, device=self.device)
+        return self.module_.forward_masked(x)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        x = to_tensor(X, device=self.device)
+        return self.module_.reconstruction_loss(x, *y_pred)
+
+
+class InitFromPretrained(Callback):
+    """skorch callback loading pretrained BrainMAE weights when training begins.
+
+    Every weight except the head (``final_layer``) is copied into the freshly built
+    model, so a :class:`~neuroattn.estimators.NeuroClassifier` (or regressor) starts
+    from the pretrained encoder. Made by :meth:`BrainMAEPretrainer.init_callback`.
+
+    Parameters
+    ----------
+    state_dict : dict of str to torch.Tensor
+        Pretrained weights (``module.state_dict()``).
+
+    Raises
+    ------
+    ValueError
+        At ``fit``, if the new model's architecture (regions, segment length, widths)
+        does not match the weights.
+    """
+
+    def __init__(self, state_dict: dict[str, torch.Tensor]) -> None:
+        self.state_dict = state_dict
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        target = net.module_.state_dict()
+        weights = {k: v for k, v in self.state_dict.items() if not k.startswith("final_layer")}
+        bad = [k for k, v in weights.items() if k not in target or target[k].shape != v.shape]
+        if bad:
+            raise ValueError(f"Pretrained weights do not fit the model being trained "
+                             f"(first mismatches: {bad[:3]}); use the same regions, segment "
+                             "length and model__ hyperparameters as the pretrainer.")
+        net.module_.load_state_dict(weights, strict=False)
+
+
+def _as_segment_input(X: Any, t_r: float | None, segment_seconds: float,
+                      step_seconds: float | None, target_t_r: float | None) -> Segments:
+    if isinstance(X, Segments):
+        return X
+    if isinstance(X, np.ndarray) and X.ndim == 3:  # (n, n_regions, n_timepoints)
+        X = [x.T for x in X]
+    elif not isinstance(X, RoiTimeSeries):
+        if isinstance(X, np.ndarray) and X.ndim != 3 and X.dtype != object:
+            raise ValueError(f"X must be a list of (n_timepoints, n_regions) series, a "
+                             f"RoiTimeSeries or a (n, n_regions, n_timepoints) array, got an "
+                             f"array of shape {X.shape}.")
+        X = list(X)
+    if t_r is None and not isinstance(X, RoiTimeSeries):
+        raise ValueError("t_r (seconds) is needed to cut segments of plain arrays; set t_r "
+                         "or pass a RoiTimeSeries.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return segment_series(X, t_r=t_r, segment_seconds=segment_seconds,
+                              step_seconds=step_seconds, target_t_r=target_t_r)
+
+
+class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
+    """Pretrain BrainMAE on ROI series without labels; transform series to embeddings.
+
+    ``fit`` cuts every subject's series into segments of ``segment_seconds`` (TR-aware)
+    and trains the masked autoencoder (registry model ``"brain_mae"``) with skorch:
+    regions (or region-patches) are masked and reconstructed, the loss weighting masked
+    samples ``model__masked_weight`` (0.75). ``transform`` encodes every segment without
+    masking and averages the pooled segment vectors of each subject (``level="subject"``)
+    or returns them per segment (``level="segment"``). Labels are never used, so
+    ``make_pipeline(BrainMAEPretrainer(...), LogisticRegression())`` is a linear probe
+    whose pretraining sees only the training fold.
+
+    Parameters
+    ----------
+    t_r : float | None, default=None
+        Repetition time (s) of plain-array input; a :class:`RoiTimeSeries` brings its own.
+    segment_seconds : float, default=16.0
+        Segment length in seconds.
+    step_seconds : float | None, default=None
+        Hop between segments in ``fit`` (None: no overlap). ``transform`` always uses
+        non-overlapping segments.
+    target_t_r : float | None, default=None
+        Resample every series to this TR first (needed when subjects differ in TR).
+    max_segments_per_subject : int | None, default=None
+        Pretrain on at most this many segments of each subject, drawn at random
+        (``random_state``) once at ``fit``: bounds the cost on long recordings.
+    level : {"subject", "segment"}, default="subject"
+        One embedding per input series, or per segment.
+    max_epochs, lr, batch_size, weight_decay, lr_scheduler : see NeuroClassifier
+        Training loop settings (AdamW).
+    validation_fraction : float | None, default=None
+        Hold out this fraction of segments to report ``valid_loss``.
+    early_stopping : bool, default=False
+        Stop on ``valid_loss`` (needs ``validation_fraction``).
+    patience : int, default=10
+        Epochs without improvement before early stopping.
+    checkpoint_dir : str | Path | None, default=None
+        Save weights, optimizer and history (skorch ``Checkpoint``) here whenever the
+        training loss improves.
+    callbacks : list | None, default=None
+        Extra skorch callbacks.
+    device : str, default="auto"
+        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    random_state : int | RandomState | None, default=None
+        Seeds weights, masks and shuffling.
+    verbose : int, default=0
+        1 prints the epoch table and a progress bar.
+    **kwargs
+        ``model__<name>`` routes hyperparameters to :class:`~neuroattn.models.brain_mae.
+        BrainMAE` (``model__embed_dim``, ``model__mask_ratio``, ``model__mask_strategy``,
+        ...), ``optimizer__<name>`` to AdamW.
+
+    Attributes
+    ----------
+    module_ : BrainMAE
+        The pretrained model.
+    net_ : skorch.NeuralNet
+        The training loop (``history`` holds per-epoch reconstruction losses).
+    history_ : skorch.History
+        Per-epoch record.
+    n_regions_ : int
+        Regions seen at ``fit``.
+    n_times_ : int
+        Samples per segment.
+    t_r_ : float
+        Sampling interval (s) of the segments.
+    n_segments_fit_ : int
+        Segments used for pretraining.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from neuroattn.data.simulate import simulate_fmri_rois
+    >>> data = simulate_fmri_rois(20, random_state=0)
+    >>> probe = make_pipeline(BrainMAEPretrainer(max_epochs=2, random_state=0),
+    ...                       LogisticRegression())
+    >>> probe.fit(data, data.labels).predict(data).shape
+    (20,)
+    """
+
+    _net_class = _MAENet
+    _criterion = torch.nn.MSELoss
+    #: The registry model trained (a class attribute, not a parameter).
+    model = "brain_mae"
+
+    def __init__(self, *, t_r: float | None = None, segment_seconds: float = 16.0,
+                 step_seconds: float | None = None, target_t_r: float | None = None,
+                 max_segments_per_subject: int | None = None, level: str = "subject",
+                 max_epochs: int = 20, lr: float = 1e-3,
+                 batch_size: int = 32, weight_decay: float = 0.05,
+                 lr_scheduler: str | None = "cosine",
+                 validation_fraction: float | None = None, early_stopping: bool = False,
+                 patience: int = 10, checkpoint_dir: str | Path | None = None,
+                 callbacks: list | None = None, device: str = "auto",
+                 random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
+        self.t_r = t_r
+        self.segment_seconds = segment_seconds
+        self.step_seconds = step_seconds
+        self.target_t_r = target_t_r
+        self.max_segments_per_subject = max_segments_per_subject
+        self.level = level
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.lr_scheduler = lr_scheduler
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.checkpoint_dir = checkpoint_dir
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self._set_routed(kwargs)
+
+    # ----------------------------------------------------------------- helpers
+    def segments(self, X: Any, *, fit: bool = False) -> Segments:
+        """Cut ``X`` into the segments the model sees.
+
+        Parameters
+        ----------
+        X : list of numpy.ndarray | RoiTimeSeries | numpy.ndarray
+            ``(n_timepoints, n_regions)`` series per subject, a :class:`RoiTimeSeries`,
+            or a ``(n, n_regions, n_timepoints)`` array.
+        fit : bool
+            Use ``step_seconds`` (pretraining) rather than non-overlapping segments.
+
+        Returns
+        -------
+        Segments
+            ``X`` ``(n_segments, n_regions, n_samples)`` and the subject of each.
+        """
+        return _as_segment_input(X, self.t_r, self.segment_seconds,
+                                 self.step_seconds if fit else None, self.target_t_r)
+
+    def _callbacks(self) -> list:
+        callbacks = super()._callbacks()
+        if self.checkpoint_dir is not None:
+            callbacks.append(("checkpoint", Checkpoint(
+                monitor="train_loss_best", dirname=str(self.checkpoint_dir))))
+        return callbacks
+
+    def _subsample(self, groups: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
+        cap = self.max_segments_per_subject
+        if cap is None:
+            return np.arange(len(groups))
+        if not (isinstance(cap, (int, np.integer)) and cap >= 1):
+            raise ValueError(f"max_segments_per_subject must be a positive integer or None, "
+                             f"got {cap!r}.")
+        keep = [rng.permutation(np.flatnonzero(groups == g))[:cap] for g in np.unique(groups)]
+        return np.sort(np.concatenate(keep))
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, X: Any, y: Any = None) -> BrainMAEPretrainer:
+        """Pretrain on the series of ``X`` (``y`` is ignored: no labels are used).
+
+        Parameters
+        ----------
+        X : list of numpy.ndarray | RoiTimeSeries | numpy.ndarray
+            See :meth:`segments`. Subjects shorter than one segment are skipped with a
+            warning.
+        y : ignored
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            On NaN, different region counts, missing ``t_r``, mixed TRs without
+            ``target_t_r``, no segment at all, or bad hyperparameters.
+        """
+        if self.level not in ("subject", "segment"):
+            raise ValueError(f"level must be 'subject' or 'segment', got {self.level!r}.")
+        self._check_params()
+        seg = self.segments(X, fit=True)
+        if seg.skipped:
+            warnings.warn(f"{len(seg.skipped)} subject(s) shorter than one "
+                          f"{self.segment_seconds} s segment were skipped.", stacklevel=2)
+        rng = check_random_state(self.random_state)
+        data = seg.X[self._subsample(seg.groups, rng)]
+        if data.shape[0] < 2:
+            raise ValueError(f"Found {data.shape[0]} segment(s); at least 2 are needed.")
+        self._fit_meta = {"sfreq": 1.0 / seg.t_r, "chs_info": None}
+        self.n_regions_, self.n_times_, self.t_r_ = data.shape[1], data.shape[2], seg.t_r
+        self.n_segments_fit_ = data.shape[0]
+        self.n_outputs_ = None
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = self._build_module(data, None)
+            self.net_ = self._make_net(module, seed)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+                self.net_.fit(data, None)
+        self.module_ = self.net_.module_
+        self.history_ = self.net_.history
+        del self._fit_meta
+        return self
+
+    # ------------------------------------------------------------- transform
+    @torch.no_grad()
+    def _embed(self, data: np.ndarray) -> np.ndarray:
+        module = self.module_
+        was_training = module.training
+        module.eval()
+        device = next(module.parameters()).device
+        try:
+            out = [module.forward_features(torch.as_tensor(data[i:i + 256], device=device))
+                   .float().cpu().numpy() for i in range(0, len(data), 256)]
+        finally:
+            module.train(was_training)
+        return np.concatenate(out)
+
+    def transform_segments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings of every non-overlapping segment and the subject of each.
+
+        Returns
+        -------
+        embeddings : numpy.ndarray
+            ``(n_segments, n_features)``.
+        groups : numpy.ndarray
+            ``(n_segments,)`` position of each segment's series in ``X``.
+        """
+        check_is_fitted(self, "module_")
+        seg = self.segments(X)
+        if seg.X.shape[1:] != (self.n_regions_, self.n_times_):
+            raise ValueError(f"Segments have {seg.X.shape[1]} regions x {seg.X.shape[2]} "
+                             f"samples, but the pretrainer was fitted on {self.n_regions_} x "
+                             f"{self.n_times_} (check regions, t_r and target_t_r).")
+        if seg.skipped:
+            raise ValueError(f"Series {seg.skipped[:10]} are shorter than one "
+                             f"{self.segment_seconds} s segment and cannot be embedded.")
+        return self._embed(seg.X), seg.groups
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Embed ``X``: ``(n_series, n_features)`` (level "subject") or ``(n_segments,
+        n_features)`` (level "segment"), each subject the mean of its segments."""
+        emb, groups = self.transform_segments(X)
+        if self.level == "segment":
+            return emb
+        n = int(groups.max()) + 1
+        sums = np.zeros((n, emb.shape[1]))
+        np.add.at(sums, groups, emb)
+        return sums / np.bincount(groups, minlength=n)[:, None]
+
+    # ------------------------------------------------------------ fine-tuning
+    def init_callback(self) -> InitFromPretrained:
+        """A skorch callback that starts a new BrainMAE from these pretrained weights."""
+        check_is_fitted(self, "module_")
+        return InitFromPretrained({k: v.detach().cpu().clone()
+                                   for k, v in self.module_.state_dict().items()})
+
+    def _finetuner(self, cls: type, kwargs: dict[str, Any]):
+        check_is_fitted(self, "module_")
+        params = {**self._routed("model__")}
+        params = {f"model__{k}": v for k, v in params.items()}
+        extra = list(kwargs.pop("callbacks", None) or [])
+        kwargs.setdefault("random_state", self.random_state)
+        kwargs.setdefault("device", self.device)
+        return cls("brain_mae", callbacks=[("init_from_pretrained", self.init_callback())]
+                   + extra, **{**params, **kwargs})
+
+    def to_classifier(self, **kwargs: Any) -> NeuroClassifier:
+        """A :class:`NeuroClassifier` whose BrainMAE starts from the pretrained weights.
+
+        It is trained on segments (``self.segments(X).X``, labels repeated per segment);
+        its model hyperparameters are the pretrainer's ``model__`` parameters.
+
+        Parameters
+        ----------
+        **kwargs
+            NeuroClassifier parameters (``max_epochs``, ``lr``, ``callbacks``, ...).
+        """
+        return self._finetuner(NeuroClassifier, dict(kwargs))
+
+    def to_regressor(self, **kwargs: Any) -> NeuroRegressor:
+        """A :class:`NeuroRegressor` starting from the pretrained weights, see
+        :meth:`to_classifier`."""
+        return self._finetuner(NeuroRegressor, dict(kwargs))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = True
+        tags.target_tags.required = False
+        return tags

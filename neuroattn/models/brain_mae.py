@@ -1,0 +1,278 @@
+"""BrainMAE: region embeddings, region-aware graph attention, masked autoencoding."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from ..nn import ChannelPatchEmbed, SinusoidalPositionalEmbedding, TransformerBlock
+from ..nn.graph import GraphAttentionBlock
+from . import register_model
+from ._base import NeuroModel
+
+__all__ = ["BrainMAE"]
+
+_MASK_STRATEGIES = ("regions", "patches")
+_POOLS = ("mean", "meanstd")
+
+
+@register_model("brain_mae", task=("pretraining", "classification", "regression"),
+                modality="fmri", paper="BrainMAE (Yang et al. 2024)")
+class BrainMAE(NeuroModel):
+    """Masked autoencoder over ROI time series with region-aware graph attention.
+
+    Each region's segment is cut into time patches of ``patch_size`` samples, every
+    patch is embedded (weights shared across regions), and a learnable embedding of its
+    region plus a sinusoidal position of the patch are added. ``depth`` encoder layers
+    alternate a graph-attention block across regions (per time patch; logits from
+    region-embedding similarity plus the signal, self-loops removed, see
+    :class:`~neuroattn.nn.graph.RegionGraphAttention`) and a temporal transformer block
+    across the patches of each region. In pretraining (:meth:`forward_masked`), whole
+    regions (``mask_strategy="regions"``) or random region-patches (``"patches"``) are
+    replaced by a mask token and hidden as attention keys; a light decoder
+    (``decoder_depth`` graph blocks and a linear layer) reconstructs every patch, and
+    :meth:`reconstruction_loss` weights the error ``masked_weight`` on masked and
+    ``1 - masked_weight`` on visible samples. For downstream use, :meth:`forward`
+    encodes unmasked input and pools the tokens into one vector per segment that
+    ``final_layer`` maps to ``n_outputs``.
+
+    Parameters
+    ----------
+    n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds
+        Signal arguments, see :class:`~neuroattn.models.NeuroModel`; ``n_chans`` is
+        the number of regions, ``n_times`` the samples per segment, ``sfreq`` is
+        ``1 / TR``. Without ``n_outputs`` the head is the identity (pretraining only).
+    embed_dim : int
+        Token width.
+    n_heads : int
+        Attention heads (graph and temporal).
+    depth : int
+        Encoder layers (each one graph block and one temporal block).
+    patch_size : int
+        Samples per time patch (clipped to ``n_times``); trailing samples that do not
+        fill a patch are ignored.
+    decoder_depth : int
+        Graph blocks of the decoder.
+    mask_ratio : float
+        Fraction of regions (or region-patches) masked in pretraining, in (0, 1).
+    mask_strategy : {"regions", "patches"}
+        Mask whole regions of a segment or random region-patches.
+    masked_weight : float
+        Weight of the masked part of the loss (the visible part gets the rest).
+    pool : {"mean", "meanstd"}
+        Token pooling: mean, or mean and standard deviation over regions and patches
+        (the latter doubles the feature width).
+    drop_prob, attn_drop_prob, drop_path_prob : float
+        Dropout, attention-weight dropout and stochastic depth of the last layer.
+    activation : type[nn.Module]
+        MLP activation class.
+    attention : str | type
+        Graph attention block (``kind="graph"``), ``"region_graph"`` by default.
+
+    Notes
+    -----
+    Input ``(batch, n_regions, n_timepoints)``, each region z-scored; output
+    ``(batch, n_outputs)``. Region attention: :meth:`region_attention`.
+    """
+
+    _required_signal_args = ("n_chans", "n_times")
+    example_signal_args: ClassVar[dict] = {"n_chans": 6, "n_times": 8, "n_outputs": 2,
+                                           "sfreq": 0.5}
+
+    def __init__(self, n_chans: int | None = None, n_times: int | None = None,
+                 n_outputs: int | None = None, sfreq: float | None = None,
+                 chs_info: list[dict] | None = None,
+                 input_window_seconds: float | None = None, *, embed_dim: int = 32,
+                 n_heads: int = 4, depth: int = 1, patch_size: int = 4,
+                 decoder_depth: int = 1, mask_ratio: float = 0.5,
+                 mask_strategy: str = "regions", masked_weight: float = 0.75,
+                 pool: str = "meanstd", drop_prob: float = 0.0, attn_drop_prob: float = 0.0,
+                 drop_path_prob: float = 0.0, activation: type[nn.Module] = nn.GELU,
+                 attention: str | type = "region_graph") -> None:
+        super().__init__(n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds)
+        if self.n_chans < 2:
+            raise ValueError(f"BrainMAE needs at least 2 regions, got n_chans={self.n_chans}.")
+        if not 0 < mask_ratio < 1 or not 0 <= masked_weight <= 1:
+            raise ValueError(f"mask_ratio must be in (0, 1) and masked_weight in [0, 1], got "
+                             f"{mask_ratio}, {masked_weight}.")
+        if mask_strategy not in _MASK_STRATEGIES:
+            raise ValueError(f"mask_strategy must be one of {_MASK_STRATEGIES}, got "
+                             f"{mask_strategy!r}.")
+        if pool not in _POOLS:
+            raise ValueError(f"pool must be one of {_POOLS}, got {pool!r}.")
+        if depth < 1 or decoder_depth < 1:
+            raise ValueError(f"depth and decoder_depth must be >= 1, got {depth}, "
+                             f"{decoder_depth}.")
+        self.patch_size = max(1, min(int(patch_size), self.n_times))
+        self.n_patches = self.n_times // self.patch_size
+        self.mask_ratio, self.mask_strategy = mask_ratio, mask_strategy
+        self.masked_weight, self.pool = masked_weight, pool
+
+        self.patch_embed = ChannelPatchEmbed(embed_dim, self.patch_size)
+        self.region_embed = nn.Parameter(torch.randn(self.n_chans, embed_dim) * 0.1)
+        self.pos_embed = SinusoidalPositionalEmbedding(embed_dim)
+        self.mask_token = nn.Parameter(torch.zeros(embed_dim))
+        nn.init.normal_(self.mask_token, std=0.02)
+        rates = torch.linspace(0, drop_path_prob, depth).tolist()
+        common = dict(drop_prob=drop_prob, attn_drop_prob=attn_drop_prob, activation=activation)
+        self.graph_blocks = nn.ModuleList(
+            GraphAttentionBlock(embed_dim, n_heads, drop_path_prob=p, attention=attention,
+                                **common) for p in rates)
+        self.temporal_blocks = nn.ModuleList(
+            TransformerBlock(embed_dim, n_heads, mlp_ratio=2.0, drop_path_prob=p, **common)
+            for p in rates)
+        self.norm = nn.LayerNorm(embed_dim)
+        self.decoder_blocks = nn.ModuleList(
+            GraphAttentionBlock(embed_dim, n_heads, attention=attention, **common)
+            for _ in range(decoder_depth))
+        self.decoder_norm = nn.LayerNorm(embed_dim)
+        self.decoder_pred = nn.Linear(embed_dim, self.patch_size)
+        self.n_features = embed_dim * (2 if pool == "meanstd" else 1)
+        self.final_layer = (nn.Linear(self.n_features, self.n_outputs)
+                            if self.n_outputs is not None else nn.Identity())
+
+    # ------------------------------------------------------------------ encoder
+    def _tokens(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        b, r, _ = x.shape
+        tok = self.patch_embed(x)  # (b, r, p, d)
+        if mask is not None:
+            tok = torch.where(mask[..., None], self.mask_token.to(tok.dtype), tok)
+        tok = self.pos_embed(tok.reshape(b * r, self.n_patches, -1)).view(b, r, self.n_patches, -1)
+        return tok + self.region_embed[None, :, None, :]
+
+    def _graph(self, block: GraphAttentionBlock, tok: torch.Tensor,
+               visible: torch.Tensor | None) -> torch.Tensor:
+        b, r, p, d = tok.shape
+        per_patch = tok.transpose(1, 2).reshape(b * p, r, d)
+        keys = None if visible is None else visible.transpose(1, 2).reshape(b * p, r)
+        return block(per_patch, self.region_embed, key_mask=keys).view(b, p, r, d).transpose(1, 2)
+
+    def encode(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Encoder tokens ``(batch, n_regions, n_patches, embed_dim)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(batch, n_regions, n_timepoints)``.
+        mask : torch.Tensor | None
+            ``(batch, n_regions, n_patches)`` boolean, True where a patch is masked.
+        """
+        self._check_input(x)
+        if x.shape[-1] != self.n_times:
+            raise ValueError(f"BrainMAE was built for segments of {self.n_times} samples, got "
+                             f"{x.shape[-1]}.")
+        tok = self._tokens(x, mask)
+        visible = None if mask is None else ~mask
+        b, r, p, d = tok.shape
+        for graph, temporal in zip(self.graph_blocks, self.temporal_blocks):
+            tok = self._graph(graph, tok, visible)
+            tok = temporal(tok.reshape(b * r, p, d)).view(b, r, p, d)
+        return self.norm(tok)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled representation ``(batch, n_features)`` of unmasked segments."""
+        tok = self.encode(x).flatten(1, 2)
+        if self.pool == "meanstd":
+            return torch.cat([tok.mean(dim=1), tok.std(dim=1)], dim=1)
+        return tok.mean(dim=1)
+
+    # -------------------------------------------------------------- pretraining
+    def make_mask(self, batch_size: int, generator: torch.Generator | None = None,
+                  device: torch.device | str | None = None) -> torch.Tensor:
+        """Random mask ``(batch_size, n_regions, n_patches)``, True = masked.
+
+        ``"regions"`` masks ``round(mask_ratio * n_regions)`` whole regions per sample,
+        ``"patches"`` the same fraction of region-patches; at least one element is
+        masked and one kept.
+        """
+        r, p = self.n_chans, self.n_patches
+        n_items = r if self.mask_strategy == "regions" else r * p
+        n_mask = min(max(int(round(self.mask_ratio * n_items)), 1), n_items - 1)
+        scores = torch.rand(batch_size, n_items, generator=generator)
+        ranks = scores.argsort(dim=1).argsort(dim=1)
+        mask = ranks < n_mask
+        mask = (mask[:, :, None].expand(-1, -1, p) if self.mask_strategy == "regions"
+                else mask.view(batch_size, r, p))
+        return mask.to(device) if device is not None else mask
+
+    def forward_masked(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                       generator: torch.Generator | None = None,
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mask, encode and reconstruct a batch (the pretraining pass).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(batch, n_regions, n_timepoints)``.
+        mask : torch.Tensor | None
+            ``(batch, n_regions, n_patches)`` boolean; drawn by :meth:`make_mask` when
+            None.
+        generator : torch.Generator | None
+            Source of the random mask.
+
+        Returns
+        -------
+        reconstruction : torch.Tensor
+            ``(batch, n_regions, n_patches * patch_size)``, the prediction of the
+            first ``n_patches * patch_size`` samples of ``x``.
+        sample_mask : torch.Tensor
+            Boolean of the same shape, True on masked samples.
+        """
+        if mask is None:
+            mask = self.make_mask(x.shape[0], generator=generator, device=x.device)
+        expected = (x.shape[0], self.n_chans, self.n_patches)
+        if tuple(mask.shape) != expected:
+            raise ValueError(f"mask must be (batch, n_regions, n_patches) = {expected}, got "
+                             f"{tuple(mask.shape)}.")
+        tok = self.encode(x, mask)
+        for block in self.decoder_blocks:
+            tok = self._graph(block, tok, None)
+        pred = self.decoder_pred(self.decoder_norm(tok))  # (b, r, p, patch)
+        b, r = x.shape[:2]
+        sample_mask = mask[..., None].expand(-1, -1, -1, self.patch_size)
+        return pred.reshape(b, r, -1), sample_mask.reshape(b, r, -1)
+
+    def reconstruction_loss(self, x: torch.Tensor, reconstruction: torch.Tensor,
+                            mask: torch.Tensor) -> torch.Tensor:
+        """Weighted MSE: ``masked_weight`` on masked, ``1 - masked_weight`` on visible samples.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(batch, n_regions, n_timepoints)`` targets.
+        reconstruction, mask : torch.Tensor
+            Outputs of :meth:`forward_masked`.
+
+        Returns
+        -------
+        torch.Tensor
+            Scalar loss.
+        """
+        target = x[..., : reconstruction.shape[-1]]
+        err = (reconstruction - target).square()
+        m = mask.to(err.dtype)
+        masked = (err * m).sum() / m.sum().clamp_min(1.0)
+        visible = (err * (1 - m)).sum() / (1 - m).sum().clamp_min(1.0)
+        return self.masked_weight * masked + (1 - self.masked_weight) * visible
+
+    def example_loss(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction loss plus the head's output, so every parameter gets gradient."""
+        recon, mask = self.forward_masked(x, generator=torch.Generator().manual_seed(0))
+        return self.reconstruction_loss(x, recon, mask) + self(x).square().mean()
+
+    # ----------------------------------------------------------- interpretation
+    @torch.no_grad()
+    def region_attention(self, x: torch.Tensor) -> torch.Tensor:
+        """Region-to-region attention ``(batch, n_regions, n_regions)`` of the encoder.
+
+        Averaged over heads, time patches and encoder layers; rows are the attending
+        (query) regions and sum to one; the diagonal is zero (no self-loops).
+        """
+        weights = self.get_attention_weights(x)
+        graph = [w for name, w in weights.items() if name.startswith("graph_blocks")]
+        b = x.shape[0]
+        stacked = torch.stack([w.view(b, self.n_patches, *w.shape[1:]).mean(dim=(1, 2))
+                               for w in graph])
+        return stacked.mean(dim=0)
