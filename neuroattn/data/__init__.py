@@ -2,5 +2,6 @@
 
 from ._convert import as_signal_array, check_signal_array, signal_metadata
 from .encoding import as_feature_tokens, load_algonauts2023, load_images, responses_from_volumes  # noqa: F401,E501
+from .fmri import RoiTimeSeries, fetch_abide_rois, segment_series  # noqa: F401  (fMRI track)
 
 __all__ = ["as_signal_array", "check_signal_array", "signal_metadata"]
