@@ -1,0 +1,286 @@
+"""Simulated continuous EEG with seizures and a planted preictal change, in CHB-MIT's layout.
+
+The recordings are written as EDF files named ``chbNN_MM.edf`` in a folder ``chbNN``
+beside a ``chbNN-summary.txt`` that lists, as CHB-MIT's summaries do, the sampling rate,
+the channels, and for every file its clock start and end times and the onset and end
+(seconds from the file start) of each seizure in it. Everything that reads CHB-MIT
+therefore reads these files too.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import signal as _signal
+
+from ._noise import pink_noise
+
+__all__ = ["CHBMIT_CHANNELS", "SimulatedSubject", "simulate_seizure_recordings"]
+
+#: CHB-MIT's 18 bipolar "double banana" channels (the montage common to all subjects).
+CHBMIT_CHANNELS = ("FP1-F7", "F7-T7", "T7-P7", "P7-O1", "FP1-F3", "F3-C3", "C3-P3", "P3-O1",
+                   "FP2-F4", "F4-C4", "C4-P4", "P4-O2", "FP2-F8", "F8-T8", "T8-P8", "P8-O2",
+                   "FZ-CZ", "CZ-PZ")
+
+#: Channels of the simulated seizure focus (left temporal and parasagittal chain).
+_FOCUS = ("F7-T7", "T7-P7", "P7-O1", "F3-C3", "C3-P3", "P3-O1")
+
+
+@dataclass(frozen=True)
+class SimulatedSubject:
+    """What :func:`simulate_seizure_recordings` wrote, and the truth it planted.
+
+    Attributes
+    ----------
+    summary_path : Path
+        The ``chbNN-summary.txt`` file.
+    edf_paths : list of Path
+        EDF files in clock order.
+    seizures : list of tuple of (str, float, float)
+        ``(file name, onset s, offset s)`` per seizure, seconds from the file's start.
+    preictal_seconds : float
+        How long before each onset the planted change starts, in seconds.
+    focus_channels : tuple of str
+        Channels that carry the preictal change.
+    sfreq : float
+        Sampling frequency in Hz.
+    """
+
+    summary_path: Path
+    edf_paths: list[Path]
+    seizures: list[tuple[str, float, float]]
+    preictal_seconds: float
+    focus_channels: tuple[str, ...]
+    sfreq: float
+
+
+def simulate_seizure_recordings(
+        path: str | Path, *, subject: int = 1, n_seizures: int = 4,
+        n_interictal_files: int = 4, interictal_file_minutes: float = 30.0,
+        seizure_file_minutes: float = 35.0, preictal_seconds: float = 1200.0,
+        seizure_seconds: tuple[float, float] = (40.0, 80.0),
+        interictal_gap_hours: float = 4.5, margin_seconds: float = 300.0,
+        sfreq: float = 128.0,
+        ch_names: tuple[str, ...] | list[str] = CHBMIT_CHANNELS,
+        noise_amplitude: float = 20.0, rhythm_amplitude: float = 8.0,
+        preictal_power_gain: float = 0.3, preictal_coupling: float = 0.9,
+        seizure_amplitude: float = 120.0, edf_annotations: bool = False,
+        random_state: int | None = None) -> SimulatedSubject:
+    """Write hours of multichannel EEG with seizures and a planted preictal change as EDF.
+
+    Background: independent pink (1/f) noise per channel (``noise_amplitude`` uV) plus
+    an independent 13-20 Hz rhythm per channel (``rhythm_amplitude`` uV). Preictal
+    change: from ``preictal_seconds`` before each onset, the rhythm of the focus
+    channels becomes progressively *shared* (coupled): its shared fraction ramps from 0
+    to ``preictal_coupling`` (square-root ramp, so it is visible early), and its power
+    rises by up to ``preictal_power_gain`` (0.3 = +30 %). Total power in the band changes
+    little on purpose, so that the change is mostly one of cross-channel coupling.
+    Seizure: an evolving 3-5 Hz spike-wave discharge on every channel, strongest at the
+    focus, for a duration drawn in ``seizure_seconds``; followed by ``margin_seconds``
+    of attenuated (postictal) background.
+
+    Timeline, CHB-MIT style: ``n_interictal_files`` seizure-free files come first,
+    back to back; ``interictal_gap_hours`` later (so more than the 4 h minimum
+    interictal distance away) come ``n_seizure`` files, one seizure each, 2 h apart.
+    Each seizure file starts ``preictal_seconds + margin_seconds`` (at least) before its
+    onset.
+
+    Parameters
+    ----------
+    path : str | Path
+        Folder in which the subject folder ``chbNN`` is created.
+    subject : int
+        Subject number NN.
+    n_seizures : int
+        Number of seizures (one per seizure file), >= 1.
+    n_interictal_files : int
+        Number of seizure-free files, >= 0.
+    interictal_file_minutes, seizure_file_minutes : float
+        File lengths in minutes. Seizure files must leave room for the preictal
+        period, the seizure and 5 min after it.
+    preictal_seconds : float
+        Time before each onset at which the planted change starts, in seconds.
+    seizure_seconds : tuple of float
+        Range of seizure durations in seconds.
+    interictal_gap_hours : float
+        Clock gap between the last interictal file and the first seizure file, hours.
+    margin_seconds : float
+        Minimum time in a seizure file before the preictal change starts, and after
+        the seizure ends (the postictal attenuation lasts this long too).
+    sfreq : float
+        Sampling frequency in Hz (CHB-MIT records at 256 Hz; 128 keeps tests fast).
+    ch_names : sequence of str
+        Channel names; the focus is the channels of :data:`_FOCUS` present here, or
+        the first third of the channels when none is.
+    noise_amplitude, rhythm_amplitude, seizure_amplitude : float
+        Standard deviations / amplitudes in microvolts.
+    preictal_power_gain : float
+        Relative rise of the focus rhythm's amplitude at onset (>= 0).
+    preictal_coupling : float
+        Shared fraction of the focus rhythm at onset, in [0, 1].
+    edf_annotations : bool
+        Also write each seizure as an EDF+ annotation ``"seizure"`` (CHB-MIT files carry
+        none; the summary is the reference).
+    random_state : int | None
+        Seed; the same seed writes the same files.
+
+    Returns
+    -------
+    SimulatedSubject
+        Paths and the planted truth.
+
+    Raises
+    ------
+    ValueError
+        On non-positive sizes, a seizure file too short for its preictal period, or
+        out-of-range amplitudes.
+    """
+    import edfio
+
+    if n_seizures < 1 or n_interictal_files < 0:
+        raise ValueError(f"n_seizures must be >= 1 and n_interictal_files >= 0, got "
+                         f"{n_seizures} and {n_interictal_files}.")
+    if sfreq <= 0 or noise_amplitude <= 0 or rhythm_amplitude < 0 or seizure_amplitude < 0:
+        raise ValueError("sfreq and noise_amplitude must be > 0 and amplitudes >= 0.")
+    if not 0 <= preictal_coupling <= 1 or preictal_power_gain < 0:
+        raise ValueError(f"preictal_coupling must be in [0, 1] and preictal_power_gain >= 0, "
+                         f"got {preictal_coupling} and {preictal_power_gain}.")
+    lo, hi = seizure_seconds
+    if not 0 < lo <= hi:
+        raise ValueError(f"seizure_seconds must be (min, max) with 0 < min <= max, got "
+                         f"{seizure_seconds}.")
+    file_seconds = seizure_file_minutes * 60.0
+    lead = preictal_seconds + margin_seconds
+    if file_seconds < lead + hi + margin_seconds:
+        raise ValueError(f"seizure_file_minutes={seizure_file_minutes} leaves no room for "
+                         f"{preictal_seconds} s of preictal change, {margin_seconds} s before "
+                         f"it, a seizure of up to {hi} s and {margin_seconds} s after it; use "
+                         f"at least {(lead + hi + margin_seconds) / 60:.1f} min.")
+    if interictal_file_minutes <= 0:
+        raise ValueError(f"interictal_file_minutes must be > 0, got {interictal_file_minutes}.")
+
+    rng = np.random.default_rng(random_state)
+    ch_names = list(ch_names)
+    focus = tuple(ch for ch in _FOCUS if ch in ch_names) or tuple(
+        ch_names[: max(1, len(ch_names) // 3)])
+    focus_idx = np.array([ch_names.index(ch) for ch in focus])
+    name = f"chb{subject:02d}"
+    folder = Path(path) / name
+    folder.mkdir(parents=True, exist_ok=True)
+
+    # Clock layout (seconds since 08:00:00 on the first day).
+    files = []  # (start clock s, duration s, onset or None)
+    clock = 0.0
+    for _ in range(n_interictal_files):
+        files.append((clock, interictal_file_minutes * 60.0, None))
+        clock += interictal_file_minutes * 60.0 + 10.0
+    clock += interictal_gap_hours * 3600.0 if n_interictal_files else 0.0
+    for _ in range(n_seizures):
+        onset = float(rng.uniform(lead, file_seconds - hi - margin_seconds))
+        files.append((clock, file_seconds, onset))
+        clock += 2 * 3600.0
+
+    edf_paths, seizures, entries = [], [], []
+    for k, (start, duration, onset) in enumerate(files, start=1):
+        fname = f"{name}_{k:02d}.edf"
+        data, events = _simulate_file(duration, onset, sfreq, len(ch_names), focus_idx,
+                                      rng, noise_amplitude, rhythm_amplitude,
+                                      preictal_seconds, preictal_power_gain,
+                                      preictal_coupling, seizure_amplitude, seizure_seconds,
+                                      margin_seconds)
+        starttime = (_dt.datetime(2000, 1, 1, 8) + _dt.timedelta(seconds=start)).time()
+        annotations = [edfio.EdfAnnotation(on, off - on, "seizure") for on, off in events]
+        signals = [edfio.EdfSignal(row, sfreq, label=ch, physical_dimension="uV",
+                                   physical_range=_physical_range(row))
+                   for ch, row in zip(ch_names, data)]
+        edf = edfio.Edf(signals, starttime=starttime,
+                        annotations=annotations if edf_annotations else None)
+        edf.write(folder / fname)
+        edf_paths.append(folder / fname)
+        seizures += [(fname, on, off) for on, off in events]
+        entries.append((fname, start, duration, events))
+    summary = folder / f"{name}-summary.txt"
+    summary.write_text(_summary_text(sfreq, ch_names, entries))
+    return SimulatedSubject(summary, edf_paths, seizures, float(preictal_seconds), focus,
+                            float(sfreq))
+
+
+def _physical_range(row: np.ndarray) -> tuple[float, float]:
+    peak = float(np.ceil(np.abs(row).max() + 1.0))
+    return (-peak, peak)
+
+
+def _band_noise(n_rows: int, n_times: int, sfreq: float, band: tuple[float, float],
+                rng: np.random.Generator) -> np.ndarray:
+    sos = _signal.butter(4, band, btype="bandpass", fs=sfreq, output="sos")
+    out = _signal.sosfilt(sos, rng.normal(size=(n_rows, n_times)), axis=-1)
+    return out / out.std(axis=-1, keepdims=True)
+
+
+def _simulate_file(duration, onset, sfreq, n_chans, focus_idx, rng, noise_amplitude,
+                   rhythm_amplitude, preictal_seconds, power_gain, coupling,
+                   seizure_amplitude, seizure_seconds, margin_seconds):
+    n = int(round(duration * sfreq))
+    t = np.arange(n) / sfreq
+    data = noise_amplitude * pink_noise((n_chans, n), rng)
+    own = _band_noise(n_chans, n, sfreq, (13.0, 20.0), rng)
+    events = []
+    if onset is None:
+        data += rhythm_amplitude * own
+        return data, events
+
+    # Whole seconds, as CHB-MIT's summaries give them.
+    onset = float(round(onset))
+    offset = onset + float(round(rng.uniform(*seizure_seconds)))
+    events.append((onset, offset))
+    # Preictal ramp r in [0, 1]: square root of the elapsed fraction.
+    ramp = np.clip((t - (onset - preictal_seconds)) / preictal_seconds, 0.0, 1.0) ** 0.5
+    ramp[t >= onset] = 0.0
+    shared = _band_noise(1, n, sfreq, (13.0, 20.0), rng)[0]
+    rhythm = own.copy()
+    mix = coupling * ramp
+    gain = 1.0 + power_gain * ramp
+    rhythm[focus_idx] = gain * (np.sqrt(1.0 - mix ** 2) * own[focus_idx] + mix * shared)
+    data += rhythm_amplitude * rhythm
+
+    # Seizure: evolving spike-wave, strongest at the focus.
+    ictal = (t >= onset) & (t < offset)
+    ti = t[ictal] - onset
+    length = offset - onset
+    freq = 5.0 - 2.0 * ti / length
+    phase = 2 * np.pi * np.cumsum(freq) / sfreq
+    envelope = np.sin(np.pi * ti / length) ** 0.5
+    wave = envelope * (np.sin(phase) + 0.6 * np.sign(np.sin(phase)) * np.abs(
+        np.sin(phase)) ** 8)
+    weights = np.full(n_chans, 0.4)
+    weights[focus_idx] = 1.0
+    data[:, ictal] += seizure_amplitude * weights[:, None] * wave[None]
+    # Postictal attenuation, recovering over margin_seconds.
+    post = (t >= offset) & (t < offset + margin_seconds)
+    data[:, post] *= 0.3 + 0.7 * (t[post] - offset) / margin_seconds
+    return data, events
+
+
+def _clock(seconds: float) -> str:
+    # CHB-MIT writes clock times past midnight as 24:xx:xx, 25:xx:xx, ...
+    s = int(round(seconds)) + 8 * 3600
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _summary_text(sfreq, ch_names, entries) -> str:
+    lines = [f"Data Sampling Rate: {sfreq:g} Hz", "*" * 25, "",
+             "Channels in EDF Files:", "*" * 22]
+    lines += [f"Channel {i}: {ch}" for i, ch in enumerate(ch_names, start=1)]
+    lines.append("")
+    for fname, start, duration, events in entries:
+        lines += [f"File Name: {fname}", f"File Start Time: {_clock(start)}",
+                  f"File End Time: {_clock(start + duration)}",
+                  f"Number of Seizures in File: {len(events)}"]
+        for on, off in events:
+            lines += [f"Seizure Start Time: {on:.0f} seconds",
+                      f"Seizure End Time: {off:.0f} seconds"]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,388 @@
+"""``SeizureForecaster``: STAN (or any model) with adversarial training, monitoring, alarms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+from skorch.dataset import unpack_data
+from skorch.utils import to_device
+
+from ..data.features import BandPowerFeatures
+from ..data.seizure import SeizureRecording, iter_windows
+from ..metrics.seizure import raise_alarms, smooth_probability
+from ..models.stan import WassersteinCritic, critic_loss, wasserstein_distance
+from ._base import _Classifier
+from .neural import _COMMON_ATTRS, _COMMON_PARAMS, NeuroClassifier
+
+__all__ = ["SeizureForecaster", "MonitorResult", "band_power_baseline"]
+
+
+class _AdversarialNet(_Classifier):
+    """skorch classifier with a balanced sampler and a WGAN-GP critic on the features.
+
+    Attributes set by :class:`SeizureForecaster` after construction:
+    ``adversarial_weight, gp_weight, critic_hidden, critic_lr, critic_steps, balance,
+    sampler_seed``.
+    """
+
+    adversarial_weight = 0.0
+    gp_weight = 10.0
+    critic_hidden = 64
+    critic_lr = 1e-3
+    critic_steps = 1
+    balance = True
+    sampler_seed = 0
+
+    def _adversarial(self) -> bool:
+        return self.adversarial_weight > 0 and hasattr(self.module_, "num_features")
+
+    def initialize_module(self):
+        super().initialize_module()
+        if self._adversarial():
+            self.critic_ = WassersteinCritic(self.module_.num_features,
+                                             self.critic_hidden).to(self.device)
+        return self
+
+    def get_all_learnable_params(self):
+        # The main optimizer updates the encoder and head only; the critic has its own.
+        for name, param in self.module_.named_parameters():
+            if param.requires_grad:
+                yield name, param
+
+    def initialize_optimizer(self, *args, **kwargs):
+        super().initialize_optimizer(*args, **kwargs)
+        if getattr(self, "critic_", None) is not None:
+            self.critic_optimizer_ = torch.optim.Adam(self.critic_.parameters(),
+                                                      lr=self.critic_lr, betas=(0.5, 0.9))
+        return self
+
+    def get_iterator(self, dataset, training=False):
+        if not (training and self.balance):
+            return super().get_iterator(dataset, training=training)
+        y = _dataset_targets(dataset)
+        counts = np.bincount(y, minlength=2).astype(float)
+        weights = 1.0 / counts[y]
+        # An epoch draws as many windows of each class as the rarer class has.
+        sampler = torch.utils.data.WeightedRandomSampler(
+            torch.as_tensor(weights, dtype=torch.double),
+            num_samples=int(2 * counts[counts > 0].min()),
+            replacement=True, generator=torch.Generator().manual_seed(self.sampler_seed))
+        self.sampler_seed += 1
+        kwargs = self.get_params_for("iterator_train")
+        kwargs.update(shuffle=False, sampler=sampler, generator=None)
+        kwargs.setdefault("batch_size", self.batch_size)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        return self.iterator_train(dataset, **kwargs)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        Xi, yi = to_device(Xi, self.device), to_device(yi, self.device)
+        features = self.module_.forward_features(Xi)
+        y_pred = self.module_.forward_head(features)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        pre, inter = features[yi == 1], features[yi == 0]
+        if self._adversarial() and len(pre) > 1 and len(inter) > 1:
+            for _ in range(self.critic_steps):
+                self.critic_optimizer_.zero_grad()
+                c_loss, _ = critic_loss(self.critic_, pre.detach(), inter.detach(),
+                                        gp_weight=self.gp_weight)
+                c_loss.backward()
+                self.critic_optimizer_.step()
+            self.critic_.requires_grad_(False)
+            distance = wasserstein_distance(self.critic_, pre, inter)
+            self.critic_.requires_grad_(True)
+            # The encoder is rewarded for pushing the two feature distributions apart.
+            loss = loss - self.adversarial_weight * distance
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+
+def _dataset_targets(dataset) -> np.ndarray:
+    if isinstance(dataset, torch.utils.data.Subset):
+        return np.asarray(_dataset_targets(dataset.dataset))[np.asarray(dataset.indices)]
+    return np.asarray(dataset.y).astype(np.int64)
+
+
+@dataclass
+class MonitorResult:
+    """Output of :meth:`SeizureForecaster.monitor`.
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        ``(n,)`` end of each window (when its probability becomes available), seconds
+        from the recording's start.
+    probability : numpy.ndarray
+        ``(n,)`` preictal probability per window.
+    score : numpy.ndarray
+        ``(n,)`` smoothed probability (what the threshold is applied to).
+    alarms : numpy.ndarray
+        Alarm times, seconds from the recording's start.
+    threshold : float
+    seizures : list of tuple of float
+        The recording's ``(onset, offset)`` seizures (seconds), if known.
+    duration : float
+        Recording length in seconds.
+    """
+
+    times: np.ndarray
+    probability: np.ndarray
+    score: np.ndarray
+    alarms: np.ndarray
+    threshold: float
+    seizures: list[tuple[float, float]] = field(default_factory=list)
+    duration: float = 0.0
+
+
+_FORECAST_PARAMS = """
+    adversarial_weight : float, default=0.1
+        Weight of the adversarial term in the encoder's loss (0 turns the critic off).
+        Each training batch: (1) the critic ``D`` (:class:`~neuroattn.models.stan.
+        WassersteinCritic`) takes ``critic_steps`` Adam steps on the WGAN-GP loss
+        ``-(E[D(f_pre)] - E[D(f_inter)]) + gp_weight * GP`` on *detached* pooled
+        features of the batch's preictal and interictal windows, so it estimates the
+        Wasserstein-1 distance between the two feature distributions; (2) with ``D``
+        frozen, the encoder and head minimise ``cross_entropy - adversarial_weight *
+        (E[D(f_pre)] - E[D(f_inter)])``, i.e. they are pushed to *separate* preictal
+        from interictal features in distribution, beyond the per-window decision.
+        Only models with ``forward_features`` and ``num_features`` (STAN) use it.
+    gp_weight : float, default=10.0
+        Weight of the critic's gradient penalty.
+    critic_hidden : int, default=64
+        Hidden width of the critic.
+    critic_lr : float, default=1e-3
+        Adam learning rate of the critic (betas 0.5, 0.9).
+    critic_steps : int, default=1
+        Critic updates per encoder update.
+    balance : bool, default=True
+        Draw training batches with class-balanced probabilities (a weighted sampler
+        over indices; no window is copied).
+    smoothing : {"mean", "k_of_n"}, default="mean"
+        How :meth:`monitor` smooths the per-window probability (see
+        :func:`neuroattn.metrics.seizure.smooth_probability`).
+    smoothing_seconds : float, default=120.0
+        Span of the smoothing, seconds.
+    min_fraction : float, default=0.7
+        For ``"k_of_n"``: fraction of windows of the span above ``threshold``.
+    threshold : float, default=0.5
+        Alarm threshold on the smoothed probability.
+    refractory_seconds : float | None, default=None
+        No new alarm within this time after an alarm; None uses ``sop_seconds``.
+    sop_seconds : float, default=900.0
+        Preictal length used for the default refractory period (15 min)."""
+
+
+class SeizureForecaster(NeuroClassifier):
+    __doc__ = f"""Forecast seizures: a preictal-vs-interictal window classifier that raises alarms.
+
+    ``fit(X, y)`` trains on windows ``(n_windows, n_chans, n_times)`` (microvolts) with
+    ``y`` 1 = preictal, 0 = interictal (see :func:`neuroattn.data.seizure.
+    extract_windows`), by default STAN with the adversarial critic and balanced
+    batches. ``predict_proba`` gives per-window probabilities; :meth:`monitor` streams a
+    whole recording and returns the probability over time and the alarms after
+    smoothing, a threshold and a refractory period.
+
+    Parameters
+    ----------{_COMMON_PARAMS.replace('default="eeg_transformer"', 'default="stan"')}{
+        _FORECAST_PARAMS}
+
+    Attributes
+    ----------
+    classes_ : numpy.ndarray
+        ``[0, 1]`` (the labels seen at fit; the second is "preictal").{_COMMON_ATTRS}
+    """
+
+    _net_class = _AdversarialNet
+
+    def __init__(self, model: str | type = "stan", *, adversarial_weight: float = 0.1,
+                 gp_weight: float = 10.0, critic_hidden: int = 64, critic_lr: float = 1e-3,
+                 critic_steps: int = 1, balance: bool = True, smoothing: str = "mean",
+                 smoothing_seconds: float = 120.0, min_fraction: float = 0.7,
+                 threshold: float = 0.5, refractory_seconds: float | None = None,
+                 sop_seconds: float = 900.0, max_epochs: int = 30, lr: float = 1e-3,
+                 batch_size: int = 64, weight_decay: float = 1e-2,
+                 lr_scheduler: str | None = "cosine",
+                 validation_fraction: float | None = None, early_stopping: bool = False,
+                 patience: int = 10, callbacks: list | None = None, device: str = "auto",
+                 random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
+        super().__init__(model, max_epochs=max_epochs, lr=lr, batch_size=batch_size,
+                         weight_decay=weight_decay, lr_scheduler=lr_scheduler,
+                         validation_fraction=validation_fraction,
+                         early_stopping=early_stopping, patience=patience,
+                         callbacks=callbacks, device=device, random_state=random_state,
+                         verbose=verbose, **kwargs)
+        self.adversarial_weight = adversarial_weight
+        self.gp_weight = gp_weight
+        self.critic_hidden = critic_hidden
+        self.critic_lr = critic_lr
+        self.critic_steps = critic_steps
+        self.balance = balance
+        self.smoothing = smoothing
+        self.smoothing_seconds = smoothing_seconds
+        self.min_fraction = min_fraction
+        self.threshold = threshold
+        self.refractory_seconds = refractory_seconds
+        self.sop_seconds = sop_seconds
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.adversarial_weight < 0 or self.gp_weight < 0:
+            raise ValueError(f"adversarial_weight and gp_weight must be >= 0, got "
+                             f"{self.adversarial_weight} and {self.gp_weight}.")
+        if int(self.critic_steps) < 1:
+            raise ValueError(f"critic_steps must be >= 1, got {self.critic_steps}.")
+        self._check_alarm_params()
+
+    def _check_alarm_params(self) -> None:
+        if self.smoothing not in ("mean", "k_of_n"):
+            raise ValueError(f"smoothing must be 'mean' or 'k_of_n', got {self.smoothing!r}.")
+        if self.smoothing_seconds < 0 or not 0 < self.min_fraction <= 1:
+            raise ValueError("smoothing_seconds must be >= 0 and min_fraction in (0, 1].")
+        if self.refractory_seconds is not None and self.refractory_seconds < 0:
+            raise ValueError(f"refractory_seconds must be >= 0, got {self.refractory_seconds}.")
+
+    def _encode_targets(self, y: Any, n_samples: int) -> np.ndarray:
+        y_enc = super()._encode_targets(y, n_samples)
+        if len(self.classes_) != 2:
+            raise ValueError(f"SeizureForecaster needs two classes (0 interictal, 1 preictal), "
+                             f"got {self.classes_.tolist()}.")
+        return y_enc
+
+    def _make_net(self, module, seed):
+        net = super()._make_net(module, seed)
+        for name in ("adversarial_weight", "gp_weight", "critic_hidden", "critic_lr",
+                     "critic_steps", "balance"):
+            setattr(net, name, getattr(self, name))
+        net.sampler_seed = seed
+        return net
+
+    def fit(self, X: Any, y: Any) -> SeizureForecaster:
+        """Train on windows ``X`` ``(n_windows, n_chans, n_times)`` and labels ``y``.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y)
+
+    def preictal_proba(self, X: Any) -> np.ndarray:
+        """Preictal probability per window, ``(n_windows,)``."""
+        return self.predict_proba(X)[:, 1]
+
+    def alarms_from_proba(self, times: np.ndarray, probability: np.ndarray,
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Smooth a probability trace and raise alarms with this estimator's rule.
+
+        Parameters
+        ----------
+        times : numpy.ndarray
+            ``(n,)`` time (s) of each probability, evenly spaced.
+        probability : numpy.ndarray
+            ``(n,)`` preictal probabilities.
+
+        Returns
+        -------
+        score : numpy.ndarray
+            ``(n,)`` smoothed probability.
+        alarms : numpy.ndarray
+            Alarm times, seconds.
+        """
+        self._check_alarm_params()
+        times = np.asarray(times, dtype=float)
+        step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+        n = max(1, int(round(self.smoothing_seconds / step)))
+        score = smooth_probability(probability, n, method=self.smoothing,
+                                   min_fraction=self.min_fraction, threshold=self.threshold)
+        thr = 1.0 if self.smoothing == "k_of_n" else self.threshold
+        refractory = (self.sop_seconds if self.refractory_seconds is None
+                      else self.refractory_seconds)
+        return score, raise_alarms(times, score, thr, refractory)
+
+    def monitor(self, recording: SeizureRecording, *, window_seconds: float | None = None,
+                stride_seconds: float | None = None, ch_names: list[str] | None = None,
+                sfreq: float | None = None, l_freq: float | None = None,
+                h_freq: float | None = None) -> MonitorResult:
+        """Stream a recording window by window and raise alarms.
+
+        Parameters
+        ----------
+        recording : SeizureRecording
+            The file to monitor (read lazily; memory stays flat).
+        window_seconds : float | None
+            Window length; default ``n_times_ / sfreq`` (the fitted window).
+        stride_seconds : float | None
+            Step between windows; default ``window_seconds``.
+        ch_names : list of str | None
+            Channels in the order used at fit (default: ``ch_names_`` when known).
+        sfreq : float | None
+            Resample to this rate (default: ``sfreq_`` when known, else the file's).
+        l_freq, h_freq : float | None
+            Band-pass used at fit, if any.
+
+        Returns
+        -------
+        MonitorResult
+
+        Raises
+        ------
+        ValueError
+            If the windows would not match the fitted shape, or the recording is
+            shorter than one window.
+        """
+        check_is_fitted(self, "net_")
+        if not isinstance(recording, SeizureRecording):
+            raise ValueError(f"monitor expects a SeizureRecording, got "
+                             f"{type(recording).__name__}.")
+        raw = recording.open()
+        fs = sfreq or self.sfreq_ or float(raw.info["sfreq"])
+        if window_seconds is None:
+            window_seconds = self.n_times_ / fs
+        if int(round(window_seconds * fs)) != self.n_times_:
+            raise ValueError(f"Windows of {window_seconds} s at {fs} Hz have "
+                             f"{int(round(window_seconds * fs))} samples; the model was "
+                             f"fitted on {self.n_times_}.")
+        ch_names = ch_names if ch_names is not None else self.ch_names_
+        times, probs = [], []
+        for starts, windows in iter_windows(recording, window_seconds=window_seconds,
+                                            stride_seconds=stride_seconds,
+                                            ch_names=ch_names, sfreq=fs, l_freq=l_freq,
+                                            h_freq=h_freq):
+            times.append(starts + window_seconds)
+            probs.append(self.preictal_proba(windows))
+        times, probs = np.concatenate(times), np.concatenate(probs)
+        score, alarms = self.alarms_from_proba(times, probs)
+        return MonitorResult(times, probs, score, alarms, float(self.threshold),
+                             list(recording.seizures), float(recording.duration))
+
+
+def band_power_baseline(sfreq: float, *, C: float = 1.0, random_state: Any = None,
+                        ) -> Pipeline:
+    """Log band powers and line length per channel, standardised, logistic regression.
+
+    Parameters
+    ----------
+    sfreq : float
+        Sampling frequency of the windows, Hz.
+    C : float
+        Inverse L2 regularisation strength.
+    random_state : int | None
+        Seed of the solver.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        ``fit(X, y)`` / ``predict_proba(X)`` on ``(n_windows, n_chans, n_times)``,
+        class-balanced.
+    """
+    return make_pipeline(BandPowerFeatures(sfreq=sfreq), StandardScaler(),
+                         LogisticRegression(C=C, class_weight="balanced", max_iter=2000,
+                                            random_state=random_state))

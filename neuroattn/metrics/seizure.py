@@ -1,0 +1,303 @@
+"""Alarms from a preictal probability trace, and event metrics of seizure forecasting.
+
+Conventions (Snyder et al. 2008; Mormann et al. 2007), all times in seconds on one
+clock:
+
+* an alarm at time ``a`` raises a *warning* for ``[a + sph, a + sph + sop]``;
+* a seizure with onset ``s`` is *predicted* when an alarm falls in
+  ``[s - sph - sop, s - sph]`` (equivalently, the onset falls in a warning);
+* a *false alarm* is an alarm outside every ``[s - sph - sop, offset + postictal]``;
+  alarms in the prediction horizon ``(s - sph, s)`` or during a seizure or its
+  postictal period are neither true nor false (they are counted as ``late_alarms``);
+* *interictal time* is the monitored time outside those same zones; false alarms
+  per hour divide by it;
+* *time in warning* is the fraction of monitored time covered by warnings;
+* the *random predictor* raises warnings covering the same fraction of time at
+  random: it predicts a given seizure with probability equal to the time in warning,
+  so the chance of predicting at least ``k`` of ``n`` seizures is the binomial tail
+  ``P(X >= k)``, ``X ~ Binomial(n, time_in_warning)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["smooth_probability", "raise_alarms", "EventMetrics", "event_metrics",
+           "random_predictor_pvalue", "window_auc"]
+
+
+def smooth_probability(probability: np.ndarray, n_windows: int, *, method: str = "mean",
+                       min_fraction: float = 0.7, threshold: float = 0.5) -> np.ndarray:
+    """Causal smoothing of a per-window probability trace.
+
+    Parameters
+    ----------
+    probability : numpy.ndarray
+        ``(n,)`` preictal probability per window, in time order.
+    n_windows : int
+        Span of the smoothing, in windows (>= 1).
+    method : {"mean", "k_of_n"}
+        ``"mean"``: moving average of the last ``n_windows`` values. ``"k_of_n"``:
+        ``min(count / k, 1)`` where ``count`` of the last ``n_windows`` values exceed
+        ``threshold`` and ``k = ceil(min_fraction * n_windows)``, so that the output
+        reaches 1 exactly when k of n windows are above threshold.
+    min_fraction : float
+        Fraction of windows that must exceed ``threshold`` for ``"k_of_n"``.
+    threshold : float
+        Per-window threshold for ``"k_of_n"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` smoothed trace; the first values average over fewer windows.
+
+    Raises
+    ------
+    ValueError
+        On an unknown method, ``n_windows < 1``, or a non-1-D input.
+    """
+    p = np.asarray(probability, dtype=float)
+    if p.ndim != 1:
+        raise ValueError(f"probability must be 1-D (n_windows,), got shape {p.shape}.")
+    if int(n_windows) < 1:
+        raise ValueError(f"n_windows must be >= 1, got {n_windows}.")
+    if method not in ("mean", "k_of_n"):
+        raise ValueError(f"method must be 'mean' or 'k_of_n', got {method!r}.")
+    n = int(n_windows)
+    values = p if method == "mean" else (p > threshold).astype(float)
+    csum = np.concatenate([[0.0], np.cumsum(values)])
+    idx = np.arange(1, len(p) + 1)
+    lo = np.maximum(0, idx - n)
+    mean = (csum[idx] - csum[lo]) / (idx - lo)
+    if method == "mean":
+        return mean
+    k = max(1, int(np.ceil(min_fraction * n - 1e-9)))
+    return np.minimum((csum[idx] - csum[lo]) / k, 1.0)
+
+
+def raise_alarms(times: np.ndarray, score: np.ndarray, threshold: float,
+                 refractory_seconds: float) -> np.ndarray:
+    """Alarm times: the score crosses ``threshold`` outside a refractory period.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        ``(n,)`` time (s) at which each score becomes available (e.g. window ends),
+        increasing.
+    score : numpy.ndarray
+        ``(n,)`` smoothed probability.
+    threshold : float
+        An alarm is raised when ``score >= threshold``...
+    refractory_seconds : float
+        ...and no alarm was raised in the preceding ``refractory_seconds``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Alarm times in seconds.
+
+    Raises
+    ------
+    ValueError
+        On mismatched shapes or a negative refractory period.
+    """
+    times, score = np.asarray(times, dtype=float), np.asarray(score, dtype=float)
+    if times.shape != score.shape or times.ndim != 1:
+        raise ValueError(f"times and score must be 1-D of one length, got {times.shape} "
+                         f"and {score.shape}.")
+    if refractory_seconds < 0:
+        raise ValueError(f"refractory_seconds must be >= 0, got {refractory_seconds}.")
+    alarms, last = [], -np.inf
+    for t in times[score >= threshold]:
+        if t - last >= refractory_seconds:
+            alarms.append(t)
+            last = t
+    return np.asarray(alarms, dtype=float)
+
+
+@dataclass
+class EventMetrics:
+    """Event-level scores of a forecaster (see the module docstring for definitions).
+
+    Attributes
+    ----------
+    sensitivity : float
+        Predicted seizures / seizures.
+    n_seizures, n_predicted : int
+    false_alarms : int
+    false_alarms_per_hour : float
+        False alarms per hour of interictal time.
+    interictal_hours : float
+    time_in_warning : float
+        Fraction of monitored time in warning, in [0, 1].
+    warning_times : list of float
+        Per predicted seizure, onset minus the first alarm in its window, seconds.
+    late_alarms : int
+        Alarms in the prediction horizon, ictal or postictal period.
+    p_value : float
+        Chance that a random predictor with the same time in warning predicts at least
+        as many seizures.
+    sph_seconds, sop_seconds, postictal_seconds : float
+        The parameters the scores depend on.
+    """
+
+    sensitivity: float
+    n_seizures: int
+    n_predicted: int
+    false_alarms: int
+    false_alarms_per_hour: float
+    interictal_hours: float
+    time_in_warning: float
+    warning_times: list[float] = field(default_factory=list)
+    late_alarms: int = 0
+    p_value: float = 1.0
+    sph_seconds: float = 0.0
+    sop_seconds: float = 0.0
+    postictal_seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        """Plain dict (for JSON)."""
+        return dict(vars(self))
+
+
+def _intervals_length(intervals: list[tuple[float, float]]) -> float:
+    total, end = 0.0, -np.inf
+    for a, b in sorted(intervals):
+        a = max(a, end)
+        if b > a:
+            total += b - a
+            end = b
+    return total
+
+
+def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]):
+    return [(max(x0, y0), min(x1, y1)) for x0, x1 in a for y0, y1 in b
+            if min(x1, y1) > max(x0, y0)]
+
+
+def event_metrics(alarms: Sequence[float], seizures: Sequence[tuple[float, float]],
+                  monitored: Sequence[tuple[float, float]], *, sph_seconds: float = 300.0,
+                  sop_seconds: float = 900.0, postictal_seconds: float = 1800.0,
+                  ) -> EventMetrics:
+    """Sensitivity, false alarms per hour, time in warning and the random-predictor test.
+
+    Parameters
+    ----------
+    alarms : sequence of float
+        Alarm times, seconds.
+    seizures : sequence of tuple of float
+        ``(onset, offset)`` of the seizures to score, seconds.
+    monitored : sequence of tuple of float
+        ``(start, end)`` intervals during which the forecaster ran, seconds.
+    sph_seconds, sop_seconds : float
+        Prediction horizon and occurrence period (see the module docstring).
+    postictal_seconds : float
+        Time after an offset excluded from interictal time.
+
+    Returns
+    -------
+    EventMetrics
+
+    Raises
+    ------
+    ValueError
+        If there is no seizure, no monitored time, an interval ends before it starts,
+        or no interictal time remains (false alarms per hour would be undefined).
+    """
+    if sop_seconds <= 0 or sph_seconds < 0 or postictal_seconds < 0:
+        raise ValueError("sop_seconds must be > 0 and sph_seconds, postictal_seconds >= 0.")
+    seizures = sorted((float(a), float(b)) for a, b in seizures)
+    monitored = sorted((float(a), float(b)) for a, b in monitored)
+    if not seizures:
+        raise ValueError("No seizure to score: sensitivity is undefined.")
+    if any(b <= a for a, b in monitored + seizures):
+        raise ValueError("Every (start, end) interval must have end > start.")
+    total = _intervals_length(monitored)
+    if total <= 0:
+        raise ValueError("No monitored time.")
+    alarms = np.sort(np.asarray(alarms, dtype=float))
+    zones = [(s - sph_seconds - sop_seconds, e + postictal_seconds) for s, e in seizures]
+    interictal = total - _intervals_length(_intersect(monitored, zones))
+    if interictal <= 0:
+        raise ValueError("No interictal time is monitored: every monitored second is within "
+                         "a seizure's preictal, ictal or postictal zone, so false alarms per "
+                         "hour cannot be measured.")
+    predicted, warning_times = 0, []
+    for s, _ in seizures:
+        hits = alarms[(alarms >= s - sph_seconds - sop_seconds) & (alarms <= s - sph_seconds)]
+        if hits.size:
+            predicted += 1
+            warning_times.append(float(s - hits[0]))
+    in_zone = np.zeros(alarms.shape, bool)
+    in_window = np.zeros(alarms.shape, bool)
+    for (s, _), (z0, z1) in zip(seizures, zones):
+        in_zone |= (alarms >= z0) & (alarms <= z1)
+        in_window |= (alarms >= z0) & (alarms <= s - sph_seconds)
+    false = int((~in_zone).sum())
+    warnings_ = [(a + sph_seconds, a + sph_seconds + sop_seconds) for a in alarms]
+    tiw = _intervals_length(_intersect(monitored, warnings_)) / total
+    return EventMetrics(
+        sensitivity=predicted / len(seizures), n_seizures=len(seizures),
+        n_predicted=predicted, false_alarms=false,
+        false_alarms_per_hour=false / (interictal / 3600.0),
+        interictal_hours=interictal / 3600.0, time_in_warning=tiw,
+        warning_times=warning_times, late_alarms=int((in_zone & ~in_window).sum()),
+        p_value=random_predictor_pvalue(predicted, len(seizures), tiw),
+        sph_seconds=float(sph_seconds), sop_seconds=float(sop_seconds),
+        postictal_seconds=float(postictal_seconds))
+
+
+def random_predictor_pvalue(n_predicted: int, n_seizures: int,
+                            time_in_warning: float) -> float:
+    """P(a random predictor with this time in warning predicts >= ``n_predicted`` seizures).
+
+    Parameters
+    ----------
+    n_predicted : int
+        Seizures the forecaster predicted.
+    n_seizures : int
+        Seizures scored (> 0).
+    time_in_warning : float
+        Fraction of time in warning, in [0, 1]: the chance that a random warning covers
+        a given onset.
+
+    Returns
+    -------
+    float
+        Binomial tail ``P(X >= n_predicted)``, ``X ~ Binomial(n_seizures,
+        time_in_warning)``; small values mean the forecaster beats chance.
+
+    Raises
+    ------
+    ValueError
+        On out-of-range arguments.
+    """
+    from scipy.stats import binom
+
+    if n_seizures < 1 or not 0 <= n_predicted <= n_seizures:
+        raise ValueError(f"Need 0 <= n_predicted <= n_seizures and n_seizures >= 1, got "
+                         f"{n_predicted} of {n_seizures}.")
+    if not 0 <= time_in_warning <= 1:
+        raise ValueError(f"time_in_warning must be in [0, 1], got {time_in_warning}.")
+    if n_predicted == 0:
+        return 1.0
+    return float(binom.sf(n_predicted - 1, n_seizures, time_in_warning))
+
+
+def window_auc(y_true: np.ndarray, probability: np.ndarray) -> float:
+    """ROC AUC of per-window preictal probabilities (1 = preictal, 0 = interictal).
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` holds a single class.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y_true = np.asarray(y_true)
+    if np.unique(y_true).size < 2:
+        raise ValueError("window_auc needs both preictal (1) and interictal (0) windows.")
+    return float(roc_auc_score(y_true, probability))
