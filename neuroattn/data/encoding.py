@@ -241,8 +241,8 @@ def check_finite_tokens(tokens: np.ndarray, chunk: int = 256) -> None:
     for start in range(0, tokens.shape[0], chunk):
         block = np.asarray(tokens[start:start + chunk])
         if not np.isfinite(block).all():
-            bad = start + int(np.nonzero(~np.isfinite(block).reshape(len(block), -1)
-                                         .any(axis=1))[0][0])
+            rows = (~np.isfinite(block)).reshape(len(block), -1).any(axis=1)
+            bad = start + int(np.flatnonzero(rows)[0])
             raise ValueError(f"Features contain NaN or infinity (first in image {bad}).")
 
 
@@ -609,15 +609,18 @@ def responses_from_volumes(imgs: Any, roi_masks: dict[str, Any], *,
         If no ROI mask is given, masks select no voxel, or ``trial_image_ids`` has the
         wrong length.
     """
-    from nilearn.image import math_img
+    from nilearn.image import load_img, new_img_like
     from nilearn.maskers import NiftiMasker
 
     if not roi_masks:
         raise ValueError("roi_masks is empty: give at least one {name: mask image}.")
     names = list(roi_masks)
     if mask_img is None:
-        mask_img = math_img("np.sum(np.stack(imgs, -1) > 0, -1) > 0",
-                            imgs=list(roi_masks.values()))
+        first = load_img(roi_masks[names[0]])
+        union = np.zeros(first.shape[:3], bool)
+        for name in names:
+            union |= _mask_data(roi_masks[name], first)
+        mask_img = new_img_like(first, union.astype(np.int8))
     masker = NiftiMasker(mask_img=mask_img, standardize="zscore_sample" if standardize
                          else False).fit()
     n_vox = int(np.asarray(masker.mask_img_.get_fdata()).sum())

@@ -55,7 +55,8 @@ def noise_ceiling(Y_repeats: Any, n_average: int | None = None) -> np.ndarray:
 
     Signal and noise variance are estimated from the repeats (the NSD / Algonauts
     ``ncsnr`` recipe): ``var_noise`` is the mean over images of the variance across
-    repeats, ``var_signal = var(Y) - var_noise`` over single trials. The ceiling is the
+    repeats, ``var_signal`` the variance of the repeat means minus the noise variance
+    left in them. The ceiling is the
     correlation a perfect model of the signal reaches with the average of
     ``n_average`` repeats: ``sqrt(var_s / (var_s + var_noise / n_average))``.
 
@@ -90,8 +91,11 @@ def noise_ceiling(Y_repeats: Any, n_average: int | None = None) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         var_within = np.nanvar(np.where(multi[:, None], R, np.nan), axis=1, ddof=1)
         var_noise = np.nanmean(var_within, axis=0)
-        var_total = np.nanvar(R.reshape(-1, R.shape[2]), axis=0, ddof=1)
-        var_signal = np.clip(var_total - var_noise, 0.0, None)
+        # variance of the repeat means = signal + noise / (repeats of that image)
+        means = np.nanmean(R, axis=1)
+        var_means = np.nanvar(means, axis=0, ddof=1)
+        inv_counts = np.nanmean(np.where(counts > 0, 1.0 / np.maximum(counts, 1), np.nan), 0)
+        var_signal = np.clip(var_means - var_noise * inv_counts, 0.0, None)
         k = float(np.mean(counts[counts > 0])) if n_average is None else float(n_average)
         ceiling = np.sqrt(var_signal / (var_signal + var_noise / k))
     return np.nan_to_num(ceiling, nan=0.0)
