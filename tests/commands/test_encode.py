@@ -1,0 +1,45 @@
+"""``neuroattn encode``: offline simulator run and a local Algonauts-layout run."""
+
+import json
+
+import numpy as np
+
+from neuroattn.cli import main
+from neuroattn.data.encoding import ALGONAUTS_ROI_FAMILIES
+
+FAST = ["--epochs", "2", "--embed-dim", "16", "--n-heads", "2", "--device", "cpu"]
+
+
+def test_encode_simulator_writes_table_and_figures(tmp_path, capsys):
+    assert main(["encode", "--out", str(tmp_path), "--n-images", "48", *FAST]) == 0
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert set(res["mean_r"]) == {"encoder", "ridge_mean", "ridge_flatten"}
+    assert res["n_test"] == 12 and res["mean_r_normalized"] is not None
+    assert "loc0_lh" in res["routing_correlation"]
+    for name in ("routing_maps.png", "r_by_region.png", "glass_brain_r.png", "r_by_region.csv"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert "mean r: encoder=" in capsys.readouterr().out
+
+
+def test_encode_algonauts_layout_with_precomputed_features(tmp_path, capsys):
+    subj = tmp_path / "data" / "subj01"
+    (subj / "training_split" / "training_fmri").mkdir(parents=True)
+    (subj / "roi_masks").mkdir()
+    rng = np.random.default_rng(0)
+    feats = rng.random((30, 16, 6)).astype(np.float32)
+    for hemi in ("lh", "rh"):
+        Y = feats[:, :4].mean(1) @ rng.normal(size=(6, 5)) + 0.1 * rng.normal(size=(30, 5))
+        np.save(subj / "training_split" / "training_fmri" / f"{hemi}_training_fmri.npy", Y)
+        for family in ALGONAUTS_ROI_FAMILIES:
+            np.save(subj / "roi_masks" / f"{hemi}.{family}_challenge_space.npy",
+                    np.array([1, 1, 2, 0, 0]) if family == "floc-faces" else np.zeros(5))
+    np.save(tmp_path / "feats.npy", feats)
+    out = tmp_path / "out"
+    code = main(["encode", "--algonauts", str(tmp_path / "data"), "--features",
+                 str(tmp_path / "feats.npy"), "--out", str(out), *FAST])
+    assert code == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["n_voxels"] == 10 and "OFA_lh" in res["r_by_region"]["encoder"]
+    assert not (out / "glass_brain_r.png").exists()  # no voxel coordinates in this layout
+    assert main(["encode", "--algonauts", str(tmp_path / "data"), "--out", str(out)]) == 2
+    assert "needs --features" in capsys.readouterr().err
