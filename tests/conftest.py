@@ -12,7 +12,10 @@ import torch
 SHARED_DATA = Path(os.environ.get(
     "NEUROATTN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# One thread per test process: the models under test are small, and on a shared or
+# oversubscribed machine OpenMP threads spinning against each other cost far more than
+# a second core gains.
+torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config, items):

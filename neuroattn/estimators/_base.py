@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import ClassifierMixin
+from sklearn.base import is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
@@ -118,16 +118,8 @@ class NeuroEstimatorMixin:
         return check_signal_array(data[:, None, :], check_flat=reset)
 
     # ----------------------------------------------------------------- building
-    def _model_class(self):
-        try:
-            return model_registry.get(self.model)
-        except ValueError:
-            raise
-        except Exception as exc:  # pragma: no cover - defensive
-            raise ValueError(f"model must be a registry name or a class: {exc}") from exc
-
     def _build_module(self, X: np.ndarray, n_outputs: int) -> torch.nn.Module:
-        cls = self._model_class()
+        cls = model_registry.get(self.model)
         signal = {"n_chans": X.shape[1], "n_times": X.shape[2], "n_outputs": n_outputs,
                   "sfreq": self._fit_meta["sfreq"], "chs_info": self._fit_meta["chs_info"]}
         accepted = inspect.signature(cls).parameters
@@ -176,7 +168,7 @@ class NeuroEstimatorMixin:
         device = resolve_device(self.device)
         split = None
         if self.validation_fraction is not None:
-            split = ValidSplit(self.validation_fraction, stratified=is_classifier_like(self),
+            split = ValidSplit(self.validation_fraction, stratified=is_classifier(self),
                                random_state=seed)
         kwargs = dict(
             module=module, criterion=self._criterion, optimizer=torch.optim.AdamW,
@@ -316,10 +308,6 @@ class NeuroEstimatorMixin:
         est.module_ = est.net_.module_
         est.history_ = est.net_.history
         return est
-
-
-def is_classifier_like(est: Any) -> bool:
-    return isinstance(est, ClassifierMixin)
 
 
 def _version() -> str:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from .._docs import fill_doc
 from ..nn._registry import RecordsAttention
 
 __all__ = ["NeuroModel"]
@@ -16,6 +17,7 @@ __all__ = ["NeuroModel"]
 _SIGNAL_ARGS = ("n_chans", "n_times", "n_outputs", "sfreq", "chs_info", "input_window_seconds")
 
 
+@fill_doc
 class NeuroModel(nn.Module):
     """Base of all neuroattn architectures.
 
@@ -28,20 +30,7 @@ class NeuroModel(nn.Module):
 
     Parameters
     ----------
-    n_chans : int | None
-        Number of input channels (electrodes; regions for fMRI). Derived from
-        ``chs_info`` when omitted.
-    n_times : int | None
-        Samples per input window. Derived from ``input_window_seconds * sfreq`` when
-        omitted.
-    n_outputs : int | None
-        Number of outputs (classes, or regression targets).
-    sfreq : float | None
-        Sampling frequency in Hz.
-    chs_info : list of dict | None
-        ``mne.Info["chs"]``-like channel descriptions (at least ``"ch_name"``).
-    input_window_seconds : float | None
-        Window length in seconds.
+    %(signal_args)s
 
     Raises
     ------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._docs import fill_doc
 from ..nn import SinusoidalPositionalEmbedding, TransformerEncoder
 from . import register_model
 from ._base import NeuroModel
@@ -15,6 +16,7 @@ __all__ = ["EEGTransformer"]
 @register_model("eeg_transformer", task=("classification", "regression"),
                 modality=("eeg", "ieeg", "fmri"),
                 paper="Vaswani et al. 2017 (tokens: conv patches)")
+@fill_doc
 class EEGTransformer(NeuroModel):
     """Temporal conv patches of all channels, a pre-norm transformer, mean pooling.
 
@@ -25,22 +27,10 @@ class EEGTransformer(NeuroModel):
 
     Parameters
     ----------
-    n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds
-        Signal arguments, see :class:`~neuroattn.models.NeuroModel`.
-    embed_dim : int
-        Token width.
-    n_heads : int
-        Attention heads.
-    depth : int
-        Transformer blocks.
+    %(signal_args)s
+    %(transformer_args)s
     patch_size : int
         Samples per token; clipped to ``n_times`` for short inputs.
-    drop_prob, attn_drop_prob, drop_path_prob : float
-        Dropout in blocks, on attention weights, and stochastic depth.
-    activation : type[nn.Module]
-        MLP activation class.
-    attention : str | type
-        Self-attention block (``"multihead"`` or ``"gated_multihead"``).
 
     Notes
     -----
