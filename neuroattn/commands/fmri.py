@@ -25,9 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=5, help="BrainMAE pretraining epochs")
     parser.add_argument("--finetune-epochs", type=int, default=4)
     parser.add_argument("--embed-dim", type=int, default=16)
+    parser.add_argument("--max-segments", type=int, default=8,
+                        help="pretraining/fine-tuning segments drawn per subject")
     parser.add_argument("--n-subjects", type=int, default=60,
                         help="simulated subjects (ignored with --abide-dir)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--out", default="fmri_results", help="output folder (CSV + PNG)")
     parser.add_argument("--quiet", action="store_true")
 
@@ -44,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.epochs < 1 or args.finetune_epochs < 1:
         raise ValueError("--epochs and --finetune-epochs must be >= 1.")
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}.")
+        torch.set_num_threads(args.threads)
     if args.abide_dir:
         data = fetch_abide_rois(args.abide_dir, sites=args.sites)
         name = f"abide_{args.cv}"
@@ -54,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(data.summary(), flush=True)
     pre = {"max_epochs": args.epochs, "model__embed_dim": args.embed_dim,
-           "verbose": 0}
+           "max_segments_per_subject": args.max_segments}
     results = evaluate_fmri(data, cv=args.cv, n_splits=args.n_splits, methods=args.methods,
                             pretrainer_params=pre,
                             finetune_params={"max_epochs": args.finetune_epochs},

@@ -447,8 +447,8 @@ def load_roi_timeseries(imgs: Sequence[Any], atlas: Any, *, kind: str = "auto",
     Returns
     -------
     RoiTimeSeries
-        With ``region_coords`` from ``nilearn.plotting.find_parcellation_cut_coords`` /
-        ``find_probabilistic_atlas_cut_coords``.
+        With ``region_coords``, the centre of mass of each region in the atlas's world
+        (MNI) millimetres.
 
     Raises
     ------
@@ -503,17 +503,26 @@ def load_roi_timeseries(imgs: Sequence[Any], atlas: Any, *, kind: str = "auto",
 
 
 def _atlas_coords(atlas_img: Any, kind: str, n_regions: int) -> np.ndarray | None:
-    from nilearn import plotting
+    """Centre of mass (MNI mm) of each label, or of each map's positive weights."""
+    from nilearn.image import coord_transform
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            coords = (plotting.find_parcellation_cut_coords(atlas_img) if kind == "labels"
-                      else plotting.find_probabilistic_atlas_cut_coords(atlas_img))
-    except Exception:  # noqa: BLE001 - coordinates are a nicety for plots only
+    data = np.asarray(atlas_img.dataobj)
+    if kind == "labels":
+        ids = np.unique(data[data != 0])
+        weights = [(data == k).astype(float) for k in ids]
+    else:
+        weights = [np.clip(data[..., k], 0, None) for k in range(data.shape[-1])]
+    if len(weights) != n_regions:
         return None
-    coords = np.asarray(coords, dtype=float)
-    return coords if coords.shape == (n_regions, 3) else None
+    grid = np.indices(data.shape[:3]).reshape(3, -1)
+    coords = []
+    for w in weights:
+        w = w.reshape(-1)
+        if w.sum() <= 0:
+            return None
+        centre = grid @ w / w.sum()
+        coords.append(coord_transform(*centre, atlas_img.affine))
+    return np.asarray(coords, dtype=float)
 
 
 # ------------------------------------------------------------------- windowing

@@ -1,0 +1,122 @@
+"""BrainMAE: masking, reconstruction loss, region attention, pretraining signal."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from neuroattn import create_model
+from neuroattn.models.brain_mae import BrainMAE
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    # tiny models: a second thread only adds contention on a shared CPU
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    args = dict(n_chans=10, n_times=8, n_outputs=2, embed_dim=16, n_heads=2, patch_size=2)
+    return create_model("brain_mae", **{**args, **kw})
+
+
+def test_forward_and_features():
+    model = _model().eval()
+    x = torch.randn(3, 10, 8)
+    assert model(x).shape == (3, 2)
+    assert model.forward_features(x).shape == (3, model.n_features) == (3, 32)
+    assert model.encode(x).shape == (3, 10, 4, 16)
+    pretrain_only = _model(n_outputs=None).eval()
+    assert pretrain_only(x).shape == (3, 32)
+
+
+@pytest.mark.parametrize("strategy", ["regions", "patches"])
+def test_masks(strategy):
+    model = _model(mask_strategy=strategy, mask_ratio=0.3)
+    mask = model.make_mask(5, generator=torch.Generator().manual_seed(0))
+    assert mask.shape == (5, 10, 4) and mask.dtype == torch.bool
+    if strategy == "regions":
+        assert (mask.all(dim=2) == mask.any(dim=2)).all()  # whole regions
+        assert (mask[:, :, 0].sum(1) == 3).all()
+    else:
+        assert (mask.flatten(1).sum(1) == 12).all()
+        assert not (mask.all(dim=2) == mask.any(dim=2)).all()
+
+
+def test_forward_masked_and_weighted_loss():
+    model = _model(masked_weight=1.0).eval()
+    x = torch.randn(2, 10, 8)
+    mask = model.make_mask(2, generator=torch.Generator().manual_seed(1))
+    rec, sample_mask = model.forward_masked(x, mask)
+    assert rec.shape == sample_mask.shape == (2, 10, 8)
+    loss = model.reconstruction_loss(x, rec, sample_mask)
+    # with all weight on masked samples, the visible targets do not matter
+    x_vis = x + 5.0 * (~sample_mask)
+    torch.testing.assert_close(model.reconstruction_loss(x_vis, rec, sample_mask), loss)
+    model.masked_weight = 0.75
+    both = model.reconstruction_loss(x, rec, sample_mask)
+    err = (rec - x).square()
+    expected = 0.75 * err[sample_mask].mean() + 0.25 * err[~sample_mask].mean()
+    torch.testing.assert_close(both, expected)
+
+
+def test_masked_regions_do_not_leak_into_reconstruction_input():
+    """The encoder never sees masked values: changing them leaves the output unchanged."""
+    model = _model().eval()
+    x = torch.randn(1, 10, 8)
+    mask = model.make_mask(1, generator=torch.Generator().manual_seed(2))
+    rec, sm = model.forward_masked(x, mask)
+    x2 = x + 10.0 * sm
+    rec2, _ = model.forward_masked(x2, mask)
+    torch.testing.assert_close(rec, rec2)
+
+
+def test_region_attention():
+    model = _model(depth=2)
+    x = torch.randn(4, 10, 8)
+    att = model.region_attention(x)
+    assert att.shape == (4, 10, 10)
+    torch.testing.assert_close(att.sum(-1), torch.ones(4, 10))
+    assert att.diagonal(dim1=-2, dim2=-1).abs().max() < 1e-6
+    assert model.training  # mode restored
+
+
+def test_pretraining_lowers_the_loss():
+    model = _model()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(0)
+    latent = torch.randn(64, 2, 8, generator=g)
+    x = latent.repeat_interleave(5, dim=1) + 0.3 * torch.randn(64, 10, 8, generator=g)
+    losses = []
+    for _ in range(30):
+        rec, mask = model.forward_masked(x, generator=g)
+        loss = model.reconstruction_loss(x, rec, mask)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"mask_ratio": 1.0}, "mask_ratio"), ({"mask_strategy": "voxels"}, "mask_strategy"),
+    ({"pool": "max"}, "pool"), ({"n_chans": 1}, "at least 2 regions"),
+    ({"depth": 0}, "depth")])
+def test_bad_hyperparameters(kw, match):
+    with pytest.raises(ValueError, match=match):
+        _model(**kw)
+
+
+def test_bad_inputs():
+    model = _model()
+    with pytest.raises(ValueError, match="10 channels"):
+        model(torch.randn(2, 9, 8))
+    with pytest.raises(ValueError, match="segments of 8 samples"):
+        model(torch.randn(2, 10, 6))
+    with pytest.raises(ValueError, match="mask must be"):
+        model.forward_masked(torch.randn(2, 10, 8), torch.zeros(2, 10, 3, dtype=torch.bool))
+    assert isinstance(model, BrainMAE)
