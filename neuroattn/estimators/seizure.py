@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -15,13 +16,14 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_device
 
 from ..data.features import BandPowerFeatures
-from ..data.seizure import SeizureRecording, iter_windows
-from ..metrics.seizure import raise_alarms, smooth_probability
+from ..data.seizure import SeizureRecording, SeizureWindows, iter_windows, leave_one_seizure_out
+from ..metrics.seizure import event_metrics, raise_alarms, smooth_probability, window_auc
 from ..models.stan import WassersteinCritic, critic_loss, wasserstein_distance
 from ._base import _Classifier
 from .neural import _COMMON_ATTRS, _COMMON_PARAMS, NeuroClassifier
 
-__all__ = ["SeizureForecaster", "MonitorResult", "band_power_baseline"]
+__all__ = ["SeizureForecaster", "MonitorResult", "band_power_baseline",
+           "evaluate_leave_one_seizure_out"]
 
 
 class _AdversarialNet(_Classifier):
@@ -89,7 +91,13 @@ class _AdversarialNet(_Classifier):
         features = self.module_.forward_features(Xi)
         y_pred = self.module_.forward_head(features)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        pre, inter = features[yi == 1], features[yi == 0]
+        # The critic sees standardised features (zero mean, unit variance across the
+        # feature axis, no learned scale), so the encoder cannot inflate the distance
+        # by scaling its features up.
+        # Divided by sqrt(dim): unit-norm features, a distance of at most a few units.
+        critic_in = torch.nn.functional.layer_norm(features, features.shape[-1:]) / (
+            features.shape[-1] ** 0.5)
+        pre, inter = critic_in[yi == 1], critic_in[yi == 0]
         if self._adversarial() and len(pre) > 1 and len(inter) > 1:
             for _ in range(self.critic_steps):
                 self.critic_optimizer_.zero_grad()
@@ -144,12 +152,14 @@ class MonitorResult:
 
 
 _FORECAST_PARAMS = """
-    adversarial_weight : float, default=0.1
+    adversarial_weight : float, default=0.05
         Weight of the adversarial term in the encoder's loss (0 turns the critic off).
         Each training batch: (1) the critic ``D`` (:class:`~neuroattn.models.stan.
         WassersteinCritic`) takes ``critic_steps`` Adam steps on the WGAN-GP loss
         ``-(E[D(f_pre)] - E[D(f_inter)]) + gp_weight * GP`` on *detached* pooled
-        features of the batch's preictal and interictal windows, so it estimates the
+        features ``f`` of the batch's preictal and interictal windows (standardised
+        across the feature axis without learned scale and divided by the square root
+        of its width, so the distance cannot be inflated by scaling), so it estimates the
         Wasserstein-1 distance between the two feature distributions; (2) with ``D``
         frozen, the encoder and head minimise ``cross_entropy - adversarial_weight *
         (E[D(f_pre)] - E[D(f_inter)])``, i.e. they are pushed to *separate* preictal
@@ -198,12 +208,14 @@ class SeizureForecaster(NeuroClassifier):
     Attributes
     ----------
     classes_ : numpy.ndarray
-        ``[0, 1]`` (the labels seen at fit; the second is "preictal").{_COMMON_ATTRS}
+        ``[0, 1]`` (the labels seen at fit; the second is "preictal").
+    input_scale_ : float
+        Standard deviation of the training windows; inputs are divided by it.{_COMMON_ATTRS}
     """
 
     _net_class = _AdversarialNet
 
-    def __init__(self, model: str | type = "stan", *, adversarial_weight: float = 0.1,
+    def __init__(self, model: str | type = "stan", *, adversarial_weight: float = 0.05,
                  gp_weight: float = 10.0, critic_hidden: int = 64, critic_lr: float = 1e-3,
                  critic_steps: int = 1, balance: bool = True, smoothing: str = "mean",
                  smoothing_seconds: float = 120.0, min_fraction: float = 0.7,
@@ -249,6 +261,15 @@ class SeizureForecaster(NeuroClassifier):
             raise ValueError("smoothing_seconds must be >= 0 and min_fraction in (0, 1].")
         if self.refractory_seconds is not None and self.refractory_seconds < 0:
             raise ValueError(f"refractory_seconds must be >= 0, got {self.refractory_seconds}.")
+
+    def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
+        # One global amplitude scale, fitted on the training windows: models see
+        # inputs of unit variance whatever the units (uV scalp, iEEG, raw integers),
+        # while relative amplitudes across windows and channels are kept.
+        data = super()._validate_X(X, reset=reset)
+        if reset:
+            self.input_scale_ = float(data.std()) or 1.0
+        return data / np.float32(self.input_scale_)
 
     def _encode_targets(self, y: Any, n_samples: int) -> np.ndarray:
         y_enc = super()._encode_targets(y, n_samples)
@@ -386,3 +407,86 @@ def band_power_baseline(sfreq: float, *, C: float = 1.0, random_state: Any = Non
     return make_pipeline(BandPowerFeatures(sfreq=sfreq), StandardScaler(),
                          LogisticRegression(C=C, class_weight="balanced", max_iter=2000,
                                             random_state=random_state))
+
+
+def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: SeizureWindows,
+                                   *, sph_seconds: float = 300.0, sop_seconds: float = 900.0,
+                                   postictal_seconds: float = 1800.0, baseline: Any = None,
+                                   monitor_kwargs: dict | None = None,
+                                   verbose: bool = False) -> dict:
+    """Leave-one-seizure-out evaluation of one subject: window AUC and event metrics.
+
+    For each fold (:func:`neuroattn.data.seizure.leave_one_seizure_out`) a clone of
+    ``forecaster`` is fitted on the training windows; its window ROC AUC is measured on
+    the held-out windows, and it monitors the held-out seizure's whole file and the
+    time span of the held-out interictal windows. Alarms of all folds are pooled and
+    scored with :func:`neuroattn.metrics.seizure.event_metrics` over the held-out
+    seizures.
+
+    Parameters
+    ----------
+    forecaster : SeizureForecaster
+        Unfitted estimator (cloned per fold); its alarm rule is used.
+    windows : SeizureWindows
+        Windows of one subject from :func:`neuroattn.data.seizure.extract_windows`.
+    sph_seconds, sop_seconds, postictal_seconds : float
+        Must match those used to label ``windows``.
+    baseline : estimator | None
+        Also fitted per fold (e.g. :func:`band_power_baseline`); its window AUC reported.
+    monitor_kwargs : dict | None
+        Extra arguments of :meth:`SeizureForecaster.monitor` (band-pass, channels).
+    verbose : bool
+        Print one line per fold.
+
+    Returns
+    -------
+    dict
+        ``"folds"`` (per fold: seizure, window AUCs, alarms), ``"window_auc"`` (mean
+        over folds), ``"baseline_window_auc"``, ``"events"`` (an
+        :class:`~neuroattn.metrics.seizure.EventMetrics` as a dict), and the alarm rule.
+
+    Raises
+    ------
+    ValueError
+        If the subject has fewer than 2 seizures or no interictal windows.
+    """
+    kwargs = dict(monitor_kwargs or {})
+    kwargs.setdefault("ch_names", windows.ch_names)
+    kwargs.setdefault("sfreq", windows.sfreq)
+    kwargs.setdefault("window_seconds", windows.window_seconds)
+    folds, alarms, monitored, seizures = [], [], [], []
+    for train, test in leave_one_seizure_out(windows.y, windows.seizure, windows.start):
+        est = clone(forecaster).fit(windows.X[train], windows.y[train])
+        fold = {"window_auc": window_auc(windows.y[test], est.preictal_proba(windows.X[test]))}
+        if baseline is not None:
+            base = clone(baseline).fit(windows.X[train], windows.y[train])
+            fold["baseline_window_auc"] = window_auc(
+                windows.y[test], base.predict_proba(windows.X[test])[:, 1])
+        sid = int(np.unique(windows.seizure[test][windows.y[test] == 1])[0])
+        for r in np.unique(windows.recording[test]):
+            rec = windows.recordings[int(r)]
+            res = est.monitor(rec, **kwargs)
+            if (windows.seizure[test][windows.recording[test] == r] == sid).any():
+                lo, hi = rec.start, rec.start + rec.duration
+                seizures += [s for s in rec.absolute_seizures]
+            else:
+                sel = windows.start[test][windows.recording[test] == r]
+                lo, hi = sel.min(), sel.max() + windows.window_seconds
+            keep = (res.alarms + rec.start >= lo) & (res.alarms + rec.start <= hi)
+            alarms += (res.alarms[keep] + rec.start).tolist()
+            monitored.append((lo, hi))
+        fold.update(seizure=sid, n_alarms=len(alarms))
+        folds.append(fold)
+        if verbose:
+            print(f"fold seizure {sid}: " + ", ".join(
+                f"{k}={v:.3f}" for k, v in fold.items() if isinstance(v, float)), flush=True)
+    events = event_metrics(alarms, sorted(set(seizures)), monitored, sph_seconds=sph_seconds,
+                           sop_seconds=sop_seconds, postictal_seconds=postictal_seconds)
+    out = {"folds": folds, "window_auc": float(np.mean([f["window_auc"] for f in folds])),
+           "events": events.as_dict(), "alarms": alarms, "monitored": monitored,
+           "alarm_rule": {k: forecaster.get_params()[k] for k in (
+               "smoothing", "smoothing_seconds", "min_fraction", "threshold",
+               "refractory_seconds", "sop_seconds")}}
+    if baseline is not None:
+        out["baseline_window_auc"] = float(np.mean([f["baseline_window_auc"] for f in folds]))
+    return out

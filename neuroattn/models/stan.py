@@ -16,11 +16,13 @@ __all__ = ["STAN", "STANBlock", "SpectralPatchEmbed", "WassersteinCritic", "crit
 
 
 class SpectralPatchEmbed(nn.Module):
-    """Per-channel patch embedding of each patch's waveform and its log power spectrum.
+    """Per-channel patch embedding from each patch's log power spectrum and/or waveform.
 
-    ``token = W_t patch + W_f log(|rfft(hann * patch)|^2 + eps)``, weights shared
-    across channels: the waveform part keeps phase (for coupling across channels in
-    the spatial attention), the spectral part gives band powers in one linear map.
+    ``token = W_f log(|rfft(hann * patch)|^2 + eps)`` (``"spectrum"``), ``W_t patch``
+    (``"waveform"``), or their sum (``"both"``); weights are shared across channels.
+    The spectral part gives band powers in one linear map and generalises from few
+    windows; the waveform part keeps phase (coupling across channels becomes visible
+    to the spatial attention) but lets a small training set be memorised.
 
     Parameters
     ----------
@@ -28,6 +30,8 @@ class SpectralPatchEmbed(nn.Module):
         Token width.
     patch_size : int
         Samples per patch (also the stride).
+    features : {"spectrum", "waveform", "both"}
+        What each token is computed from.
 
     Notes
     -----
@@ -35,20 +39,32 @@ class SpectralPatchEmbed(nn.Module):
     patch_size, embed_dim)``.
     """
 
-    def __init__(self, embed_dim: int, patch_size: int) -> None:
+    def __init__(self, embed_dim: int, patch_size: int, features: str = "spectrum") -> None:
         super().__init__()
-        self.waveform = ChannelPatchEmbed(embed_dim, patch_size)
+        if features not in ("spectrum", "waveform", "both"):
+            raise ValueError(f"features must be 'spectrum', 'waveform' or 'both', got "
+                             f"{features!r}.")
+        self.features = features
         self.patch_size = patch_size
-        self.spectrum = nn.Linear(patch_size // 2 + 1, embed_dim)
+        self.waveform = (ChannelPatchEmbed(embed_dim, patch_size)
+                         if features != "spectrum" else None)
+        self.spectrum = (nn.Linear(patch_size // 2 + 1, embed_dim)
+                         if features != "waveform" else None)
         self.register_buffer("window", torch.hann_window(patch_size, periodic=False),
                              persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        tokens = self.waveform(x)
-        b, c, n, _ = tokens.shape
-        patches = x[..., : n * self.patch_size].reshape(b, c, n, self.patch_size)
-        power = torch.fft.rfft(patches * self.window).abs().square()
-        return tokens + self.spectrum(torch.log(power + 1e-6))
+        b, c, t = x.shape
+        n = t // self.patch_size
+        if n == 0:
+            raise ValueError(f"Signal of {t} samples is shorter than one patch "
+                             f"({self.patch_size} samples).")
+        tokens = self.waveform(x) if self.waveform is not None else 0.0
+        if self.spectrum is not None:
+            patches = x[..., : n * self.patch_size].reshape(b, c, n, self.patch_size)
+            power = torch.fft.rfft(patches * self.window).abs().square()
+            tokens = tokens + self.spectrum(torch.log(power + 1e-6))
+        return tokens
 
 
 class STANBlock(nn.Module):
@@ -114,13 +130,14 @@ class STAN(NeuroModel):
     """Spatio-temporal attention network: per-channel patches, cascaded spatial/temporal MHA.
 
     Each channel of a window is cut into patches of ``patch_size`` samples, embedded
-    (waveform and log power spectrum, :class:`SpectralPatchEmbed`) by maps shared
+    (log power spectrum by default, :class:`SpectralPatchEmbed`) by maps shared
     across channels; a learned channel embedding and sinusoidal
     time positions are added. ``depth`` :class:`STANBlock` s follow (spatial attention
     across channels at every time token, then temporal attention across tokens for
     every channel, then a feed-forward part; all pre-norm and residual). A LayerNorm
-    and the mean over channels and tokens give the features; ``final_layer`` maps them
-    to preictal logits. With the defaults, 18 channels x 5 s at 256 Hz give about
+    and the mean over time tokens give one vector per channel; their concatenation
+    (``num_features = n_chans * embed_dim``) is what ``final_layer`` maps to preictal
+    logits. With the defaults, 18 channels x 5 s at 256 Hz give about
     2.3 M parameters (the size reported for STAN).
 
     The adversarial part of STAN is not inside the model: :class:`WassersteinCritic`
@@ -140,6 +157,9 @@ class STAN(NeuroModel):
         Number of cascaded spatial-temporal blocks.
     patch_size : int
         Samples per patch (clipped to ``n_times``); 128 = 0.5 s at 256 Hz.
+    patch_features : {"spectrum", "waveform", "both"}
+        Tokens from each patch's log power spectrum, its waveform, or both (see
+        :class:`SpectralPatchEmbed`).
     mlp_ratio : float
         Feed-forward width relative to ``embed_dim``.
     drop_prob, attn_drop_prob, drop_path_prob : float
@@ -166,6 +186,7 @@ class STAN(NeuroModel):
                  chs_info: list[dict] | None = None,
                  input_window_seconds: float | None = None, *, embed_dim: int = 216,
                  n_heads: int = 8, depth: int = 3, patch_size: int = 128,
+                 patch_features: str = "spectrum",
                  mlp_ratio: float = 4.0, drop_prob: float = 0.1,
                  attn_drop_prob: float = 0.0, drop_path_prob: float = 0.1,
                  activation: type[nn.Module] = nn.GELU,
@@ -174,8 +195,8 @@ class STAN(NeuroModel):
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}.")
         self.patch_size = max(1, min(int(patch_size), self.n_times))
-        self.num_features = embed_dim
-        self.patch_embed = SpectralPatchEmbed(embed_dim, self.patch_size)
+        self.num_features = self.n_chans * embed_dim
+        self.patch_embed = SpectralPatchEmbed(embed_dim, self.patch_size, patch_features)
         self.chan_embed = nn.Parameter(torch.zeros(1, self.n_chans, 1, embed_dim))
         nn.init.trunc_normal_(self.chan_embed, std=0.02)
         self.time_embed = SinusoidalPositionalEmbedding(embed_dim)
@@ -185,14 +206,10 @@ class STAN(NeuroModel):
                       attn_drop_prob=attn_drop_prob, drop_path_prob=rate,
                       activation=activation, attention=attention) for rate in rates)
         self.norm = nn.LayerNorm(embed_dim)
-        self.final_layer = nn.Linear(embed_dim, self.n_outputs)
+        self.final_layer = nn.Linear(self.num_features, self.n_outputs)
 
     def forward_tokens(self, x: torch.Tensor) -> torch.Tensor:
         """Token grid ``(batch, n_chans, n_tokens, embed_dim)`` after the last block."""
-        # One scale per window (its std over channels and time): amplitudes in uV vary
-        # by orders of magnitude across montages, scalp and intracranial recordings,
-        # while relative amplitudes across channels are kept.
-        x = x / (x.std(dim=(1, 2), keepdim=True) + 1e-6)
         tokens = self.patch_embed(x)  # (b, c, n, d)
         b, c, n, d = tokens.shape
         tokens = self.time_embed(tokens.reshape(b * c, n, d)).reshape(b, c, n, d)
@@ -202,8 +219,9 @@ class STAN(NeuroModel):
         return self.norm(tokens)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled features ``(batch, embed_dim)``: mean over channels and tokens."""
-        return self.forward_tokens(x).mean(dim=(1, 2))
+        """Pooled features ``(batch, n_chans * embed_dim)``: mean over time tokens, per
+        channel (a seizure focus involves some channels only, which the head can weigh)."""
+        return self.forward_tokens(x).mean(dim=2).flatten(1)
 
     @torch.no_grad()
     def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -45,10 +45,13 @@ def test_spatial_attention_mixes_channels_and_temporal_mixes_time():
     assert (diff[0, 1:] > 1e-6).any(), "later tokens never see the first patch"
 
 
-def test_scale_invariance_of_inputs():
-    model = _small().eval()
-    x = torch.randn(2, 6, 256)
-    torch.testing.assert_close(model(x), model(x * 1e3), rtol=1e-3, atol=1e-3)
+def test_patch_features_options():
+    for features in ("spectrum", "waveform", "both"):
+        model = _small(patch_features=features).eval()
+        assert model(torch.randn(2, 6, 256)).shape == (2, 2)
+    assert not any("waveform" in k for k in _small().state_dict())
+    with pytest.raises(ValueError, match="features"):
+        _small(patch_features="wavelet")
 
 
 def test_wrong_input_rank_or_channels():

@@ -1,0 +1,141 @@
+"""SeizureForecaster: training with the critic, balanced batches, monitoring, alarms."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from neuroattn.data.seizure import extract_windows, read_chbmit_summary
+from neuroattn.data.simulate import simulate_seizure_recordings
+from neuroattn.estimators.seizure import SeizureForecaster, band_power_baseline
+from neuroattn.metrics.seizure import window_auc
+
+LABELS = dict(sph_seconds=30.0, sop_seconds=180.0, min_interictal_seconds=1800.0,
+              postictal_seconds=120.0)
+TINY = dict(max_epochs=6, lr=3e-3, batch_size=16, device="cpu", random_state=0,
+            model__embed_dim=16, model__n_heads=2, model__depth=1, model__patch_size=64,
+            model__drop_path_prob=0.0, sop_seconds=180.0, smoothing_seconds=20.0)
+
+
+@pytest.fixture(scope="module")
+def subject(tmp_path_factory):
+    sim = simulate_seizure_recordings(
+        tmp_path_factory.mktemp("sim"), n_seizures=2, n_interictal_files=1,
+        interictal_file_minutes=5, seizure_file_minutes=8, preictal_seconds=210,
+        seizure_seconds=(20, 30), interictal_gap_hours=1.0, margin_seconds=60, sfreq=64,
+        random_state=1)
+    recs = read_chbmit_summary(sim.summary_path)
+    return recs, extract_windows(recs, window_seconds=4.0, **LABELS)
+
+
+@pytest.fixture(scope="module")
+def fitted(subject):
+    _, win = subject
+    return SeizureForecaster(**TINY).fit(win.X, win.y)
+
+
+def test_fit_predict_and_critic_trained(subject, fitted):
+    _, win = subject
+    proba = fitted.predict_proba(win.X[:5])
+    assert proba.shape == (5, 2)
+    np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-5)
+    assert fitted.classes_.tolist() == [0, 1]
+    net = fitted.net_
+    assert hasattr(net, "critic_") and hasattr(net, "critic_optimizer_")
+    # The critic is outside the model: the saved/deployed module has no critic weights.
+    assert not any("critic" in k for k in fitted.module_.state_dict())
+    assert net.critic_optimizer_.state, "the critic never took a step"
+    critic_ids = {id(p) for p in net.critic_.parameters()}
+    main = {id(p) for g in net.optimizer_.param_groups for p in g["params"]}
+    assert not critic_ids & main
+
+
+def test_adversarial_term_changes_training(subject, fitted):
+    _, win = subject
+    plain = SeizureForecaster(**{**TINY, "adversarial_weight": 0.0, "max_epochs": 2}).fit(
+        win.X, win.y)
+    assert not hasattr(plain.net_, "critic_")
+    adv = SeizureForecaster(**{**TINY, "max_epochs": 2}).fit(win.X, win.y)
+    assert not np.allclose(plain.predict_proba(win.X[:8]), adv.predict_proba(win.X[:8]))
+
+
+def test_balanced_sampler_draws_both_classes_equally(subject, fitted):
+    _, win = subject
+    ds = fitted.net_.get_dataset(win.X, win.y)
+    loader = fitted.net_.get_iterator(ds, training=True)
+    ys = torch.cat([yb for _, yb in loader]).numpy()
+    n_min = np.bincount(win.y).min()
+    assert len(ys) == 2 * n_min
+    assert abs((ys == 1).mean() - 0.5) < 0.15
+
+
+def test_learns_the_planted_change(subject, fitted):
+    _, win = subject
+    assert window_auc(win.y, fitted.preictal_proba(win.X)) > 0.7
+
+
+def test_monitor_recording_gives_trace_and_alarms(subject, fitted):
+    recs, _ = subject
+    res = fitted.monitor(recs[-1])
+    assert res.probability.shape == res.times.shape == res.score.shape
+    np.testing.assert_allclose(np.diff(res.times), 4.0)
+    assert res.duration == recs[-1].duration and res.seizures == recs[-1].seizures
+    # Refractory period: alarms at least sop_seconds apart.
+    assert np.all(np.diff(res.alarms) >= 180.0)
+    with pytest.raises(ValueError, match="samples"):
+        fitted.monitor(recs[-1], window_seconds=3.0)
+    with pytest.raises(ValueError, match="SeizureRecording"):
+        fitted.monitor(np.zeros((3, 18, 256)))
+
+
+def test_alarm_rule_parameters(fitted):
+    times = np.arange(1, 101) * 4.0
+    p = np.zeros(100)
+    p[20:40] = 0.9
+    p[60:80] = 0.9
+    est = clone(fitted).set_params(smoothing_seconds=8.0, refractory_seconds=0.0)
+    est.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
+    _, alarms = est.alarms_from_proba(times, p)
+    assert alarms[0] == times[21] and len(alarms) == 38
+    est.set_params(refractory_seconds=None)  # default: sop_seconds = 180
+    _, alarms = est.alarms_from_proba(times, p)
+    np.testing.assert_array_equal(alarms, [times[21], times[66]])
+    est.set_params(smoothing="k_of_n", smoothing_seconds=16.0, min_fraction=0.75)
+    _, alarms = est.alarms_from_proba(times, p)
+    assert alarms[0] == times[22]
+    est.set_params(smoothing="median")
+    with pytest.raises(ValueError, match="smoothing"):
+        est.alarms_from_proba(times, p)
+
+
+def test_sklearn_contract(subject):
+    _, win = subject
+    est = SeizureForecaster(**TINY)
+    params = est.get_params()
+    assert params["model__depth"] == 1 and params["adversarial_weight"] == 0.05
+    assert clone(est).get_params().keys() == params.keys()
+    with pytest.raises(NotFittedError):
+        est.predict_proba(win.X[:2])
+    with pytest.raises(ValueError, match="two classes"):
+        SeizureForecaster(**TINY).fit(win.X[:6], np.array([0, 1, 2, 0, 1, 2]))
+    with pytest.raises(ValueError, match="adversarial_weight"):
+        SeizureForecaster(**{**TINY, "adversarial_weight": -1}).fit(win.X[:4], [0, 1, 0, 1])
+
+
+def test_pickle_round_trip(subject, fitted):
+    _, win = subject
+    again = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_allclose(again.predict_proba(win.X[:4]), fitted.predict_proba(win.X[:4]),
+                               rtol=1e-5)
+
+
+def test_band_power_baseline(subject):
+    _, win = subject
+    base = band_power_baseline(win.sfreq, random_state=0).fit(win.X, win.y)
+    assert base.predict_proba(win.X[:3]).shape == (3, 2)
+    assert window_auc(win.y, base.predict_proba(win.X)[:, 1]) > 0.7
