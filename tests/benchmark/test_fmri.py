@@ -1,0 +1,114 @@
+"""Cross-validated BrainMAE vs connectivity evaluation, its table, plot and CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from neuroattn.benchmark.fmri import (
+    FMRI_METHODS,
+    connectivity_pipeline,
+    evaluate_fmri,
+    fmri_splits,
+    save_fmri_results,
+    summarize_fmri,
+)
+from neuroattn.cli import main
+from neuroattn.data.fmri import fetch_abide_rois
+from neuroattn.data.simulate import simulate_fmri_rois
+
+TINY = dict(max_epochs=1, model__embed_dim=8, model__n_heads=2, model__patch_size=2,
+            max_segments_per_subject=3)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    # tiny models: a second thread only adds contention on a shared CPU
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_fmri_rois(30, n_regions=10, n_networks=2, n_timepoints=80, n_sites=3,
+                              network_strength=0.7, coupling=0.8, random_state=1)
+
+
+def test_splits_never_mix_train_and_test(sim):
+    sites = fmri_splits(sim, "leave-site-out")
+    assert [s[0] for s in sites] == ["site-0", "site-1", "site-2"]
+    for name, tr, te in sites:
+        assert set(sim.sites[te]) == {name} and name not in set(sim.sites[tr])
+    folds = fmri_splits(sim, "stratified", n_splits=3)
+    test_sets = np.concatenate([te for _, _, te in folds])
+    assert sorted(test_sets) == list(range(len(sim)))
+    with pytest.raises(ValueError, match="cv must be"):
+        fmri_splits(sim, "random")
+    with pytest.raises(ValueError, match="at least 2 sites"):
+        fmri_splits(sim.subset(np.flatnonzero(sim.sites == "site-0")))
+
+
+def test_leave_site_out_table_all_methods(sim):
+    res = evaluate_fmri(sim, methods=FMRI_METHODS, pretrainer_params=TINY,
+                        finetune_params={"max_epochs": 1})
+    assert len(res) == 3 * len(FMRI_METHODS)
+    assert list(res.columns) == ["method", "split", "n_train", "n_test", "accuracy", "roc_auc",
+                                 "fit_seconds", "note"]
+    assert res[["accuracy", "roc_auc"]].stack().between(0, 1).all()
+    summary = summarize_fmri(res)
+    assert list(summary.index) == list(FMRI_METHODS) and (summary["n_splits"] == 3).all()
+    # the planted coupling difference is easy for connectivity + a linear model
+    assert summary.loc["correlation_logreg", "roc_auc_mean"] > 0.8
+
+
+def test_site_with_one_class_is_reported_not_scored(sim):
+    keep = ~((sim.sites == "site-2") & (sim.labels == 1))
+    with pytest.warns(UserWarning, match="one class"):
+        res = evaluate_fmri(sim.subset(keep), methods=("correlation_logreg",))
+    row = res.set_index("split").loc["site-2"]
+    assert np.isnan(row["roc_auc"]) and "one class" in row["note"]
+    assert res.set_index("split").loc["site-0", "roc_auc"] >= 0
+    assert summarize_fmri(res).loc["correlation_logreg", "n_splits"] == 2
+
+
+def test_stratified_cv_and_outputs(sim, tmp_path):
+    res = evaluate_fmri(sim, cv="stratified", n_splits=3,
+                        methods=("tangent_svm", "correlation_svm"))
+    assert set(res["split"]) == {"fold-0", "fold-1", "fold-2"}
+    paths = save_fmri_results(res, tmp_path, "sim")
+    table = pd.read_csv(paths["csv"])
+    assert (table["split"] == "mean").sum() == 2
+    assert paths["png"].stat().st_size > 10_000
+
+
+def test_bad_arguments(sim):
+    with pytest.raises(ValueError, match="Unknown methods"):
+        evaluate_fmri(sim, methods=("pca",))
+    with pytest.raises(ValueError, match="classifier"):
+        connectivity_pipeline("correlation", "forest")
+
+
+def test_cli_runs_offline_on_simulated_data(tmp_path, capsys):
+    code = main(["fmri", "--n-subjects", "12", "--methods", "correlation_logreg",
+                 "tangent_logreg", "--out", str(tmp_path), "--quiet"])
+    assert code == 0
+    assert (tmp_path / "simulated_leave-site-out.csv").exists()
+    assert "tangent_logreg" in capsys.readouterr().out
+    assert main(["fmri", "--epochs", "0", "--out", str(tmp_path)]) == 2
+
+
+@pytest.mark.realdata
+def test_abide_two_site_evaluation(shared_data):
+    with pytest.warns(UserWarning, match="constant"):
+        data = fetch_abide_rois(shared_data / "nilearn_data", sites=["CALTECH", "OHSU"])
+    # 8 subjects per site and class keep it within the test budget
+    keep = np.concatenate([np.flatnonzero((data.sites == s) & (data.labels == c))[:8]
+                           for s in ("CALTECH", "OHSU") for c in (0, 1)])
+    res = evaluate_fmri(data.subset(keep), methods=("brainmae_probe", "correlation_logreg"),
+                        pretrainer_params={**TINY, "max_segments_per_subject": 2})
+    assert set(res["split"]) == {"CALTECH", "OHSU"}
+    assert res["roc_auc"].notna().all() and res["accuracy"].between(0, 1).all()
