@@ -398,7 +398,7 @@ def check_encoding_data(n_images: int, Y: Any, regions: Any = None, hemispheres:
     """
     Y = np.asarray(Y)
     if Y.dtype.kind not in "biuf":
-        raise ValueError(f"Responses must be numeric, got dtype {Y.dtype}.")
+        raise ValueError(f"Unknown label type: responses must be numeric, got dtype {Y.dtype}.")
     if Y.ndim == 3:
         Y = _nanmean_repeats(Y)
     if Y.ndim != 2:

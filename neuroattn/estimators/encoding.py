@@ -11,6 +11,7 @@ n_voxels)`` repeats, averaged for fitting and used for the noise ceiling in scor
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from pathlib import Path
@@ -21,7 +22,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import RidgeCV
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import GradientNormClipping
 
 from ..data.encoding import (
@@ -65,16 +66,39 @@ class _TokenDataset(torch.utils.data.Dataset):
         return torch.from_numpy(np.ascontiguousarray(x.T)), torch.from_numpy(y)
 
 
-def _features(est: Any, X: Any) -> FeatureTokens:
+def _features(est: Any, X: Any, *, reset: bool) -> FeatureTokens:
+    """Features of ``X`` (extracted through the backbone when there is one), checked."""
     backbone = getattr(est, "backbone", None)
     if backbone is not None and not isinstance(X, FeatureTokens):
         if est.layer is None:
             raise ValueError("A backbone needs a layer name (layer=...) to take features from.")
-        return extract_features(X, backbone, est.layer, device=est.device,
-                                cache_dir=est.feature_cache, normalize=est.normalize)
-    feats = as_feature_tokens(X)
-    check_finite_tokens(feats.tokens)
+        feats = extract_features(X, backbone, est.layer, device=est.device,
+                                 cache_dir=est.feature_cache, normalize=est.normalize)
+    elif isinstance(X, (FeatureTokens, str, os.PathLike)):
+        feats = as_feature_tokens(X)
+        check_finite_tokens(feats.tokens)
+    else:
+        # scikit-learn's checks and messages (sparse, complex, object, empty, NaN, 1-D)
+        feats = as_feature_tokens(check_array(X, allow_nd=True, dtype=(np.float32, np.float64),
+                                              input_name="X"))
+    n_features = int(feats.tokens.shape[1] * feats.tokens.shape[2])
+    if reset:
+        est.n_features_in_ = n_features
+    elif n_features != est.n_features_in_:
+        raise ValueError(f"X has {n_features} features, but {type(est).__name__} is "
+                         f"expecting {est.n_features_in_} features as input (tokens x width "
+                         f"seen at fit: {est._token_shape_msg()}).")
     return feats
+
+
+def _check_Y(est: Any, Y: Any, n_images: int, regions: Any, hemispheres: Any):
+    """Responses as ``(n_images, n_voxels)``; 1-D ``Y`` is one voxel (``y_1d_``)."""
+    if Y is None:
+        raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y "
+                         "is None.")
+    Y = np.asarray(Y)
+    est.y_1d_ = Y.ndim == 1
+    return check_encoding_data(n_images, Y[:, None] if est.y_1d_ else Y, regions, hemispheres)
 
 
 def _feature_stats(tokens: np.ndarray, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +118,8 @@ def _score_r(Y: Any, Y_pred: np.ndarray, n_images: int,
              normalize: bool = True) -> np.ndarray:
     """Per-voxel r against ``Y`` (2-D) or against the repeat mean, normalised (3-D)."""
     Y_arr = np.asarray(Y, dtype=np.float64)
+    if Y_arr.ndim == 1:
+        Y_arr, Y_pred = Y_arr[:, None], np.reshape(Y_pred, (-1, 1))
     Y2, _, _ = check_encoding_data(n_images, Y_arr)
     r = pearson_r(Y2, Y_pred)
     if Y_arr.ndim == 3 and normalize:
@@ -102,6 +128,13 @@ def _score_r(Y: Any, Y_pred: np.ndarray, n_images: int,
 
 
 class _EncodingScoreMixin:
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # one output per voxel
+        tags.target_tags.single_output = True
+        tags.input_tags.three_d_array = True  # tokens (n_images, n_tokens, dim)
+        return tags
+
     def score_voxels(self, X: Any, Y: Any, *, normalize: bool = True) -> np.ndarray:
         """Per-voxel Pearson r ``(n_voxels,)`` between predictions and ``Y``.
 
@@ -124,12 +157,12 @@ class _EncodingScoreMixin:
         Y_pred = self.predict(X)
         return _score_r(Y, Y_pred, Y_pred.shape[0], normalize)
 
-    def score(self, X: Any, Y: Any, sample_weight: Any = None) -> float:
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean over voxels of the per-voxel Pearson r (noise-ceiling-normalised r when
-        ``Y`` holds repeats ``(n_images, n_repeats, n_voxels)``)."""
+        ``y`` holds repeats ``(n_images, n_repeats, n_voxels)``)."""
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported by the encoding score.")
-        return float(np.nanmean(self.score_voxels(X, Y)))
+        return float(np.nanmean(self.score_voxels(X, y)))
 
 
 class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorMixin,
@@ -248,7 +281,7 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
             extra.append(("grad_clip", GradientNormClipping(self.grad_clip)))
         return super()._callbacks() + extra
 
-    def fit(self, X: Any, Y: Any, regions: Any = None,
+    def fit(self, X: Any, y: Any, regions: Any = None,
             hemispheres: Any = None) -> BrainEncoderRegressor:
         """Train on image features (or images) and voxel responses.
 
@@ -257,9 +290,10 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         X : array-like | FeatureTokens | str | Path
             Features ``(n_images, n_tokens, dim)`` / ``(n_images, C, H, W)`` /
             ``(n_images, dim)``, or images when ``backbone`` is set.
-        Y : array-like
-            ``(n_images, n_voxels)`` or ``(n_images, n_repeats, n_voxels)``; NaN marks
-            missing responses (masked out of the loss; a warning reports how many).
+        y : array-like
+            Responses ``(n_images, n_voxels)`` or ``(n_images, n_repeats, n_voxels)``
+            (``(n_images,)`` for one voxel); NaN marks missing responses (masked out of
+            the loss; a warning reports how many).
         regions : array-like | None
             ``(n_voxels,)`` region label per voxel, ``"other"`` outside every region;
             None puts all voxels in one group.
@@ -277,11 +311,11 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
             region label, or the inputs hold inf / fully missing voxels.
         """
         self._check_params()
-        feats = _features(self, X)
+        feats = _features(self, X, reset=True)
         n = feats.n_images
         if n < 2:
-            raise ValueError(f"Found {n} image(s); at least 2 are needed to train.")
-        Y, regions, hemispheres = check_encoding_data(n, Y, regions, hemispheres)
+            raise ValueError(f"Found n_samples={n} image(s); at least 2 are needed to train.")
+        Y, regions, hemispheres = _check_Y(self, y, n, regions, hemispheres)
         self.missing_responses_ = np.isnan(Y).sum(axis=0)
         if self.missing_responses_.any():
             warnings.warn(f"{int(self.missing_responses_.sum())} NaN responses in "
@@ -291,7 +325,6 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         self.regions_, self.hemispheres_ = regions, hemispheres
         self.n_tokens_, self.n_dims_ = int(feats.tokens.shape[1]), int(feats.tokens.shape[2])
         self.n_outputs_ = int(Y.shape[1])
-        self.n_features_in_ = self.n_tokens_ * self.n_dims_
         self.positions_, self.grid_shape_ = feats.positions, feats.grid_shape
         self.feature_mean_, self.feature_scale_ = _feature_stats(feats.tokens)
         self.y_mean_ = np.nanmean(Y, axis=0).astype(np.float64)
@@ -323,9 +356,12 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
     def _dataset(self, feats: FeatureTokens, Y: np.ndarray | None = None) -> _TokenDataset:
         return _TokenDataset(feats.tokens, self.feature_mean_, self.feature_scale_, Y)
 
+    def _token_shape_msg(self) -> str:
+        return f"{self.n_tokens_} tokens of width {self.n_dims_}"
+
     def _checked_features(self, X: Any) -> FeatureTokens:
         check_is_fitted(self, "net_")
-        feats = _features(self, X)
+        feats = _features(self, X, reset=False)
         if feats.tokens.shape[1:] != (self.n_tokens_, self.n_dims_):
             raise ValueError(f"X has {feats.tokens.shape[1]} tokens of width "
                              f"{feats.tokens.shape[2]}, but {type(self).__name__} was fitted "
@@ -336,7 +372,8 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         """Predicted responses ``(n_images, n_voxels)`` in the units of ``Y``."""
         feats = self._checked_features(X)
         out = self.net_.forward(self._dataset(feats), training=False)
-        return out.float().cpu().numpy() * self.y_scale_ + self.y_mean_
+        out = out.float().cpu().numpy() * self.y_scale_ + self.y_mean_
+        return out[:, 0] if self.y_1d_ else out
 
     def routing_maps(self, X: Any, batch_size: int = 64) -> np.ndarray:
         """Attention of each query group over the tokens, averaged over heads.
@@ -363,13 +400,59 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
             maps.append(self.module_.routing_maps(x.to(device)).float().cpu().numpy())
         return np.concatenate(maps)
 
-    def save(self, path: str | Path) -> Path:  # pragma: no cover - documented limitation
-        raise NotImplementedError("Saving BrainEncoderRegressor is not supported yet; "
-                                  "save module_.state_dict() with safetensors.")
+    def save(self, path: str | Path) -> Path:
+        """Save a fitted encoder to one ``.safetensors`` file (nothing pickled).
+
+        The backbone is not saved: an estimator with ``backbone`` set must be saved
+        after ``set_params(backbone=None)`` and is then given features.
+
+        Raises
+        ------
+        ValueError
+            If ``backbone`` is set.
+        """
+        if self.backbone is not None:
+            raise ValueError("The backbone is not saved with the encoder: call "
+                             "set_params(backbone=None) first and pass features to the "
+                             "loaded estimator (or set the backbone again after load).")
+        return super().save(path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> BrainEncoderRegressor:
+        """Load an encoder written by :meth:`save` (``device`` as in the constructor).
+
+        Raises
+        ------
+        ValueError
+            If the file was not written by this class.
+        """
+        import json
+
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        from ._base import _decode
+
+        with safe_open(str(path), framework="pt") as fh:
+            raw = (fh.metadata() or {}).get("neuroattn")
+        meta = json.loads(raw, object_hook=_decode) if raw else {"class": None}
+        if meta["class"] != cls.__name__:
+            raise ValueError(f"{path} holds a {meta['class']}, not a {cls.__name__}.")
+        est = cls(**{**meta["params"], "device": device})
+        for key, value in meta["fitted"].items():
+            setattr(est, key, value)
+        est.voxel_groups_ = np.asarray(est.voxel_groups_)
+        est.grid_shape_ = tuple(est.grid_shape_) if est.grid_shape_ else None
+        module = est._build()
+        module.load_state_dict(load_file(str(path)))
+        est.net_ = est._make_net(module, seed=0).initialize()
+        est.module_ = est.net_.module_
+        est.history_ = est.net_.history
+        return est
 
 
 def _pool(tokens: np.ndarray, pooling: str) -> np.ndarray:
-    tokens = np.asarray(tokens, dtype=np.float32)
+    tokens = np.asarray(tokens, dtype=np.float64)
     if pooling == "mean":
         return tokens.mean(axis=1)
     if pooling == "flatten":
@@ -404,15 +487,15 @@ class RidgeEncoder(_EncodingScoreMixin, RegressorMixin, BaseEstimator):
         self.pooling = pooling
         self.alphas = alphas
 
-    def fit(self, X: Any, Y: Any, regions: Any = None, hemispheres: Any = None) -> RidgeEncoder:
-        """Fit on features ``X`` (see :class:`BrainEncoderRegressor`) and ``Y``.
+    def fit(self, X: Any, y: Any, regions: Any = None, hemispheres: Any = None) -> RidgeEncoder:
+        """Fit on features ``X`` and responses ``y`` (see :class:`BrainEncoderRegressor`).
 
         ``regions`` and ``hemispheres`` are accepted for a common interface and only
         checked. NaN responses are replaced by the voxel's mean (ridge has no mask).
         """
-        feats = as_feature_tokens(X)
-        check_finite_tokens(feats.tokens)
-        Y, _, _ = check_encoding_data(feats.n_images, Y, regions, hemispheres)
+        feats = _features(self, X, reset=True)
+        self.n_tokens_, self.n_dims_ = int(feats.tokens.shape[1]), int(feats.tokens.shape[2])
+        Y, _, _ = _check_Y(self, y, feats.n_images, regions, hemispheres)
         self.missing_responses_ = np.isnan(Y).sum(axis=0)
         Y = np.where(np.isnan(Y), np.nanmean(Y, axis=0), Y)
         Z = _pool(feats.tokens, self.pooling)
@@ -422,17 +505,22 @@ class RidgeEncoder(_EncodingScoreMixin, RegressorMixin, BaseEstimator):
         self.ridge_ = RidgeCV(alphas=alphas, alpha_per_target=True)
         self.ridge_.fit((Z - self.mean_) / self.scale_, Y)
         self.alpha_ = np.atleast_1d(self.ridge_.alpha_)
-        self.n_features_in_ = Z.shape[1]
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted responses ``(n_images, n_voxels)``."""
         check_is_fitted(self, "ridge_")
-        Z = _pool(as_feature_tokens(X).tokens, self.pooling)
-        if Z.shape[1] != self.n_features_in_:
-            raise ValueError(f"X gives {Z.shape[1]} features, the ridge was fitted on "
-                             f"{self.n_features_in_}.")
-        return self.ridge_.predict((Z - self.mean_) / self.scale_)
+        feats = _features(self, X, reset=False)
+        Z = _pool(feats.tokens, self.pooling)
+        if Z.shape[1] != self.mean_.shape[0]:
+            raise ValueError(f"X has {feats.tokens.shape[1]} tokens of width "
+                             f"{feats.tokens.shape[2]}, but {type(self).__name__} was fitted "
+                             f"on {self._token_shape_msg()}.")
+        out = self.ridge_.predict((Z - self.mean_) / self.scale_).reshape(len(Z), -1)
+        return out[:, 0] if self.y_1d_ else out
+
+    def _token_shape_msg(self) -> str:
+        return f"{self.n_tokens_} tokens of width {self.n_dims_}"
 
 
 def compare_encoders(X_train: Any, Y_train: Any, X_test: Any, Y_test: Any, *,
