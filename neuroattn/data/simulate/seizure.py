@@ -71,7 +71,8 @@ def simulate_seizure_recordings(
         random_state: int | None = None) -> SimulatedSubject:
     """Write hours of multichannel EEG with seizures and a planted preictal change as EDF.
 
-    Background: independent pink (1/f) noise per channel (``noise_amplitude`` uV) plus
+    Background: independent pink (1/f) noise per channel, high-passed at 0.5 Hz
+    (``noise_amplitude`` uV), plus
     an independent 13-20 Hz rhythm per channel (``rhythm_amplitude`` uV). Preictal
     change: from ``preictal_seconds`` before each onset, the rhythm of the focus
     channels becomes progressively *shared* (coupled): its shared fraction ramps from 0
@@ -213,6 +214,17 @@ def _physical_range(row: np.ndarray) -> tuple[float, float]:
     return (-peak, peak)
 
 
+def _background(n_rows: int, n_times: int, sfreq: float, rng: np.random.Generator,
+                ) -> np.ndarray:
+    # Pink noise high-passed at 0.5 Hz (as EEG amplifiers do) before scaling to unit
+    # variance: otherwise the random power of the slowest components, a few cycles per
+    # file, sets each file's scale and gives every file a spectral fingerprint that a
+    # model could learn instead of the planted change.
+    sos = _signal.butter(2, 0.5, btype="highpass", fs=sfreq, output="sos")
+    out = _signal.sosfiltfilt(sos, pink_noise((n_rows, n_times), rng), axis=-1)
+    return out / out.std(axis=-1, keepdims=True)
+
+
 def _band_noise(n_rows: int, n_times: int, sfreq: float, band: tuple[float, float],
                 rng: np.random.Generator) -> np.ndarray:
     sos = _signal.butter(4, band, btype="bandpass", fs=sfreq, output="sos")
@@ -225,7 +237,7 @@ def _simulate_file(duration, onset, sfreq, n_chans, focus_idx, rng, noise_amplit
                    seizure_amplitude, seizure_seconds, margin_seconds):
     n = int(round(duration * sfreq))
     t = np.arange(n) / sfreq
-    data = noise_amplitude * pink_noise((n_chans, n), rng)
+    data = noise_amplitude * _background(n_chans, n, sfreq, rng)
     own = _band_noise(n_chans, n, sfreq, (13.0, 20.0), rng)
     events = []
     if onset is None:
