@@ -223,7 +223,7 @@ def plot_fmri_scores(results: Any, *, metrics: Sequence[str] = ("accuracy", "roc
         ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right", fontsize=8)
         ax.set_ylabel(metric)
         ax.set_ylim(0, 1)
-    axes[0, -1].legend(title="split", fontsize=7, loc="lower right", ncol=2)
+    axes[0, -1].legend(title="split", fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.suptitle("Cross-validated scores per split (points) and mean (bars)")
     fig.tight_layout()
     return fig
