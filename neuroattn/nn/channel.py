@@ -704,30 +704,42 @@ class ULSAM(ChannelAttention):
 
 @register_attention("gated", kind="channel", paper="sigmoid gate on the channel descriptor")
 class GatedChannelAttention(ChannelAttention):
-    """A full-rank sigmoid gate on the (mean, log-power) descriptor of every channel.
+    """A sigmoid gate on each channel's (mean, log-power) descriptor.
 
-    ``gate = sigmoid(W [mean_c, log(mean square_c)] + b)`` with ``W`` mixing all
-    channels (no bottleneck). The log-power term makes it informative on raw EEG
-    (zero-mean oscillations) as well as on rectified feature maps; the gate starts
-    at 0.5 everywhere (zero-initialised ``W``).
+    ``gate_c = sigmoid(a_c . norm([mean_c, log(mean square_c)]) + b_c)``: each
+    channel's gate reads its own descriptor (``mix=False``, the default, so that a
+    weight can be read as "this channel matters"), or all channels' descriptors
+    through a full linear map (``mix=True``). The log-power term makes it informative
+    on raw EEG (zero-mean oscillations) as well as on rectified feature maps. The gate
+    starts at 0.5 everywhere (zero-initialised weights), so any structure in it was
+    learned.
 
     Parameters
     ----------
     in_channels : int
         Input channels.
+    mix : bool
+        Let every channel's gate read every channel's descriptor.
 
     Notes
     -----
     Weights ``(batch, in_channels)``.
     """
 
-    def __init__(self, in_channels: int) -> None:
+    def __init__(self, in_channels: int, mix: bool = False) -> None:
         super().__init__(in_channels)
+        self.mix = mix
         self.norm = nn.BatchNorm1d(2 * in_channels)
-        self.proj = nn.Linear(2 * in_channels, in_channels)
+        if mix:
+            self.proj = nn.Linear(2 * in_channels, in_channels)
+        else:
+            self.proj = nn.Conv1d(in_channels, in_channels, 2, groups=in_channels)
         nn.init.zeros_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
-        desc = torch.cat([x.mean(dim=-1), torch.log(x.square().mean(dim=-1) + _EPS)], dim=1)
-        return torch.sigmoid(self.proj(self.norm(desc)))
+        desc = torch.stack([x.mean(dim=-1), torch.log(x.square().mean(dim=-1) + _EPS)], -1)
+        desc = self.norm(desc.flatten(1))
+        if self.mix:
+            return torch.sigmoid(self.proj(desc))
+        return torch.sigmoid(self.proj(desc.view(-1, self.in_channels, 2)).squeeze(-1))

@@ -1,0 +1,195 @@
+"""MOABB-format YAML pipelines shipped with neuroattn: listing, loading, validation."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sklearn.pipeline import Pipeline
+from skorch.callbacks import Callback
+
+__all__ = ["PIPELINE_DIR", "list_pipelines", "load_pipelines", "braindecode_classifier"]
+
+#: The folder of the shipped YAML pipelines (``pipelines/`` at the repository root).
+PIPELINE_DIR = Path(__file__).resolve().parents[1] / "pipelines"
+
+
+class SeedCallback(Callback):
+    """Seed torch when skorch initialises (before the module is built), so weights repeat.
+
+    Parameters
+    ----------
+    seed : int
+        Seed for ``torch.manual_seed``.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def initialize(self) -> SeedCallback:
+        import torch
+
+        torch.manual_seed(self.seed)
+        return self
+
+
+def _yaml_files(paths: str | Path | list | None) -> list[Path]:
+    if paths is None:
+        files = sorted(PIPELINE_DIR.glob("*.yml"))
+        if importlib.util.find_spec("braindecode") is not None:
+            files += sorted((PIPELINE_DIR / "braindecode").glob("*.yml"))
+        return files
+    out = []
+    for p in [paths] if isinstance(paths, (str, Path)) else list(paths):
+        p = Path(p)
+        if p.is_dir():
+            out += sorted(p.glob("*.yml"))
+        elif p.suffix in (".yml", ".yaml") and p.is_file():
+            out.append(p)
+        else:
+            raise ValueError(f"Pipeline path {str(p)!r} is neither a .yml file nor a folder "
+                             "of them.")
+    return out
+
+
+def _check_neuro_step(params: dict, where: str) -> None:
+    """Reject unknown model / attention names before any data is loaded."""
+    from ..models import model_registry
+    from ..nn import attention_registry
+
+    model = params.get("model", "eeg_transformer")
+    try:
+        model_registry.get(model)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    for key in ("model__attention", "model__input_attention"):
+        name = params.get(key)
+        if name is None:
+            continue
+        try:
+            attention_registry.get(name)
+        except ValueError as exc:
+            raise ValueError(f"{where} ({key}): {exc}") from None
+
+
+def _build_step(step: dict, where: str) -> Any:
+    if not isinstance(step, dict) or "name" not in step or "from" not in step:
+        raise ValueError(f"{where}: each pipeline step needs 'name' and 'from', got {step!r}.")
+    params = dict(step.get("parameters") or {})
+    try:
+        module = importlib.import_module(step["from"])
+    except ImportError as exc:
+        raise ValueError(f"{where}: cannot import {step['from']!r} ({exc}).") from None
+    factory = getattr(module, step["name"], None)
+    if factory is None:
+        raise ValueError(f"{where}: {step['from']!r} has no {step['name']!r}.")
+    if step["name"] in ("NeuroClassifier", "NeuroRegressor"):
+        _check_neuro_step(params, where)
+    try:
+        return factory(**params)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: could not build {step['name']}: {exc}") from None
+
+
+def load_pipelines(paths: str | Path | list | None = None,
+                   names: list[str] | None = None) -> dict[str, Pipeline]:
+    """Build scikit-learn pipelines from MOABB-format YAML files.
+
+    Parameters
+    ----------
+    paths : str | Path | list | None
+        YAML files or folders of them; None loads neuroattn's own pipelines
+        (:data:`PIPELINE_DIR`, plus ``braindecode/`` when braindecode is installed).
+    names : list of str | None
+        Keep only these pipeline names (the ``name:`` of each file).
+
+    Returns
+    -------
+    dict of str to sklearn.pipeline.Pipeline
+        Pipeline name to an unfitted pipeline, in file order.
+
+    Raises
+    ------
+    ValueError
+        On a path that is not YAML, a file without ``name``/``pipeline``, a step whose
+        class cannot be imported, a neuroattn step naming an unknown model or
+        attention block, or a requested name that no file defines.
+    """
+    pipes: dict[str, Pipeline] = {}
+    for path in _yaml_files(paths):
+        config = yaml.safe_load(path.read_text())
+        if not isinstance(config, dict) or "name" not in config or "pipeline" not in config:
+            raise ValueError(f"{path}: a MOABB pipeline file needs 'name', 'paradigms' and "
+                             "'pipeline' keys.")
+        if names is not None and config["name"] not in names:
+            continue
+        where = f"{path.name} ({config['name']})"
+        steps = [_build_step(step, where) for step in config["pipeline"]]
+        pipes[config["name"]] = Pipeline([(f"{type(s).__name__.lower()}_{i}", s)
+                                          for i, s in enumerate(steps)])
+    if names is not None:
+        missing = [n for n in names if n not in pipes]
+        if missing:
+            raise ValueError(f"No pipeline named {missing}; available: {list_pipelines(paths)}.")
+    return pipes
+
+
+def list_pipelines(paths: str | Path | list | None = None) -> list[str]:
+    """Names of the pipelines in ``paths`` (neuroattn's own by default), without building."""
+    return [yaml.safe_load(p.read_text()).get("name", p.stem) for p in _yaml_files(paths)]
+
+
+def braindecode_classifier(model: str = "AttentionBaseNet", *,
+                           model_kwargs: dict[str, Any] | None = None, max_epochs: int = 60,
+                           lr: float = 1e-3, batch_size: int = 64, weight_decay: float = 1e-2,
+                           random_state: int | None = 0):
+    """braindecode's ``EEGClassifier`` set up like :class:`~neuroattn.NeuroClassifier`.
+
+    AdamW, cosine annealing over ``max_epochs``, no internal validation split, CPU, so
+    that a YAML pipeline compares a braindecode model with neuroattn's under the
+    same training recipe.
+
+    Parameters
+    ----------
+    model : str
+        A braindecode model class name (``"AttentionBaseNet"``, ``"EEGNet"``...).
+    model_kwargs : dict | None
+        Hyperparameters of the model (``{"attention_mode": "se"}``).
+    max_epochs, lr, batch_size, weight_decay
+        Training recipe.
+    random_state : int | None
+        Seed applied to torch when the classifier is built and at each ``fit``.
+
+    Returns
+    -------
+    braindecode.EEGClassifier
+
+    Raises
+    ------
+    ValueError
+        If braindecode is not installed or has no model of that name.
+    """
+    import torch
+
+    try:
+        from braindecode import EEGClassifier
+        from braindecode.models.util import models_dict
+    except ImportError as exc:
+        raise ValueError("braindecode is not installed: pip install 'neuroattn[braindecode]' "
+                         f"({exc}).") from None
+    if model not in models_dict:
+        raise ValueError(f"braindecode has no model {model!r}.")
+    from skorch.callbacks import LRScheduler
+
+    kwargs = {f"module__{k}": v for k, v in (model_kwargs or {}).items()}
+    callbacks = [("lr_scheduler", LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+                                              T_max=max_epochs))]
+    if random_state is not None:
+        callbacks.insert(0, ("seed", SeedCallback(random_state)))
+    return EEGClassifier(model, optimizer=torch.optim.AdamW, lr=lr,
+                         optimizer__weight_decay=weight_decay, max_epochs=max_epochs,
+                         batch_size=batch_size, train_split=None, callbacks=callbacks,
+                         iterator_train__shuffle=True, device="cpu", verbose=0, **kwargs)
