@@ -148,6 +148,24 @@ def _brainmae(train: RoiTimeSeries, test: RoiTimeSeries, pre_params: dict, ft_pa
     return out
 
 
+def _connectivity(train: RoiTimeSeries, test: RoiTimeSeries,
+                  methods: list[str]) -> dict[str, tuple[np.ndarray, float]]:
+    """The pipelines of :func:`connectivity_pipeline`, each connectivity kind computed
+    once per fold and shared by its classifiers (its time is counted for each)."""
+    out, y_train = {}, train.labels.astype(int)
+    for kind in dict.fromkeys(m.rsplit("_", 1)[0] for m in methods):
+        t0 = time.perf_counter()
+        conn = connectivity_pipeline(kind)[0].fit(train.series)
+        f_train, f_test = conn.transform(train.series), conn.transform(test.series)
+        t_conn = time.perf_counter() - t0
+        for m in (m for m in methods if m.rsplit("_", 1)[0] == kind):
+            t0 = time.perf_counter()
+            head = Pipeline(connectivity_pipeline(kind, m.rsplit("_", 1)[1]).steps[1:])
+            head.fit(f_train, y_train)
+            out[m] = (_scores(head, f_test), t_conn + time.perf_counter() - t0)
+    return out
+
+
 def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_splits: int = 5,
                   methods: tuple[str, ...] | list[str] = FMRI_METHODS,
                   pretrainer_params: dict[str, Any] | None = None,
@@ -217,13 +235,8 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
             if any(m.startswith("brainmae") for m in methods):
                 results.update(_brainmae(train, test, pre_params, ft_params, tuple(methods),
                                          random_state))
-            for m in methods:
-                if m.startswith("brainmae"):
-                    continue
-                kind, clf = m.rsplit("_", 1)
-                t0 = time.perf_counter()
-                pipe = connectivity_pipeline(kind, clf).fit(train.series, y_train)
-                results[m] = (_scores(pipe, test.series), time.perf_counter() - t0)
+            results.update(_connectivity(train, test, [m for m in methods
+                                                       if not m.startswith("brainmae")]))
         for m in methods:
             score, seconds = results[m]
             threshold = 0.0 if m.endswith("svm") else 0.5  # decision function vs proba
