@@ -108,6 +108,18 @@ class RoiTimeSeries:
                              self.meta.iloc[index].reset_index(drop=True), self.region_names,
                              self.region_coords, report, dict(self.truth))
 
+    def resample(self, target_t_r: float) -> RoiTimeSeries:
+        """All series linearly interpolated to one repetition time (seconds).
+
+        Handy before scikit-learn cross-validation, which slices ``series`` as a plain
+        list: with one TR, ``BrainMAEPretrainer(t_r=target_t_r)`` applies to any slice.
+        """
+        series = [resample_series(ts, tr, target_t_r) for ts, tr in zip(self.series, self.t_r)]
+        meta = self.meta.copy()
+        meta["tr"] = float(target_t_r)
+        return RoiTimeSeries(series, meta, self.region_names, self.region_coords,
+                             dict(self.report), dict(self.truth))
+
     def summary(self) -> str:
         """One line: subjects, regions, sites, labels, flat ROIs and skips."""
         counts = self.meta["label"].value_counts(dropna=False).to_dict()

@@ -67,6 +67,15 @@ def test_linear_probe_pipeline(small):
     assert probe.predict_proba(small).shape == (16, 2)
 
 
+def test_cross_validation_on_plain_series(small):
+    """sklearn's CV slices X as a list: one TR (``resample``) makes any slice valid."""
+    data = small.resample(1.0)
+    assert np.allclose(data.t_r, 1.0) and data.series[0].shape[0] == 95
+    probe = make_pipeline(BrainMAEPretrainer(**FAST, t_r=1.0), LogisticRegression())
+    scores = cross_val_score(probe, data.series, data.labels, cv=2)
+    assert scores.shape == (2,)
+
+
 def test_checkpoints_and_progress(small, tmp_path, capsys):
     BrainMAEPretrainer(**{**FAST, "max_epochs": 1}, checkpoint_dir=tmp_path / "ckpt",
                        verbose=1).fit(small)
