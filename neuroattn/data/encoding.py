@@ -349,6 +349,8 @@ class EncodingResponses:
         ``(n_voxels, 3)`` voxel positions in mm (scanner / MNI space) when known.
     image_ids : numpy.ndarray | None
         ``(n_images,)`` identifiers of the images, in row order of ``Y``.
+    image_paths : list of Path | None
+        Image files in row order of ``Y`` (Algonauts layout), for feature extraction.
     """
 
     Y: np.ndarray

@@ -7,6 +7,7 @@ estimator has a ``backbone`` and ``layer``, the images themselves (arrays or fil
 whose features are extracted (and cached) first. ``Y`` is ``(n_images, n_voxels)``
 (NaN = missing, masked out of the loss and the scores) or ``(n_images, n_repeats,
 n_voxels)`` repeats, averaged for fitting and used for the noise ceiling in scoring.
+It is called ``y`` in the signatures, as scikit-learn wants.
 """
 
 from __future__ import annotations
@@ -220,6 +221,10 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         Labels seen at fit.
     n_tokens_, n_dims_, n_outputs_ : int
         Tokens per image, token width, voxels.
+    n_features_in_ : int
+        ``n_tokens_ * n_dims_``.
+    y_1d_ : bool
+        ``y`` was a vector (one voxel); predictions are then 1-D too.
     positions_ : numpy.ndarray
         ``(n_tokens, 2)`` grid positions; ``grid_shape_`` the grid.
     feature_mean_, feature_scale_ : numpy.ndarray

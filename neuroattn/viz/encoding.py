@@ -132,7 +132,8 @@ def plot_region_r(r_by_model: dict[str, Any], labels: Any, *, ceiling: Any = Non
     ax.set_xticks(x, [str(r) for r in regions], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
     ax.axhline(0, color="k", lw=0.5)
-    ax.legend(fontsize=8, frameon=False)
+    ax.set_ylim(top=max(1.0, ax.get_ylim()[1]) + 0.12)  # room for the legend row
+    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=len(r_by_model) + 1)
     fig.tight_layout()
     return fig
 
