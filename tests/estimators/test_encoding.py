@@ -8,6 +8,7 @@ import torch
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from neuroattn.data.encoding import FeatureTokens
 from neuroattn.data.simulate import simulate_encoding
 from neuroattn.estimators import (
     BrainEncoderRegressor,
@@ -86,7 +87,7 @@ def test_fit_predict_score_and_fitted_attributes(sim):
     # feature maps (n, C, H, W) work the same as tokens
     np.testing.assert_allclose(enc.predict(sim.feature_maps[60:80]), pred, rtol=1e-4,
                                atol=1e-5)
-    with pytest.raises(ValueError, match="fitted on 64 tokens"):
+    with pytest.raises(ValueError, match="expecting 1024 features.*64 tokens of width 16"):
         enc.predict(sim.features[:5, :10])
     before = enc.get_params()
     other = clone(enc).fit(sim.features[:40, :16], sim.Y[:40, :20])
@@ -111,8 +112,10 @@ def test_bad_inputs_raise_clear_errors(sim):
         enc.fit(sim.features[:40], sim.Y[:40], regions=regions)
     bad = sim.features[:40].copy()
     bad[2, 3, 1] = np.nan
-    with pytest.raises(ValueError, match="NaN or infinity \\(first in image 2\\)"):
+    with pytest.raises(ValueError, match="X contains NaN"):
         enc.fit(bad, sim.Y[:40])
+    with pytest.raises(ValueError, match="NaN or infinity \\(first in image 2\\)"):
+        enc.fit(FeatureTokens(bad, sim.positions, sim.grid_shape), sim.Y[:40])
     with pytest.raises(ValueError, match="Unknown parameters"):
         BrainEncoderRegressor(depth=2).fit(sim.features[:40], sim.Y[:40])
     with pytest.raises(ValueError, match="grad_clip"):
@@ -150,7 +153,8 @@ def test_ridge_peers(sim):
     Y[0, 0] = np.nan
     for pooling, n_feat in (("mean", 16), ("flatten", 64 * 16)):
         ridge = RidgeEncoder(pooling=pooling).fit(sim.features[:100], Y)
-        assert ridge.n_features_in_ == n_feat and ridge.alpha_.shape == (Y.shape[1],)
+        assert ridge.mean_.shape == (n_feat,) and ridge.alpha_.shape == (Y.shape[1],)
+        assert ridge.n_features_in_ == 64 * 16  # features seen: tokens x width
         assert ridge.predict(sim.features[100:110]).shape == (10, Y.shape[1])
         assert ridge.missing_responses_[0] == 1
     with pytest.raises(ValueError, match="pooling"):
