@@ -23,7 +23,7 @@ from ._base import _Classifier
 from .neural import _COMMON_ATTRS, _COMMON_PARAMS, NeuroClassifier
 
 __all__ = ["SeizureForecaster", "MonitorResult", "band_power_baseline",
-           "evaluate_leave_one_seizure_out"]
+           "evaluate_leave_one_seizure_out", "rescore_alarms"]
 
 
 class _AdversarialNet(_Classifier):
@@ -443,7 +443,10 @@ def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: Seizu
     dict
         ``"folds"`` (per fold: seizure, window AUCs, alarms), ``"window_auc"`` (mean
         over folds), ``"baseline_window_auc"``, ``"events"`` (an
-        :class:`~neuroattn.metrics.seizure.EventMetrics` as a dict), and the alarm rule.
+        :class:`~neuroattn.metrics.seizure.EventMetrics` as a dict), the alarm rule,
+        and ``"traces"`` (per monitored file: clock ``start``, ``times``,
+        ``probability``, scored ``span``) to re-score other alarm rules with
+        :func:`rescore_alarms`.
 
     Raises
     ------
@@ -454,7 +457,7 @@ def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: Seizu
     kwargs.setdefault("ch_names", windows.ch_names)
     kwargs.setdefault("sfreq", windows.sfreq)
     kwargs.setdefault("window_seconds", windows.window_seconds)
-    folds, alarms, monitored, seizures = [], [], [], []
+    folds, alarms, monitored, seizures, traces = [], [], [], [], []
     for train, test in leave_one_seizure_out(windows.y, windows.seizure, windows.start):
         est = clone(forecaster).fit(windows.X[train], windows.y[train])
         fold = {"window_auc": window_auc(windows.y[test], est.preictal_proba(windows.X[test]))}
@@ -475,6 +478,8 @@ def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: Seizu
             keep = (res.alarms + rec.start >= lo) & (res.alarms + rec.start <= hi)
             alarms += (res.alarms[keep] + rec.start).tolist()
             monitored.append((lo, hi))
+            traces.append({"start": rec.start, "times": res.times,
+                           "probability": res.probability, "span": (lo, hi)})
         fold.update(seizure=sid, n_alarms=len(alarms))
         folds.append(fold)
         if verbose:
@@ -484,9 +489,44 @@ def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: Seizu
                            sop_seconds=sop_seconds, postictal_seconds=postictal_seconds)
     out = {"folds": folds, "window_auc": float(np.mean([f["window_auc"] for f in folds])),
            "events": events.as_dict(), "alarms": alarms, "monitored": monitored,
+           "seizures": sorted(set(seizures)), "traces": traces,
            "alarm_rule": {k: forecaster.get_params()[k] for k in (
                "smoothing", "smoothing_seconds", "min_fraction", "threshold",
                "refractory_seconds", "sop_seconds")}}
     if baseline is not None:
         out["baseline_window_auc"] = float(np.mean([f["baseline_window_auc"] for f in folds]))
     return out
+
+
+def rescore_alarms(result: dict, forecaster: SeizureForecaster, *,
+                   sph_seconds: float = 300.0, sop_seconds: float = 900.0,
+                   postictal_seconds: float = 1800.0) -> dict:
+    """Event metrics of the traces of :func:`evaluate_leave_one_seizure_out` under the
+    alarm rule (smoothing, threshold, refractory period) of ``forecaster``.
+
+    No model is refitted: only the alarm rule changes. Choosing a rule by its score on
+    these held-out traces is optimistic; report it as such.
+
+    Parameters
+    ----------
+    result : dict
+        Output of :func:`evaluate_leave_one_seizure_out`.
+    forecaster : SeizureForecaster
+        Holds the alarm-rule parameters (need not be fitted).
+    sph_seconds, sop_seconds, postictal_seconds : float
+        As used for the evaluation.
+
+    Returns
+    -------
+    dict
+        :class:`~neuroattn.metrics.seizure.EventMetrics` as a dict.
+    """
+    alarms = []
+    for tr in result["traces"]:
+        _, a = forecaster.alarms_from_proba(tr["times"], tr["probability"])
+        a = a + tr["start"]
+        lo, hi = tr["span"]
+        alarms += a[(a >= lo) & (a <= hi)].tolist()
+    return event_metrics(alarms, result["seizures"], result["monitored"],
+                         sph_seconds=sph_seconds, sop_seconds=sop_seconds,
+                         postictal_seconds=postictal_seconds).as_dict()

@@ -32,6 +32,9 @@ class SpectralPatchEmbed(nn.Module):
         Samples per patch (also the stride).
     features : {"spectrum", "waveform", "both"}
         What each token is computed from.
+    smoothing_bins : int
+        Odd number of neighbouring frequency bins whose power is averaged before the
+        log (a periodogram bin is a very noisy power estimate; its log more so).
 
     Notes
     -----
@@ -39,8 +42,13 @@ class SpectralPatchEmbed(nn.Module):
     patch_size, embed_dim)``.
     """
 
-    def __init__(self, embed_dim: int, patch_size: int, features: str = "spectrum") -> None:
+    def __init__(self, embed_dim: int, patch_size: int, features: str = "spectrum",
+                 smoothing_bins: int = 5) -> None:
         super().__init__()
+        if smoothing_bins < 1 or smoothing_bins % 2 == 0:
+            raise ValueError(f"smoothing_bins must be a positive odd integer, got "
+                             f"{smoothing_bins}.")
+        self.smoothing_bins = smoothing_bins
         if features not in ("spectrum", "waveform", "both"):
             raise ValueError(f"features must be 'spectrum', 'waveform' or 'both', got "
                              f"{features!r}.")
@@ -63,6 +71,11 @@ class SpectralPatchEmbed(nn.Module):
         if self.spectrum is not None:
             patches = x[..., : n * self.patch_size].reshape(b, c, n, self.patch_size)
             power = torch.fft.rfft(patches * self.window).abs().square()
+            if self.smoothing_bins > 1:  # average neighbouring bins before the log
+                k = self.smoothing_bins
+                power = nn.functional.avg_pool1d(
+                    power.reshape(-1, 1, power.shape[-1]), k, stride=1, padding=k // 2,
+                    count_include_pad=False).reshape(power.shape)
             tokens = tokens + self.spectrum(torch.log(power + 1e-6))
         return tokens
 
@@ -160,6 +173,9 @@ class STAN(NeuroModel):
     patch_features : {"spectrum", "waveform", "both"}
         Tokens from each patch's log power spectrum, its waveform, or both (see
         :class:`SpectralPatchEmbed`).
+    spectral_smoothing : int
+        Odd number of frequency bins averaged before the log (clipped for tiny
+        patches).
     mlp_ratio : float
         Feed-forward width relative to ``embed_dim``.
     drop_prob, attn_drop_prob, drop_path_prob : float
@@ -186,7 +202,7 @@ class STAN(NeuroModel):
                  chs_info: list[dict] | None = None,
                  input_window_seconds: float | None = None, *, embed_dim: int = 216,
                  n_heads: int = 8, depth: int = 3, patch_size: int = 128,
-                 patch_features: str = "spectrum",
+                 patch_features: str = "spectrum", spectral_smoothing: int = 5,
                  mlp_ratio: float = 4.0, drop_prob: float = 0.1,
                  attn_drop_prob: float = 0.0, drop_path_prob: float = 0.1,
                  activation: type[nn.Module] = nn.GELU,
@@ -196,7 +212,9 @@ class STAN(NeuroModel):
             raise ValueError(f"depth must be >= 1, got {depth}.")
         self.patch_size = max(1, min(int(patch_size), self.n_times))
         self.num_features = self.n_chans * embed_dim
-        self.patch_embed = SpectralPatchEmbed(embed_dim, self.patch_size, patch_features)
+        self.patch_embed = SpectralPatchEmbed(embed_dim, self.patch_size, patch_features,
+                                              min(spectral_smoothing,
+                                                  2 * (self.patch_size // 4) + 1))
         self.chan_embed = nn.Parameter(torch.zeros(1, self.n_chans, 1, embed_dim))
         nn.init.trunc_normal_(self.chan_embed, std=0.02)
         self.time_embed = SinusoidalPositionalEmbedding(embed_dim)

@@ -139,3 +139,21 @@ def test_band_power_baseline(subject):
     base = band_power_baseline(win.sfreq, random_state=0).fit(win.X, win.y)
     assert base.predict_proba(win.X[:3]).shape == (3, 2)
     assert window_auc(win.y, base.predict_proba(win.X)[:, 1]) > 0.7
+
+
+@pytest.mark.slow
+def test_leave_one_seizure_out_evaluation(tmp_path):
+    # A reduced version of benchmarks/seizure_forecasting.py (which reports the figures).
+    from neuroattn.estimators.seizure import evaluate_leave_one_seizure_out
+
+    sim = simulate_seizure_recordings(tmp_path, n_seizures=3, n_interictal_files=3,
+                                      interictal_file_minutes=15, sfreq=64, random_state=0)
+    win = extract_windows(read_chbmit_summary(sim.summary_path), window_seconds=4.0)
+    est = SeizureForecaster(**{**TINY, "max_epochs": 10, "sop_seconds": 900.0,
+                               "smoothing_seconds": 120.0})
+    res = evaluate_leave_one_seizure_out(est, win, baseline=band_power_baseline(win.sfreq))
+    assert len(res["folds"]) == 3
+    assert res["window_auc"] > 0.65 and res["baseline_window_auc"] > 0.65
+    ev = res["events"]
+    assert ev["n_seizures"] == 3 and 0 <= ev["time_in_warning"] <= 1
+    assert ev["sensitivity"] >= 2 / 3
