@@ -66,8 +66,9 @@ class _QueryBlock(nn.Module):
                     else None)
         self.norm_ffn = nn.LayerNorm(embed_dim) if ffn_dim else None
 
-    def forward(self, queries: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        queries = queries + self.attn(self.norm_q(queries), tokens)
+    def forward(self, queries: torch.Tensor, tokens: torch.Tensor,
+                key_pos: torch.Tensor) -> torch.Tensor:
+        queries = queries + self.attn(self.norm_q(queries), tokens, key_pos=key_pos)
         if self.ffn is not None:
             queries = queries + self.ffn(self.norm_ffn(queries))
         return queries
@@ -174,14 +175,19 @@ class TransformerBrainEncoder(NeuroModel):
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         """Backbone tokens ``(batch, dim, n_tokens)`` -> ``(batch, n_tokens, embed_dim)``."""
-        return self.pos_embed(self.input_proj(x.transpose(1, 2)))
+        return self.input_proj(x.transpose(1, 2))
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Region tokens ``(batch, n_regions, embed_dim)``."""
+        """Region tokens ``(batch, n_regions, embed_dim)``.
+
+        Grid positions are added to the keys only (DETR-style), so they steer where a
+        region looks while the values it routes stay the backbone's features.
+        """
         tokens = self.tokens(x)
+        key_pos = self.pos_embed.pos[:, : tokens.shape[1]]
         q = self.queries.expand(x.shape[0], -1, -1)
         for block in self.blocks:
-            q = block(q, tokens)
+            q = block(q, tokens, key_pos)
         return self.drop(self.norm(q))
 
     def example_input(self, batch_size: int = 2,

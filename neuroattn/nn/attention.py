@@ -94,12 +94,13 @@ class _AttentionBase(RecordsAttention, nn.Module):
         return x.view(b, n, self.n_heads, self.head_dim).transpose(1, 2)
 
     def _attend(self, query: torch.Tensor, context: torch.Tensor,
-                attn_mask: torch.Tensor | None) -> torch.Tensor:
+                attn_mask: torch.Tensor | None,
+                key_pos: torch.Tensor | None = None) -> torch.Tensor:
         if query.ndim != 3 or context.ndim != 3:
             raise ValueError("Attention expects (batch, tokens, embed_dim) inputs, got "
                              f"shapes {tuple(query.shape)} and {tuple(context.shape)}.")
         q = self._split(self.q_proj(query))
-        k = self._split(self.k_proj(context))
+        k = self._split(self.k_proj(context if key_pos is None else context + key_pos))
         v = self._split(self.v_proj(context))
         if attn_mask is not None and attn_mask.ndim == 2:
             attn_mask = attn_mask[None, None]
@@ -192,9 +193,12 @@ class CrossAttention(_AttentionBase):
 
     Notes
     -----
-    ``forward(query, context)`` with query ``(batch, n_query, embed_dim)`` and context
-    ``(batch, n_context, kdim)`` returns ``(batch, n_query, embed_dim)``. Weights
-    ``(batch, n_heads, n_query, n_context)`` in ``last_attention`` when recorded.
+    ``forward(query, context, key_pos=None)`` with query ``(batch, n_query,
+    embed_dim)`` and context ``(batch, n_context, kdim)`` returns ``(batch, n_query,
+    embed_dim)``. ``key_pos`` (broadcastable to the context) is added to the keys only,
+    as in DETR, so positions steer where queries look without entering the values.
+    Weights ``(batch, n_heads, n_query, n_context)`` in ``last_attention`` when
+    recorded.
     """
 
     def __init__(self, embed_dim: int, n_heads: int = 4, *, kdim: int | None = None,
@@ -206,8 +210,9 @@ class CrossAttention(_AttentionBase):
                          drop_prob=drop_prob, gate=gate)
 
     def forward(self, query: torch.Tensor, context: torch.Tensor,
-                attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        return self._attend(query, context, attn_mask)
+                attn_mask: torch.Tensor | None = None,
+                key_pos: torch.Tensor | None = None) -> torch.Tensor:
+        return self._attend(query, context, attn_mask, key_pos)
 
 
 @register_attention("gated_cross", kind="cross")

@@ -122,3 +122,20 @@ def test_embeddings():
     assert learned(tokens).shape == tokens.shape
     with pytest.raises(ValueError, match="longer than"):
         learned(torch.zeros(1, 10, 8))
+
+
+def test_key_positions_steer_keys_not_values():
+    torch.manual_seed(0)
+    attn = CrossAttention(8, 2, value_proj=False).eval()
+    q, ctx = torch.randn(2, 3, 8), torch.randn(2, 5, 8)
+    plain = attn(q, ctx)
+    # The same offset on every key shifts all logits equally: nothing changes, which
+    # would not hold if the positions entered the values.
+    same = torch.randn(1, 1, 8).expand(1, 5, 8)
+    torch.testing.assert_close(attn(q, ctx, key_pos=same), plain)
+    assert not torch.allclose(attn(q, ctx + same), plain)
+    attn.record_attention = True
+    attn(q, ctx, key_pos=torch.randn(1, 5, 8) * 5)
+    steered = attn.last_attention
+    attn(q, ctx)
+    assert not torch.allclose(steered, attn.last_attention)
