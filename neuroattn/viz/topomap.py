@@ -11,6 +11,15 @@ __all__ = ["montage_info", "class_average", "spatial_patterns", "plot_channel_we
            "plot_spatial_filters"]
 
 
+def _montage_1005():
+    import mne
+
+    # MNE 1.13 renamed "standard_1005" to "colin27_1005" (the old name warns).
+    name = "colin27_1005" if "colin27_1005" in mne.channels.get_builtin_montages() \
+        else "standard_1005"
+    return mne.channels.make_standard_montage(name)
+
+
 def montage_info(ch_names: list[str] | Any, sfreq: float = 100.0):
     """An ``mne.Info`` with standard 10-20 positions for ``ch_names``.
 
@@ -41,15 +50,14 @@ def montage_info(ch_names: list[str] | Any, sfreq: float = 100.0):
     names = [str(c) for c in ch_names]
     if len(set(names)) != len(names):
         raise ValueError(f"Channel names repeat: {names}.")
-    names_lc = {n.lower(): n for n in
-                mne.channels.make_standard_montage("standard_1005").ch_names}
+    montage = _montage_1005()
+    names_lc = {n.lower(): n for n in montage.ch_names}
     unknown = [n for n in names if n.lower() not in names_lc]
     if unknown:
         raise ValueError(f"Channels {unknown} are not in the standard 10-20/10-05 montage, so "
                          "they have no scalp position; rename them (e.g. 'EEG C3' -> 'C3') or "
                          "drop them before plotting topomaps.")
     info = mne.create_info(names, sfreq, ch_types="eeg")
-    montage = mne.channels.make_standard_montage("standard_1005")
     montage.rename_channels({names_lc[n.lower()]: n for n in names})
     info.set_montage(montage, on_missing="raise", verbose="error")
     return info
