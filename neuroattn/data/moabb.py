@@ -181,8 +181,9 @@ def get_dataset(name: str | BaseDataset, subjects: list[int] | None = None) -> B
         subjects = list(subjects)
         bad = [s for s in subjects if s not in dataset.subject_list]
         if bad:
+            more = "..." if len(dataset.subject_list) > 10 else ""
             raise ValueError(f"Subjects {bad} are not in {dataset.code} (it has "
-                             f"{dataset.subject_list[:10]}{'...' if len(dataset.subject_list) > 10 else ''}).")
+                             f"{dataset.subject_list[:10]}{more}).")
         dataset.subject_list = subjects
     return dataset
 

@@ -3,8 +3,14 @@ import pytest
 from sklearn.pipeline import make_pipeline
 
 from neuroattn import NeuroClassifier
-from neuroattn.benchmark import (PIPELINE_DIR, format_summary, list_pipelines, load_pipelines,
-                                 run, summary_table)
+from neuroattn.benchmark import (
+    PIPELINE_DIR,
+    format_summary,
+    list_pipelines,
+    load_pipelines,
+    run,
+    summary_table,
+)
 from neuroattn.cli import main
 from neuroattn.data.moabb import SimulatedMotorImagery
 

@@ -2,8 +2,13 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from neuroattn.data.moabb import (EuclideanAlignment, SimulatedMotorImagery, get_dataset,
-                                  get_moabb_data, get_paradigm)
+from neuroattn.data.moabb import (
+    EuclideanAlignment,
+    SimulatedMotorImagery,
+    get_dataset,
+    get_moabb_data,
+    get_paradigm,
+)
 from neuroattn.data.simulate import MI_CHANNELS
 
 

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from neuroattn.data.simulate import MI_CHANNELS
-from neuroattn.viz.topomap import (class_average, montage_info, plot_channel_weights,
-                                   plot_spatial_filters, spatial_patterns)
+from neuroattn.viz.topomap import (
+    class_average,
+    montage_info,
+    plot_channel_weights,
+    plot_spatial_filters,
+    spatial_patterns,
+)
 
 
 def test_channel_weight_topomaps_per_class(tmp_path):
