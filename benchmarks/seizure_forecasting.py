@@ -5,7 +5,7 @@ Simulates the default CHB-MIT-layout subject (4 seizures, 4 interictal files, 12
 interictal >= 4 h from seizures, 30 min postictal), and runs leave-one-seizure-out:
 per fold a SeizureForecaster (STAN, adversarial critic) and the band-power baseline
 are fitted; the forecaster monitors the held-out files and raises alarms with its
-default rule. Writes ``benchmarks/results/seizure_forecasting.json``.
+default rule. Writes ``benchmarks/results/seizure_forecasting_seed<seed>.json``.
 
 Usage: ``python benchmarks/seizure_forecasting.py [--epochs 8] [--out DIR]``.
 """
@@ -86,7 +86,8 @@ def main() -> None:
         machine=platform.machine(), threads=args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "seizure_forecasting.json").write_text(json.dumps(result, indent=2, default=float))
+    (out / f"seizure_forecasting_seed{args.seed}.json").write_text(
+        json.dumps(result, indent=2, default=float))
     print(json.dumps({k: result[k] for k in ("window_auc", "baseline_window_auc",
                                               "done_when")}, indent=2))
     print({k: ev[k] for k in ("sensitivity", "false_alarms_per_hour", "time_in_warning",

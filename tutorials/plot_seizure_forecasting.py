@@ -74,7 +74,8 @@ forecaster = SeizureForecaster(
     max_epochs=15, lr=3e-3, batch_size=32, device="cpu", random_state=0,
     model__embed_dim=16, model__n_heads=2, model__depth=1, model__patch_size=128,
     model__spectral_smoothing=9,
-    smoothing="mean", smoothing_seconds=120.0, threshold=0.5, sop_seconds=900.0)
+    smoothing="k_of_n", smoothing_seconds=300.0, min_fraction=0.7, threshold=0.5,
+    sop_seconds=900.0)
 forecaster.fit(windows.X[train], windows.y[train])
 baseline = band_power_baseline(windows.sfreq, random_state=0).fit(
     windows.X[train], windows.y[train])
@@ -104,7 +105,8 @@ print(f"sensitivity {metrics.sensitivity:.2f}, false alarms/h "
       f"warning {metrics.time_in_warning:.3f}, warning times {metrics.warning_times} s, "
       f"p(random predictor) = {metrics.p_value:.3g}")
 print("alarm rule:", {k: forecaster.get_params()[k] for k in (
-    "smoothing", "smoothing_seconds", "threshold", "refractory_seconds", "sop_seconds")})
+    "smoothing", "smoothing_seconds", "min_fraction", "threshold", "refractory_seconds",
+    "sop_seconds")})
 
 # %%
 # 4. Where does STAN look? Spatial attention (channel x channel) and temporal attention

@@ -176,10 +176,12 @@ _FORECAST_PARAMS = """
     balance : bool, default=True
         Draw training batches with class-balanced probabilities (a weighted sampler
         over indices; no window is copied).
-    smoothing : {"mean", "k_of_n"}, default="mean"
+    smoothing : {"mean", "k_of_n"}, default="k_of_n"
         How :meth:`monitor` smooths the per-window probability (see
-        :func:`neuroattn.metrics.seizure.smooth_probability`).
-    smoothing_seconds : float, default=120.0
+        :func:`neuroattn.metrics.seizure.smooth_probability`): a moving average
+        compared with ``threshold``, or an alarm when at least ``min_fraction`` of the
+        windows of the span exceed ``threshold``.
+    smoothing_seconds : float, default=300.0
         Span of the smoothing, seconds.
     min_fraction : float, default=0.7
         For ``"k_of_n"``: fraction of windows of the span above ``threshold``.
@@ -217,8 +219,8 @@ class SeizureForecaster(NeuroClassifier):
 
     def __init__(self, model: str | type = "stan", *, adversarial_weight: float = 0.05,
                  gp_weight: float = 10.0, critic_hidden: int = 64, critic_lr: float = 1e-3,
-                 critic_steps: int = 1, balance: bool = True, smoothing: str = "mean",
-                 smoothing_seconds: float = 120.0, min_fraction: float = 0.7,
+                 critic_steps: int = 1, balance: bool = True, smoothing: str = "k_of_n",
+                 smoothing_seconds: float = 300.0, min_fraction: float = 0.7,
                  threshold: float = 0.5, refractory_seconds: float | None = None,
                  sop_seconds: float = 900.0, max_epochs: int = 30, lr: float = 1e-3,
                  batch_size: int = 64, weight_decay: float = 1e-2,
