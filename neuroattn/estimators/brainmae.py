@@ -364,6 +364,12 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
         ----------
         **kwargs
             NeuroClassifier parameters (``max_epochs``, ``lr``, ``callbacks``, ...).
+
+        Notes
+        -----
+        The initialising callback holds tensors, which :meth:`NeuroClassifier.save`
+        cannot write as JSON: after ``fit``, ``clf.set_params(callbacks=None)`` before
+        saving (the trained weights are kept).
         """
         return self._finetuner(NeuroClassifier, dict(kwargs))
 

@@ -83,7 +83,7 @@ def test_checkpoints_and_progress(small, tmp_path, capsys):
     assert "train_loss" in capsys.readouterr().out
 
 
-def test_fine_tuning_starts_from_pretrained_weights(small):
+def test_fine_tuning_starts_from_pretrained_weights(small, tmp_path):
     pre = BrainMAEPretrainer(**FAST).fit(small)
     clf = pre.to_classifier(max_epochs=1, lr=1e-12, lr_scheduler=None, weight_decay=0.0)
     assert isinstance(clf, NeuroClassifier)
@@ -94,6 +94,9 @@ def test_fine_tuning_starts_from_pretrained_weights(small):
         if not name.startswith("final_layer"):
             torch.testing.assert_close(value, pretrained[name], rtol=1e-6, atol=1e-6)
     assert clf.predict_proba(seg.X).shape == (len(seg.X), 2)
+    path = clf.set_params(callbacks=None).save(tmp_path / "finetuned")
+    again = NeuroClassifier.load(path, device="cpu")
+    np.testing.assert_allclose(again.predict_proba(seg.X), clf.predict_proba(seg.X), rtol=1e-5)
     reg = pre.to_regressor(max_epochs=1)
     reg.fit(seg.X, np.arange(len(seg.X), dtype=float))
     with pytest.raises(ValueError, match="do not fit"):  # other regions
