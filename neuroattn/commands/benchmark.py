@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where results.csv, summary.csv and paired.png go")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--n-jobs", type=int, default=1, help="MOABB parallel jobs")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice; 1 is fastest on "
+                             "a busy machine)")
     parser.add_argument("--list", action="store_true", help="list the shipped pipelines")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -43,6 +46,12 @@ def run(args: argparse.Namespace) -> int:
         for name in list_pipelines():
             print(name)
         return 0
+    if args.threads is not None:
+        import torch
+
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}.")
+        torch.set_num_threads(args.threads)
     paradigm_kwargs = {k: v for k, v in (("fmin", args.fmin), ("fmax", args.fmax))
                        if v is not None}
     pipelines = args.pipelines

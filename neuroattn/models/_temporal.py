@@ -14,7 +14,19 @@ class DepthwiseTemporalConv(nn.Conv1d):
     The weights are those of ``nn.Conv1d(n_maps, n_maps, length, groups=n_maps)`` (so
     state dicts are interchangeable); on CPU the FFT product is several times faster
     than PyTorch's grouped convolution for kernels of tens of samples, and equal to it
-    up to float rounding.
+    up to float rounding. Kernels shorter than 8 samples use the direct convolution.
+
+    Parameters
+    ----------
+    n_maps : int
+        Number of maps, each filtered by its own kernel.
+    length : int
+        Kernel length in samples; the output keeps the input length for odd lengths
+        (``n_times + 2 * (length // 2) - length + 1`` samples in general, as Conv1d).
+
+    Notes
+    -----
+    Input and output ``(batch, n_maps, n_times)``.
     """
 
     def __init__(self, n_maps: int, length: int) -> None:
