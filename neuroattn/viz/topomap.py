@@ -143,7 +143,8 @@ def _topomap_grid(maps: list[np.ndarray], titles: list[str], info, path: str | P
         lim = float(np.abs(data).max()) or 1.0
         vlim = (-lim, lim) if symmetric else (float(data.min()), float(data.max()))
         im, _ = mne.viz.plot_topomap(data, info, axes=ax, show=False, cmap=cmap, vlim=vlim,
-                                     contours=4, sensors=True)
+                                     contours=4, sensors=True,
+                                     extrapolate="local")
         ax.set_title(title, fontsize=9)
         fig.colorbar(im, ax=ax, shrink=0.7)
     fig.suptitle(suptitle, fontsize=10)
