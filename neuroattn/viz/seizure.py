@@ -57,7 +57,7 @@ def plot_alarm_timeline(times: np.ndarray, probability: np.ndarray, *,
         raise ValueError(f"times {times.shape} and probability {probability.shape} must "
                          "have one length.")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(11, 3.2), layout="constrained")
+        fig, ax = plt.subplots(figsize=(12, 3.2), layout="constrained")
     else:
         fig = ax.figure
     m = 60.0
@@ -80,7 +80,7 @@ def plot_alarm_timeline(times: np.ndarray, probability: np.ndarray, *,
            xlim=(times.min() / m if times.size else 0, times.max() / m if times.size else 1))
     if title:
         ax.set_title(title)
-    ax.legend(loc="upper left", fontsize=7, ncol=4, framealpha=0.8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return fig
 
 
