@@ -88,6 +88,8 @@ class _AdversarialNet(_Classifier):
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         Xi, yi = to_device(Xi, self.device), to_device(yi, self.device)
+        if not self._adversarial():  # plain classifier step (e.g. braindecode models)
+            return super().train_step_single(batch, **fit_params)
         features = self.module_.forward_features(Xi)
         y_pred = self.module_.forward_head(features)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
@@ -98,7 +100,7 @@ class _AdversarialNet(_Classifier):
         critic_in = torch.nn.functional.layer_norm(features, features.shape[-1:]) / (
             features.shape[-1] ** 0.5)
         pre, inter = critic_in[yi == 1], critic_in[yi == 0]
-        if self._adversarial() and len(pre) > 1 and len(inter) > 1:
+        if len(pre) > 1 and len(inter) > 1:
             for _ in range(self.critic_steps):
                 self.critic_optimizer_.zero_grad()
                 c_loss, _ = critic_loss(self.critic_, pre.detach(), inter.detach(),

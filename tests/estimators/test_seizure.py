@@ -156,3 +156,15 @@ def test_leave_one_seizure_out_evaluation(tmp_path):
     ev = res["events"]
     assert ev["n_seizures"] == 3 and 0 <= ev["time_in_warning"] <= 1
     assert ev["sensitivity"] >= 2 / 3
+
+
+def test_braindecode_model_as_forecaster(subject):
+    # The braindecode baseline of the issue: any braindecode model class trains in the
+    # same forecaster (no critic: it has no pooled-feature API).
+    models = pytest.importorskip("braindecode.models")
+    _, win = subject
+    est = SeizureForecaster(models.ShallowFBCSPNet, max_epochs=2, batch_size=16, device="cpu",
+                            random_state=0, model__final_conv_length="auto")
+    est.fit(win.X, win.y)
+    assert not hasattr(est.net_, "critic_")
+    assert est.predict_proba(win.X[:4]).shape == (4, 2)
