@@ -31,9 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where results.csv, summary.csv and paired.png go")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--n-jobs", type=int, default=1, help="MOABB parallel jobs")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's choice; 1 is fastest on "
-                             "a busy machine)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads per fit (default 1: small nets on short "
+                             "windows gain little from more, and a busy machine loses)")
     parser.add_argument("--list", action="store_true", help="list the shipped pipelines")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
