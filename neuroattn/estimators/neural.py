@@ -75,7 +75,32 @@ _COMMON_ATTRS = """
 """
 
 
-class NeuroClassifier(NeuroEstimatorMixin, ClassifierMixin, BaseEstimator):
+class _NeuralEstimator(NeuroEstimatorMixin, BaseEstimator):
+    """The constructor shared by :class:`NeuroClassifier` and :class:`NeuroRegressor`."""
+
+    def __init__(self, model: str | type = "eeg_transformer", *, max_epochs: int = 50,
+                 lr: float = 1e-3, batch_size: int = 64, weight_decay: float = 1e-2,
+                 lr_scheduler: str | None = "cosine",
+                 validation_fraction: float | None = None, early_stopping: bool = False,
+                 patience: int = 10, callbacks: list | None = None, device: str = "auto",
+                 random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
+        self.model = model
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.lr_scheduler = lr_scheduler
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self._set_routed(kwargs)
+
+
+class NeuroClassifier(ClassifierMixin, _NeuralEstimator):
     __doc__ = f"""Train a neuroattn model as a scikit-learn classifier (skorch loop).
 
     ``X`` is ``(n_samples, n_chans, n_times)`` float (EEG in microvolts), a 2-D
@@ -101,27 +126,6 @@ class NeuroClassifier(NeuroEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     _net_class = _Classifier
     _criterion = torch.nn.CrossEntropyLoss
-
-    def __init__(self, model: str | type = "eeg_transformer", *, max_epochs: int = 50,
-                 lr: float = 1e-3, batch_size: int = 64, weight_decay: float = 1e-2,
-                 lr_scheduler: str | None = "cosine",
-                 validation_fraction: float | None = None, early_stopping: bool = False,
-                 patience: int = 10, callbacks: list | None = None, device: str = "auto",
-                 random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
-        self.model = model
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.lr_scheduler = lr_scheduler
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self._set_routed(kwargs)
 
     def _encode_targets(self, y: Any, n_samples: int) -> np.ndarray:
         if y is None:
@@ -163,7 +167,7 @@ class NeuroClassifier(NeuroEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self.classes_[labels]
 
 
-class NeuroRegressor(NeuroEstimatorMixin, RegressorMixin, BaseEstimator):
+class NeuroRegressor(RegressorMixin, _NeuralEstimator):
     __doc__ = f"""Train a neuroattn model as a scikit-learn regressor (MSE loss, skorch loop).
 
     ``X`` as in :class:`NeuroClassifier`; ``y`` is ``(n_samples,)`` or
@@ -180,27 +184,6 @@ class NeuroRegressor(NeuroEstimatorMixin, RegressorMixin, BaseEstimator):
 
     _net_class = _Regressor
     _criterion = torch.nn.MSELoss
-
-    def __init__(self, model: str | type = "eeg_transformer", *, max_epochs: int = 50,
-                 lr: float = 1e-3, batch_size: int = 64, weight_decay: float = 1e-2,
-                 lr_scheduler: str | None = "cosine",
-                 validation_fraction: float | None = None, early_stopping: bool = False,
-                 patience: int = 10, callbacks: list | None = None, device: str = "auto",
-                 random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
-        self.model = model
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.lr_scheduler = lr_scheduler
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self._set_routed(kwargs)
 
     def _encode_targets(self, y: Any, n_samples: int) -> np.ndarray:
         if y is None:
