@@ -35,7 +35,7 @@ from neuroattn import NeuroClassifier, create_model, list_attentions
 from neuroattn.data.simulate import MI_CHANNELS, simulate_motor_imagery
 from neuroattn.viz.topomap import class_average, plot_channel_weights, plot_spatial_filters
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 OUT = Path(os.environ.get("NEUROATTN_OUT", "tutorial_output"))
 OUT.mkdir(parents=True, exist_ok=True)
 

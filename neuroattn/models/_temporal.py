@@ -8,6 +8,22 @@ from torch import nn
 __all__ = ["DepthwiseTemporalConv"]
 
 
+def _fast_length(n: int) -> int:
+    """Smallest ``2**a * 3**b * 5**c >= n``: FFT lengths with large prime factors are slow."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35
+            while p < n:
+                p *= 2
+            best = min(best, p)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
 class DepthwiseTemporalConv(nn.Conv1d):
     """Depthwise "same" temporal convolution computed by FFT for long kernels.
 
@@ -38,7 +54,7 @@ class DepthwiseTemporalConv(nn.Conv1d):
         if k < 8:
             return super().forward(x)
         n = x.shape[-1]
-        size = n + k
+        size = _fast_length(n + k)
         spec = torch.fft.rfft(x, n=size) * torch.fft.rfft(self.weight[:, 0].flip(-1), n=size)
         start = k - 1 - k // 2
         return torch.fft.irfft(spec, n=size)[..., start:start + n + 2 * (k // 2) - k + 1]
