@@ -161,3 +161,17 @@ def test_save_load_safetensors(mi_data, tmp_path):
         NeuroRegressor.load(path)
 
 
+def test_save_drops_callbacks_and_refuses_unsavable_params(mi_data, tmp_path):
+    from skorch.callbacks import PrintLog
+
+    X, y = mi_data
+    est = NeuroClassifier(max_epochs=1, random_state=0, callbacks=[("log", PrintLog())],
+                          model__depth=1).fit(X, y)
+    with pytest.warns(UserWarning, match="does not store the training callbacks"):
+        path = est.save(tmp_path / "with_callbacks")
+    assert NeuroClassifier.load(path).callbacks is None
+    est.set_params(model__activation=lambda: torch.nn.ReLU())
+    with pytest.raises(ValueError, match="Cannot save NeuroClassifier"):
+        est.save(tmp_path / "lambda")
+
+

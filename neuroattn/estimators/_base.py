@@ -263,10 +263,21 @@ class NeuroEstimatorMixin:
         fitted = {k: v for k, v in vars(self).items()
                   if k.endswith("_") and not k.startswith("_")
                   and k not in ("net_", "module_", "history_")}
-        meta = {"class": type(self).__name__, "params": self.get_params(deep=False),
+        params = self.get_params(deep=False)
+        if params.get("callbacks"):
+            # Callbacks are live objects (schedulers, loggers, initialisers): they belong
+            # to a training run, not to the fitted model, and cannot be stored as JSON.
+            warnings.warn("save() does not store the training callbacks; the loaded "
+                          "estimator has callbacks=None.", UserWarning, stacklevel=2)
+            params["callbacks"] = None
+        meta = {"class": type(self).__name__, "params": params,
                 "fitted": fitted, "neuroattn_version": _version()}
         state = {k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()}
-        save_file(state, str(path), metadata={"neuroattn": json.dumps(meta, default=_encode)})
+        try:
+            text = json.dumps(meta, default=_encode)
+        except TypeError as exc:
+            raise ValueError(f"Cannot save {type(self).__name__}: {exc}") from exc
+        save_file(state, str(path), metadata={"neuroattn": text})
         return path
 
     @classmethod
