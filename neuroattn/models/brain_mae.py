@@ -15,7 +15,7 @@ from ._base import NeuroModel
 __all__ = ["BrainMAE"]
 
 _MASK_STRATEGIES = ("regions", "patches")
-_POOLS = ("mean", "meanstd")
+_POOLS = ("mean", "meanstd", "coupling", "attention")
 
 
 @register_model("brain_mae", task=("pretraining", "classification", "regression"),
@@ -61,9 +61,18 @@ class BrainMAE(NeuroModel):
         Mask whole regions of a segment or random region-patches.
     masked_weight : float
         Weight of the masked part of the loss (the visible part gets the rest).
-    pool : {"mean", "meanstd"}
-        Token pooling: mean, or mean and standard deviation over regions and patches
-        (the latter doubles the feature width).
+    pool : {"coupling", "attention", "meanstd", "mean"}
+        Segment representation. ``"mean"``: mean of the tokens over regions and
+        patches; ``"meanstd"``: mean and standard deviation (``2 * embed_dim``
+        features). ``"coupling"`` adds to ``"meanstd"`` the region-to-region
+        *coupling* of the segment: the decoder reads the unmasked encoder tokens out
+        as one time course per region (the pretrained reconstruction head), and the
+        upper triangle of their correlation matrix across the segment's samples is
+        appended (``n_regions * (n_regions - 1) / 2`` more features). ``"attention"``
+        instead appends the upper triangle of the symmetrised region-to-region
+        attention of the encoder (averaged over heads, patches and layers). Mean or
+        std pooling alone discards which regions co-fluctuate, which is where
+        group differences in functional connectivity live.
     drop_prob, attn_drop_prob, drop_path_prob : float
         Dropout, attention-weight dropout and stochastic depth of the last layer.
     activation : type[nn.Module]
@@ -88,7 +97,7 @@ class BrainMAE(NeuroModel):
                  n_heads: int = 4, depth: int = 1, patch_size: int = 4,
                  decoder_depth: int = 1, mask_ratio: float = 0.5,
                  mask_strategy: str = "regions", masked_weight: float = 0.75,
-                 pool: str = "meanstd", drop_prob: float = 0.0, attn_drop_prob: float = 0.0,
+                 pool: str = "coupling", drop_prob: float = 0.0, attn_drop_prob: float = 0.0,
                  drop_path_prob: float = 0.0, activation: type[nn.Module] = nn.GELU,
                  attention: str | type = "region_graph") -> None:
         super().__init__(n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds)
@@ -129,7 +138,9 @@ class BrainMAE(NeuroModel):
             for _ in range(decoder_depth))
         self.decoder_norm = nn.LayerNorm(embed_dim)
         self.decoder_pred = nn.Linear(embed_dim, self.patch_size)
-        self.n_features = embed_dim * (2 if pool == "meanstd" else 1)
+        self._triu = torch.triu_indices(self.n_chans, self.n_chans, offset=1)
+        n_pairs = self._triu.shape[1] if pool in ("coupling", "attention") else 0
+        self.n_features = embed_dim * (1 if pool == "mean" else 2) + n_pairs
         self.final_layer = (nn.Linear(self.n_features, self.n_outputs)
                             if self.n_outputs is not None else nn.Identity())
 
@@ -171,12 +182,69 @@ class BrainMAE(NeuroModel):
             tok = temporal(tok.reshape(b * r, p, d)).view(b, r, p, d)
         return self.norm(tok)
 
+    def _decode(self, tok: torch.Tensor) -> torch.Tensor:
+        """Decoder readout ``(batch, n_regions, n_patches * patch_size)`` of tokens."""
+        for block in self.decoder_blocks:
+            tok = self._graph(block, tok, None)
+        pred = self.decoder_pred(self.decoder_norm(tok))  # (b, r, p, patch)
+        return pred.flatten(2)
+
+    def _upper(self, mat: torch.Tensor) -> torch.Tensor:
+        rows, cols = self._triu.to(mat.device)
+        return mat[:, rows, cols]
+
+    def coupling(self, x: torch.Tensor) -> torch.Tensor:
+        """Region coupling ``(batch, n_regions, n_regions)`` of unmasked segments.
+
+        Pearson correlation, across the segment's samples, of the decoder's readout of
+        every region from the encoder tokens (what the pretrained model reconstructs);
+        regions read out as constant get zero coupling.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(batch, n_regions, n_timepoints)``.
+        """
+        return self._correlation(self._decode(self.encode(x)))
+
+    @staticmethod
+    def _correlation(series: torch.Tensor) -> torch.Tensor:
+        z = series - series.mean(dim=-1, keepdim=True)
+        z = z / z.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+        return z @ z.transpose(-2, -1)
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled representation ``(batch, n_features)`` of unmasked segments."""
-        tok = self.encode(x).flatten(1, 2)
-        if self.pool == "meanstd":
-            return torch.cat([tok.mean(dim=1), tok.std(dim=1)], dim=1)
-        return tok.mean(dim=1)
+        """Pooled representation ``(batch, n_features)`` of unmasked segments (``pool``)."""
+        if self.pool == "attention":
+            tok, att = self._encode_with_attention(x)
+        else:
+            tok = self.encode(x)
+        flat = tok.flatten(1, 2)
+        if self.pool == "mean":
+            return flat.mean(dim=1)
+        feats = [flat.mean(dim=1), flat.std(dim=1)]
+        if self.pool == "coupling":
+            feats.append(self._upper(self._correlation(self._decode(tok))))
+        elif self.pool == "attention":
+            feats.append(self._upper(att + att.transpose(-2, -1)))
+        return torch.cat(feats, dim=1)
+
+    def _encode_with_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder tokens and region attention ``(batch, n_regions, n_regions)`` averaged
+        over heads, patches and layers (detached: a fixed readout of the encoder)."""
+        mods = [block.attn for block in self.graph_blocks]
+        before = [m.record_attention for m in mods]
+        try:
+            for m in mods:
+                m.record_attention = True
+            tok = self.encode(x)
+            b, r = x.shape[0], self.n_chans
+            att = torch.stack([m.last_attention.view(b, self.n_patches, -1, r, r).mean(dim=(1, 2))
+                               for m in mods]).mean(dim=0)
+        finally:
+            for m, flag in zip(mods, before):
+                m.record_attention = flag
+        return tok, att
 
     # -------------------------------------------------------------- pretraining
     def make_mask(self, batch_size: int, generator: torch.Generator | None = None,
@@ -226,13 +294,10 @@ class BrainMAE(NeuroModel):
         if tuple(mask.shape) != expected:
             raise ValueError(f"mask must be (batch, n_regions, n_patches) = {expected}, got "
                              f"{tuple(mask.shape)}.")
-        tok = self.encode(x, mask)
-        for block in self.decoder_blocks:
-            tok = self._graph(block, tok, None)
-        pred = self.decoder_pred(self.decoder_norm(tok))  # (b, r, p, patch)
+        pred = self._decode(self.encode(x, mask))
         b, r = x.shape[:2]
         sample_mask = mask[..., None].expand(-1, -1, -1, self.patch_size)
-        return pred.reshape(b, r, -1), sample_mask.reshape(b, r, -1)
+        return pred, sample_mask.reshape(b, r, -1)
 
     def reconstruction_loss(self, x: torch.Tensor, reconstruction: torch.Tensor,
                             mask: torch.Tensor) -> torch.Tensor:

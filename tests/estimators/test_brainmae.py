@@ -38,9 +38,10 @@ def test_fit_transform_shapes_and_levels(small):
     assert pre.n_regions_ == 8 and pre.n_times_ == 8 and pre.t_r_ == 2.0
     assert pre.n_segments_fit_ == 16 * 6
     Z = pre.transform(small)
-    assert Z.shape == (16, 16) and np.isfinite(Z).all()  # meanstd pooling: 2 x embed_dim
+    # coupling pooling: 2 x embed_dim + 8 * 7 / 2 region pairs
+    assert Z.shape == (16, 16 + 28) and np.isfinite(Z).all()
     seg = clone(pre).set_params(level="segment").fit(small).transform(small)
-    assert seg.shape == (16 * 6, 16)
+    assert seg.shape == (16 * 6, 16 + 28)
     emb, groups = pre.transform_segments(small)
     np.testing.assert_allclose(Z[3], emb[groups == 3].mean(axis=0), rtol=1e-5)
     # plain arrays with t_r, and the model's (n, n_regions, n_timepoints) convention

@@ -24,14 +24,42 @@ def _model(**kw):
     return create_model("brain_mae", **{**args, **kw})
 
 
-def test_forward_and_features():
-    model = _model().eval()
+@pytest.mark.parametrize(("pool", "width"), [("mean", 16), ("meanstd", 32),
+                                             ("coupling", 32 + 45), ("attention", 32 + 45)])
+def test_forward_and_features(pool, width):
+    model = _model(pool=pool).eval()
     x = torch.randn(3, 10, 8)
     assert model(x).shape == (3, 2)
-    assert model.forward_features(x).shape == (3, model.n_features) == (3, 32)
+    assert model.forward_features(x).shape == (3, model.n_features) == (3, width)
     assert model.encode(x).shape == (3, 10, 4, 16)
-    pretrain_only = _model(n_outputs=None).eval()
-    assert pretrain_only(x).shape == (3, 32)
+    pretrain_only = _model(n_outputs=None, pool=pool).eval()
+    assert pretrain_only(x).shape == (3, width)
+
+
+def test_coupling_features_are_the_decoder_readout_correlation():
+    model = _model().eval()
+    x = torch.randn(2, 10, 8)
+    with torch.no_grad():
+        coupling = model.coupling(x)
+        recon, _ = model.forward_masked(x, torch.zeros(2, 10, 4, dtype=torch.bool))
+        feats = model.forward_features(x)
+    assert coupling.shape == (2, 10, 10)
+    torch.testing.assert_close(coupling, coupling.transpose(1, 2))
+    torch.testing.assert_close(torch.diagonal(coupling, dim1=1, dim2=2), torch.ones(2, 10))
+    expected = torch.corrcoef(recon[0])
+    torch.testing.assert_close(coupling[0], expected, atol=1e-4, rtol=1e-4)
+    rows, cols = torch.triu_indices(10, 10, offset=1)
+    torch.testing.assert_close(feats[:, 32:], coupling[:, rows, cols])
+
+
+def test_attention_pool_leaves_recording_state_alone():
+    model = _model(pool="attention").eval()
+    x = torch.randn(2, 10, 8)
+    feats = model.forward_features(x)
+    assert all(not b.attn.record_attention for b in model.graph_blocks)
+    att = model.region_attention(x)  # records through forward while pooling records too
+    rows, cols = torch.triu_indices(10, 10, offset=1)
+    torch.testing.assert_close(feats[:, 32:], (att + att.transpose(1, 2))[:, rows, cols])
 
 
 @pytest.mark.parametrize("strategy", ["regions", "patches"])
