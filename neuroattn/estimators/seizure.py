@@ -278,9 +278,15 @@ class SeizureForecaster(NeuroClassifier):
     def _encode_targets(self, y: Any, n_samples: int) -> np.ndarray:
         y_enc = super()._encode_targets(y, n_samples)
         if len(self.classes_) != 2:
-            raise ValueError(f"SeizureForecaster needs two classes (0 interictal, 1 preictal), "
+            raise ValueError(f"Only binary classification is supported. SeizureForecaster needs "
+                             f"two classes (0 interictal, 1 preictal), "
                              f"got {self.classes_.tolist()}.")
         return y_enc
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # preictal vs interictal only
+        return tags
 
     def _make_net(self, module, seed):
         net = super()._make_net(module, seed)

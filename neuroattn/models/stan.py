@@ -15,14 +15,26 @@ __all__ = ["STAN", "STANBlock", "SpectralPatchEmbed", "WassersteinCritic", "crit
            "wasserstein_distance"]
 
 
-class SpectralPatchEmbed(nn.Module):
-    """Per-channel patch embedding from each patch's log power spectrum and/or waveform.
+_PATCH_PARTS = ("spectrum", "waveform", "coherence")
 
-    ``token = W_f log(|rfft(hann * patch)|^2 + eps)`` (``"spectrum"``), ``W_t patch``
-    (``"waveform"``), or their sum (``"both"``); weights are shared across channels.
-    The spectral part gives band powers in one linear map and generalises from few
-    windows; the waveform part keeps phase (coupling across channels becomes visible
-    to the spatial attention) but lets a small training set be memorised.
+
+class SpectralPatchEmbed(nn.Module):
+    """Per-channel patch embedding from each patch's spectrum, coherence and/or waveform.
+
+    ``features`` joins parts with ``"+"``; each part has its own linear map (shared
+    across channels) and the token is their sum:
+
+    - ``"spectrum"``: ``W_s log(|rfft(hann * patch)|^2 + eps)``, the log power per
+      frequency bin (band powers in one linear map; generalises from few windows).
+    - ``"coherence"``: ``W_c coh`` with ``coh[c, f] = mean_{c' != c} Re(u_c(f)
+      conj(u_c'(f)))``, ``u = rfft / |rfft|`` the unit phasor of each bin: how much
+      each channel is in phase with the others at each frequency in this patch (0 for
+      independent channels, towards 1 for coupled ones). It puts the cross-channel
+      coupling into every channel's token, which the log power spectrum cannot carry.
+    - ``"waveform"``: ``W_t patch`` (keeps phase, but lets a small training set be
+      memorised).
+
+    ``"both"`` is an alias of ``"spectrum+waveform"``.
 
     Parameters
     ----------
@@ -30,11 +42,16 @@ class SpectralPatchEmbed(nn.Module):
         Token width.
     patch_size : int
         Samples per patch (also the stride).
-    features : {"spectrum", "waveform", "both"}
-        What each token is computed from.
+    features : str
+        Parts joined by ``"+"`` among ``"spectrum"``, ``"coherence"``, ``"waveform"``.
     smoothing_bins : int
-        Odd number of neighbouring frequency bins whose power is averaged before the
-        log (a periodogram bin is a very noisy power estimate; its log more so).
+        Odd number of neighbouring frequency bins averaged (power before the log, and
+        the coherence); a single periodogram bin is a very noisy estimate.
+    taper : {"boxcar", "hann"}
+        Window applied to each patch before the FFT. Patches do not overlap, so a
+        Hann taper throws away about half of every patch's samples (its edges) and
+        makes the power estimates noisier; ``"boxcar"`` (no taper) keeps them all, at
+        the cost of more spectral leakage.
 
     Notes
     -----
@@ -43,23 +60,39 @@ class SpectralPatchEmbed(nn.Module):
     """
 
     def __init__(self, embed_dim: int, patch_size: int, features: str = "spectrum",
-                 smoothing_bins: int = 5) -> None:
+                 smoothing_bins: int = 5, taper: str = "boxcar") -> None:
         super().__init__()
+        if taper not in ("boxcar", "hann"):
+            raise ValueError(f"taper must be 'boxcar' or 'hann', got {taper!r}.")
+        self.taper = taper
         if smoothing_bins < 1 or smoothing_bins % 2 == 0:
             raise ValueError(f"smoothing_bins must be a positive odd integer, got "
                              f"{smoothing_bins}.")
         self.smoothing_bins = smoothing_bins
-        if features not in ("spectrum", "waveform", "both"):
-            raise ValueError(f"features must be 'spectrum', 'waveform' or 'both', got "
-                             f"{features!r}.")
+        parts = ("spectrum", "waveform") if features == "both" else tuple(
+            str(features).split("+"))
+        if not parts or any(p not in _PATCH_PARTS for p in parts) or len(set(parts)) < len(
+                parts):
+            raise ValueError(f"features must be parts among {_PATCH_PARTS} joined by '+' "
+                             f"(or 'both'), got {features!r}.")
         self.features = features
+        self.parts = parts
         self.patch_size = patch_size
-        self.waveform = (ChannelPatchEmbed(embed_dim, patch_size)
-                         if features != "spectrum" else None)
-        self.spectrum = (nn.Linear(patch_size // 2 + 1, embed_dim)
-                         if features != "waveform" else None)
-        self.register_buffer("window", torch.hann_window(patch_size, periodic=False),
-                             persistent=False)
+        n_bins = patch_size // 2 + 1
+        self.waveform = ChannelPatchEmbed(embed_dim, patch_size) if "waveform" in parts else None
+        self.spectrum = nn.Linear(n_bins, embed_dim) if "spectrum" in parts else None
+        self.coherence = nn.Linear(n_bins, embed_dim) if "coherence" in parts else None
+        window = (torch.hann_window(patch_size, periodic=False) if taper == "hann"
+                  else torch.ones(patch_size))
+        self.register_buffer("window", window, persistent=False)
+
+    def _smooth(self, z: torch.Tensor) -> torch.Tensor:
+        k = self.smoothing_bins
+        if k == 1:
+            return z
+        return nn.functional.avg_pool1d(z.reshape(-1, 1, z.shape[-1]), k, stride=1,
+                                        padding=k // 2,
+                                        count_include_pad=False).reshape(z.shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, t = x.shape
@@ -68,15 +101,20 @@ class SpectralPatchEmbed(nn.Module):
             raise ValueError(f"Signal of {t} samples is shorter than one patch "
                              f"({self.patch_size} samples).")
         tokens = self.waveform(x) if self.waveform is not None else 0.0
+        if self.spectrum is None and self.coherence is None:
+            return tokens
+        patches = x[..., : n * self.patch_size].reshape(b, c, n, self.patch_size)
+        spec = torch.fft.rfft(patches * self.window)  # (b, c, n, n_bins)
         if self.spectrum is not None:
-            patches = x[..., : n * self.patch_size].reshape(b, c, n, self.patch_size)
-            power = torch.fft.rfft(patches * self.window).abs().square()
-            if self.smoothing_bins > 1:  # average neighbouring bins before the log
-                k = self.smoothing_bins
-                power = nn.functional.avg_pool1d(
-                    power.reshape(-1, 1, power.shape[-1]), k, stride=1, padding=k // 2,
-                    count_include_pad=False).reshape(power.shape)
+            power = self._smooth(spec.abs().square())
             tokens = tokens + self.spectrum(torch.log(power + 1e-6))
+        if self.coherence is not None:
+            coh = torch.zeros(spec.shape, dtype=x.dtype, device=x.device)
+            if c > 1:
+                unit = spec / (spec.abs() + 1e-6)
+                others = unit.sum(dim=1, keepdim=True) - unit
+                coh = (unit * others.conj()).real / (c - 1)
+            tokens = tokens + self.coherence(self._smooth(coh))
         return tokens
 
 
@@ -143,8 +181,10 @@ class STAN(NeuroModel):
     """Spatio-temporal attention network: per-channel patches, cascaded spatial/temporal MHA.
 
     Each channel of a window is cut into patches of ``patch_size`` samples, embedded
-    (log power spectrum by default, :class:`SpectralPatchEmbed`) by maps shared
-    across channels; a learned channel embedding and sinusoidal
+    by maps shared across channels (by default from the untapered patch's log power
+    spectrum plus its phase coherence with the other channels, see
+    :class:`SpectralPatchEmbed`: a preictal rise of coupling between channels is
+    invisible to per-channel power); a learned channel embedding and sinusoidal
     time positions are added. ``depth`` :class:`STANBlock` s follow (spatial attention
     across channels at every time token, then temporal attention across tokens for
     every channel, then a feed-forward part; all pre-norm and residual). A LayerNorm
@@ -170,12 +210,15 @@ class STAN(NeuroModel):
         Number of cascaded spatial-temporal blocks.
     patch_size : int
         Samples per patch (clipped to ``n_times``); 128 = 0.5 s at 256 Hz.
-    patch_features : {"spectrum", "waveform", "both"}
-        Tokens from each patch's log power spectrum, its waveform, or both (see
-        :class:`SpectralPatchEmbed`).
+    patch_features : str
+        What tokens are computed from: parts among ``"spectrum"`` (log power per
+        bin), ``"coherence"`` (phase coherence of each channel with the others per
+        bin) and ``"waveform"`` joined by ``"+"`` (see :class:`SpectralPatchEmbed`).
     spectral_smoothing : int
         Odd number of frequency bins averaged before the log (clipped for tiny
         patches).
+    patch_taper : {"boxcar", "hann"}
+        Window applied to each patch before its FFT (see :class:`SpectralPatchEmbed`).
     mlp_ratio : float
         Feed-forward width relative to ``embed_dim``.
     drop_prob, attn_drop_prob, drop_path_prob : float
@@ -202,7 +245,8 @@ class STAN(NeuroModel):
                  chs_info: list[dict] | None = None,
                  input_window_seconds: float | None = None, *, embed_dim: int = 216,
                  n_heads: int = 8, depth: int = 3, patch_size: int = 128,
-                 patch_features: str = "spectrum", spectral_smoothing: int = 5,
+                 patch_features: str = "spectrum+coherence", spectral_smoothing: int = 5,
+                 patch_taper: str = "boxcar",
                  mlp_ratio: float = 4.0, drop_prob: float = 0.1,
                  attn_drop_prob: float = 0.0, drop_path_prob: float = 0.1,
                  activation: type[nn.Module] = nn.GELU,
@@ -214,7 +258,8 @@ class STAN(NeuroModel):
         self.num_features = self.n_chans * embed_dim
         self.patch_embed = SpectralPatchEmbed(embed_dim, self.patch_size, patch_features,
                                               min(spectral_smoothing,
-                                                  2 * (self.patch_size // 4) + 1))
+                                                  2 * (self.patch_size // 4) + 1),
+                                              patch_taper)
         self.chan_embed = nn.Parameter(torch.zeros(1, self.n_chans, 1, embed_dim))
         nn.init.trunc_normal_(self.chan_embed, std=0.02)
         self.time_embed = SinusoidalPositionalEmbedding(embed_dim)

@@ -9,6 +9,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from neuroattn.data.seizure import extract_windows, read_chbmit_summary
 from neuroattn.data.simulate import simulate_seizure_recordings
@@ -168,3 +169,21 @@ def test_braindecode_model_as_forecaster(subject):
     est.fit(win.X, win.y)
     assert not hasattr(est.net_, "critic_")
     assert est.predict_proba(win.X[:4]).shape == (4, 2)
+
+
+# scikit-learn's estimator checks on fast settings (2-D inputs become one channel).
+# Expected failures, each with why:
+_EXPECTED_FAILED = {
+    # float32 network: the same window in a batch of another order goes through
+    # other BLAS blocking and differs at ~1e-7, more than the check's tolerance.
+    "check_methods_sample_order_invariance": "float32 outputs depend on batching at 1e-7",
+}
+
+
+@parametrize_with_checks(
+    [SeizureForecaster(max_epochs=10, batch_size=16, lr=3e-3, device="cpu", random_state=0,
+                       model__embed_dim=8, model__n_heads=2, model__depth=1,
+                       model__patch_size=4)],
+    expected_failed_checks=lambda est: _EXPECTED_FAILED)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)

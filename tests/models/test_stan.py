@@ -46,12 +46,49 @@ def test_spatial_attention_mixes_channels_and_temporal_mixes_time():
 
 
 def test_patch_features_options():
-    for features in ("spectrum", "waveform", "both"):
+    for features in ("spectrum", "waveform", "both", "spectrum+coherence", "coherence"):
         model = _small(patch_features=features).eval()
         assert model(torch.randn(2, 6, 256)).shape == (2, 2)
     assert not any("waveform" in k for k in _small().state_dict())
     with pytest.raises(ValueError, match="features"):
         _small(patch_features="wavelet")
+    with pytest.raises(ValueError, match="features"):
+        _small(patch_features="spectrum+spectrum")
+    with pytest.raises(ValueError, match="taper"):
+        _small(patch_taper="hamming")
+
+
+def test_boxcar_taper_keeps_every_sample_of_a_patch():
+    from neuroattn.models.stan import SpectralPatchEmbed
+
+    x = torch.zeros(1, 1, 64)
+    x[0, 0, 0] = 1.0  # an impulse at a patch edge
+    hann = SpectralPatchEmbed(4, 64, taper="hann", smoothing_bins=1)
+    box = SpectralPatchEmbed(4, 64, taper="boxcar", smoothing_bins=1)
+    box.load_state_dict(hann.state_dict())
+    # Hann zeroes the edge sample (its log power is the floor); boxcar keeps it.
+    assert not torch.allclose(hann(x), box(x))
+    torch.testing.assert_close(hann(x), hann(torch.zeros(1, 1, 64)))
+
+
+def test_coherence_tokens_see_coupling_that_power_cannot():
+    from neuroattn.models.stan import SpectralPatchEmbed
+
+    embed = SpectralPatchEmbed(1, 64, "coherence", smoothing_bins=3)
+    with torch.no_grad():  # token = sum over bins of the channel's coherence
+        embed.coherence.weight.fill_(1.0)
+        embed.coherence.bias.zero_()
+    torch.manual_seed(0)
+    shared = torch.randn(1, 1, 256)
+    coupled = shared.repeat(1, 4, 1) * torch.tensor([1.0, 2.0, 0.5, 3.0])[:, None]
+    independent = torch.randn(1, 4, 256)
+    n_bins = 33
+    # Channels in phase (any amplitudes) reach the maximum; independent ones stay near 0.
+    torch.testing.assert_close(embed(coupled), torch.full((1, 4, 4, 1), float(n_bins)),
+                               atol=1e-3, rtol=1e-4)
+    assert embed(independent).abs().mean() < 0.2 * n_bins
+    # One channel alone has no coupling to measure: its coherence is zero.
+    assert torch.all(embed(torch.randn(1, 1, 256)) == 0)
 
 
 def test_wrong_input_rank_or_channels():
