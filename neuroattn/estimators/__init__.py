@@ -1,9 +1,19 @@
 """scikit-learn estimators on skorch. Estimators know nothing of file formats."""
 
 from ._base import NeuroEstimatorMixin, resolve_device
-from .brainmae import BrainMAEPretrainer, InitFromPretrained  # noqa: F401  (fMRI track)
-from .encoding import BrainEncoderRegressor, RidgeEncoder, compare_encoders, extract_features  # noqa: F401,E501
+from .brainmae import BrainMAEPretrainer, InitFromPretrained
+from .encoding import BrainEncoderRegressor, RidgeEncoder, compare_encoders, extract_features
 from .neural import NeuroClassifier, NeuroRegressor
-from .seizure import SeizureForecaster, band_power_baseline  # noqa: F401  (seizure track)
+from .seizure import SeizureForecaster, band_power_baseline
 
-__all__ = ["NeuroEstimatorMixin", "NeuroClassifier", "NeuroRegressor", "resolve_device"]
+__all__ = [
+    "NeuroEstimatorMixin", "resolve_device",
+    # general
+    "NeuroClassifier", "NeuroRegressor",
+    # seizure forecasting
+    "SeizureForecaster", "band_power_baseline",
+    # fMRI regions
+    "BrainMAEPretrainer", "InitFromPretrained",
+    # visual encoding
+    "BrainEncoderRegressor", "RidgeEncoder", "compare_encoders", "extract_features",
+]
