@@ -39,7 +39,7 @@ DEFAULT_PRETRAINER = dict(segment_seconds=16.0, target_t_r=2.0, max_epochs=5,
                           batch_size=64, lr=2e-3, max_segments_per_subject=8,
                           model__embed_dim=16, model__n_heads=2, model__depth=1,
                           model__patch_size=4)
-DEFAULT_FINETUNE = dict(max_epochs=4, lr=5e-4, batch_size=64, weight_decay=0.05)
+DEFAULT_FINETUNE = dict(max_epochs=15, lr=1e-3, batch_size=64, weight_decay=0.05)
 
 
 def connectivity_pipeline(kind: str = "correlation", classifier: str = "logreg") -> Pipeline:

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", nargs="+", default=list(FMRI_METHODS),
                         choices=list(FMRI_METHODS))
     parser.add_argument("--epochs", type=int, default=5, help="BrainMAE pretraining epochs")
-    parser.add_argument("--finetune-epochs", type=int, default=4)
+    parser.add_argument("--finetune-epochs", type=int, default=15)
     parser.add_argument("--embed-dim", type=int, default=16)
     parser.add_argument("--max-segments", type=int, default=8,
                         help="pretraining/fine-tuning segments drawn per subject")

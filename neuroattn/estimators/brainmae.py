@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import Callback, Checkpoint
 from skorch.utils import to_tensor
@@ -86,6 +87,22 @@ def _as_segment_input(X: Any, t_r: float | None, segment_seconds: float,
         warnings.simplefilter("ignore", UserWarning)
         return segment_series(X, t_r=t_r, segment_seconds=segment_seconds,
                               step_seconds=step_seconds, target_t_r=target_t_r)
+
+
+def _is_snapshot_table(X: Any) -> bool:
+    """Tabular input (scikit-learn style): a sparse matrix, a 1-D/2-D array(-like) of
+    numbers or a list of rows of numbers -- not per-subject ``(n_timepoints,
+    n_regions)`` series, a 3-D array or a RoiTimeSeries."""
+    if isinstance(X, (RoiTimeSeries, Segments)):
+        return False
+    if sp.issparse(X):
+        return True
+    if isinstance(X, (list, tuple)):
+        return len(X) > 0 and np.ndim(X[0]) <= 1
+    if not (hasattr(X, "__array__") or hasattr(X, "iloc")):
+        return False
+    arr = np.asarray(X)
+    return arr.ndim == 2 or (arr.ndim == 1 and arr.dtype != object)
 
 
 class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
@@ -213,7 +230,9 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
         ----------
         X : list of numpy.ndarray | RoiTimeSeries | numpy.ndarray
             ``(n_timepoints, n_regions)`` series per subject, a :class:`RoiTimeSeries`,
-            or a ``(n, n_regions, n_timepoints)`` array.
+            or a ``(n, n_regions, n_timepoints)`` array. A 2-D array ``(n, n_regions)``
+            (not a list) is read as ``n`` one-sample segments, one per row
+            (scikit-learn's tabular input; ``segment_seconds`` is then ignored).
         fit : bool
             Use ``step_seconds`` (pretraining) rather than non-overlapping segments.
 
@@ -222,6 +241,13 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
         Segments
             ``X`` ``(n_segments, n_regions, n_samples)`` and the subject of each.
         """
+        if _is_snapshot_table(X):
+            # (n, n_regions): one single-sample series per row (scikit-learn's 2-D input)
+            table = validate_data(self, X, reset=fit, dtype=np.float32,
+                                  ensure_min_features=2 if fit else 1)
+            return Segments(X=np.ascontiguousarray(table[:, :, None]),
+                            groups=np.arange(len(table)), skipped=[],
+                            t_r=float(self.t_r or 1.0))
         return _as_segment_input(X, self.t_r, self.segment_seconds,
                                  self.step_seconds if fit else None, self.target_t_r)
 
@@ -273,7 +299,8 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         data = seg.X[self._subsample(seg.groups, rng)]
         if data.shape[0] < 2:
-            raise ValueError(f"Found {data.shape[0]} segment(s); at least 2 are needed.")
+            raise ValueError(f"Found {data.shape[0]} segment(s) (n_samples="
+                             f"{data.shape[0]}); at least 2 are needed.")
         self._fit_meta = {"sfreq": 1.0 / seg.t_r, "chs_info": None}
         self.n_regions_, self.n_times_, self.t_r_ = data.shape[1], data.shape[2], seg.t_r
         self.n_segments_fit_ = data.shape[0]

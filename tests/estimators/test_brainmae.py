@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from neuroattn.data.simulate import simulate_fmri_rois
 from neuroattn.estimators import BrainMAEPretrainer, NeuroClassifier
@@ -150,3 +151,20 @@ def test_pretrained_embedding_separates_planted_groups_and_attention_finds_netwo
     assert att[within].mean() > 2 * att[between].mean()
     # a region's strongest attention goes to its own network far above chance (3/11)
     assert np.mean(net[att.argmax(axis=1)] == net) > 0.5
+
+
+# Expected failures of scikit-learn's checks, each with why.
+_EXPECTED_FAILED = {
+    # float32 network: a segment in a batch of another size goes through other BLAS
+    # blocking and differs at ~2e-7 relative, more than the check's 1e-7.
+    "check_methods_subset_invariance": "float32 outputs depend on batch size at 1e-7",
+}
+
+
+# 2-D input (n, n_regions) is read as n one-sample segments, see BrainMAEPretrainer.segments
+@parametrize_with_checks(
+    [BrainMAEPretrainer(t_r=1.0, max_epochs=1, batch_size=64, device="cpu", random_state=0,
+                        model__embed_dim=4, model__n_heads=1)],
+    expected_failed_checks=lambda est: _EXPECTED_FAILED)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
