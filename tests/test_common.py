@@ -93,19 +93,13 @@ def test_every_model_file_registers_a_model():
 _FAST = dict(max_epochs=30, batch_size=32, lr=5e-3, random_state=0,
              model__embed_dim=16, model__depth=1, model__n_heads=2)
 
-# Expected failures, each with why.
-EXPECTED_FAILED_CHECKS = {
-    # Predictions are float32; the same sample run in a batch of another size goes
-    # through other BLAS blocking and differs by ~1e-6 relative, which the regressor's
-    # rescaling to y's units turns into more than the check's absolute 1e-7. Labels and
-    # probabilities of the classifier pass the same check.
-    "check_methods_subset_invariance": "float32 outputs depend on batch size at 1e-6",
-}
+# Expected failures, each with why. None at present: the neural estimators pass every
+# check (float32 outputs are batch-size invariant at the checks' tolerance here).
+EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 
 @parametrize_with_checks([NeuroClassifier(**_FAST), NeuroRegressor(**_FAST)],
-                         expected_failed_checks=lambda est: (
-                             EXPECTED_FAILED_CHECKS if isinstance(est, NeuroRegressor) else {}))
+                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 

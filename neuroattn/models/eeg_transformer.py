@@ -18,11 +18,14 @@ __all__ = ["EEGTransformer"]
                 paper="Vaswani et al. 2017 (tokens: conv patches)")
 @fill_doc
 class EEGTransformer(NeuroModel):
-    """Temporal conv patches of all channels, a pre-norm transformer, mean pooling.
+    """Filtered-signal and log-power tokens of time patches, a transformer, mean pooling.
 
-    A small general-purpose default: a strided temporal convolution turns each patch of
-    ``patch_size`` samples (all channels) into one token, sinusoidal positions are
-    added, ``depth`` transformer blocks mix the tokens and their mean feeds a linear
+    A small general-purpose default. A temporal convolution over all channels
+    (``embed_dim`` spatio-temporal filters of ``filter_length`` samples) is summarised
+    per patch of ``patch_size`` samples twice: by its mean (waveform) and by its log mean
+    square (band power, which is what motor imagery and most EEG decoding rely on, as in
+    ShallowConvNet). Both summaries are projected into one token; sinusoidal positions
+    are added, ``depth`` transformer blocks mix the tokens and their mean feeds a linear
     head.
 
     Parameters
@@ -31,6 +34,8 @@ class EEGTransformer(NeuroModel):
     %(transformer_args)s
     patch_size : int
         Samples per token; clipped to ``n_times`` for short inputs.
+    filter_length : int
+        Length in samples of the temporal filters; clipped to ``n_times``.
 
     Notes
     -----
@@ -42,14 +47,16 @@ class EEGTransformer(NeuroModel):
                  chs_info: list[dict] | None = None,
                  input_window_seconds: float | None = None, *, embed_dim: int = 32,
                  n_heads: int = 4, depth: int = 2, patch_size: int = 25,
-                 drop_prob: float = 0.1, attn_drop_prob: float = 0.0,
+                 filter_length: int = 25, drop_prob: float = 0.1, attn_drop_prob: float = 0.0,
                  drop_path_prob: float = 0.0, activation: type[nn.Module] = nn.GELU,
                  attention: str | type = "multihead") -> None:
         super().__init__(n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds)
-        patch = max(1, min(int(patch_size), self.n_times))
-        self.tokenizer = nn.Sequential(
-            nn.Conv1d(self.n_chans, embed_dim, kernel_size=patch, stride=patch),
-            nn.BatchNorm1d(embed_dim), activation())
+        self.patch_size = max(1, min(int(patch_size), self.n_times))
+        length = max(1, min(int(filter_length), self.n_times))
+        self.temporal_filter = nn.Sequential(
+            nn.Conv1d(self.n_chans, embed_dim, kernel_size=length, padding="same"),
+            nn.BatchNorm1d(embed_dim))
+        self.token_proj = nn.Sequential(nn.Linear(2 * embed_dim, embed_dim), activation())
         self.pos_embed = SinusoidalPositionalEmbedding(embed_dim)
         self.encoder = TransformerEncoder(embed_dim, depth, n_heads, drop_prob=drop_prob,
                                           attn_drop_prob=attn_drop_prob,
@@ -57,6 +64,15 @@ class EEGTransformer(NeuroModel):
                                           activation=activation, attention=attention)
         self.final_layer = nn.Linear(embed_dim, self.n_outputs)
 
+    def tokenize(self, x: torch.Tensor) -> torch.Tensor:
+        """Tokens ``(batch, n_times // patch_size, embed_dim)`` of inputs ``(batch,
+        n_chans, n_times)``: per patch, the filtered signal's mean and log mean square."""
+        filtered = self.temporal_filter(x)
+        n = filtered.shape[-1] // self.patch_size
+        patches = filtered[..., : n * self.patch_size].unflatten(-1, (n, self.patch_size))
+        power = patches.square().mean(-1).clamp_min(1e-6).log()
+        summary = torch.cat([patches.mean(-1), power], dim=1)  # (batch, 2 * embed_dim, n)
+        return self.token_proj(summary.transpose(1, 2))
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        tokens = self.pos_embed(self.tokenizer(x).transpose(1, 2))
-        return self.encoder(tokens).mean(dim=1)
+        return self.encoder(self.pos_embed(self.tokenize(x))).mean(dim=1)
