@@ -32,3 +32,14 @@ def test_ci_runs_the_readme_test_command():
 def test_render_needs_markers():
     with pytest.raises(ValueError, match="markers"):
         _load_tool().render("no table here")
+
+
+def test_python_snippets_run(tmp_path, monkeypatch):
+    """The README's Python blocks run as written, in order, in one namespace."""
+    monkeypatch.chdir(tmp_path)
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks
+    namespace: dict = {}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"README.md python block {i}", "exec"), namespace)
+    assert (tmp_path / "mi_model.safetensors").exists()
