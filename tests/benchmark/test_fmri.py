@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from neuroattn.benchmark.fmri import (
     FMRI_METHODS,
@@ -21,15 +20,6 @@ from neuroattn.data.simulate import simulate_fmri_rois
 
 TINY = dict(max_epochs=1, model__embed_dim=8, model__n_heads=2, model__patch_size=2,
             max_segments_per_subject=3)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # tiny models: a second thread only adds contention on a shared CPU
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

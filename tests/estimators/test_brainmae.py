@@ -19,15 +19,6 @@ FAST = dict(max_epochs=2, batch_size=32, random_state=0, model__embed_dim=8,
             model__n_heads=2, model__patch_size=2)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # tiny models: a second thread only adds contention on a shared CPU
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def small():
     return simulate_fmri_rois(16, n_regions=8, n_networks=2, n_timepoints=48, n_sites=2,

@@ -9,15 +9,6 @@ from neuroattn import create_model
 from neuroattn.models.brain_mae import BrainMAE
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # tiny models: a second thread only adds contention on a shared CPU
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _model(**kw):
     torch.manual_seed(0)
     args = dict(n_chans=10, n_times=8, n_outputs=2, embed_dim=16, n_heads=2, patch_size=2)

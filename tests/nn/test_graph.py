@@ -9,15 +9,6 @@ from neuroattn.nn import create_attention, list_attentions
 from neuroattn.nn.graph import GraphAttentionBlock, RegionGraphAttention
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # tiny models: a second thread only adds contention on a shared CPU
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _inputs(b=3, r=6, d=8, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(b, r, d, generator=g), torch.randn(r, d, generator=g)
