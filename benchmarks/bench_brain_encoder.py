@@ -21,21 +21,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import platform
-import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import peak_rss_mb, run_in_fresh_process
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_brain_encoder.json"
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kB
 
 
 def _scale_data(n_images: int, n_tokens: int, dim: int, n_voxels: int, seed: int = 0):
@@ -61,7 +56,7 @@ def _worker(kind: str, cfg: dict, queue) -> None:
 
     tokens, Y, regions, hemis = _scale_data(cfg["n_images"], cfg["n_tokens"], cfg["dim"],
                                             cfg["n_voxels"])
-    base = _rss_mb()  # libraries and data loaded: what follows is the method's own
+    base = peak_rss_mb()  # libraries and data loaded: what follows is the method's own
 
     t0 = time.perf_counter()
     if kind == "encoder":
@@ -81,19 +76,9 @@ def _worker(kind: str, cfg: dict, queue) -> None:
         est = RidgeEncoder(pooling=pooling).fit(tokens, Y)
         out = {"fit_seconds": time.perf_counter() - t0,
                "n_features": int(est.mean_.shape[0])}
-    out["peak_rss_mb"] = _rss_mb()
-    out["peak_rss_above_data_mb"] = _rss_mb() - base
+    out["peak_rss_mb"] = peak_rss_mb()
+    out["peak_rss_above_data_mb"] = peak_rss_mb() - base
     queue.put(out)
-
-
-def _measure(kind: str, cfg: dict) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_worker, args=(kind, cfg, queue))
-    proc.start()
-    out = queue.get()
-    proc.join()
-    return out
 
 
 def _accuracy(epochs: int) -> dict:
@@ -143,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     scale = {}
     for kind in ("encoder", "ridge_mean", "ridge_flatten"):
         print(f"scale: {kind} ...", flush=True)
-        scale[kind] = _measure(kind, cfg)
+        scale[kind] = run_in_fresh_process(_worker, kind, cfg)
         print(f"  {scale[kind]}", flush=True)
     enc_epoch = float(np.median(scale["encoder"]["epoch_seconds"]))
     ratios = {f"encoder_epoch_over_{k}_fit": enc_epoch / scale[k]["fit_seconds"]

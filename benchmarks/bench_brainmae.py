@@ -19,20 +19,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
+import os
 import platform
-import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import peak_rss_mb, run_in_fresh_process
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_brainmae.json"
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kB
 
 
 def _data(n_subjects: int, n_regions: int):
@@ -47,7 +43,7 @@ def _worker(kind: str, cfg: dict, queue) -> None:
 
     torch.set_num_threads(cfg["threads"])
     data = _data(cfg["n_subjects"], cfg["n_regions"])
-    base = _rss_mb()
+    base = peak_rss_mb()
     t0 = time.perf_counter()
     if kind == "brainmae":
         from neuroattn.estimators import BrainMAEPretrainer
@@ -69,19 +65,9 @@ def _worker(kind: str, cfg: dict, queue) -> None:
         pipe = connectivity_pipeline(kind, "logreg").fit(data.series, data.labels)
         out = {"fit_seconds": time.perf_counter() - t0,
                "n_features": int(pipe[-1].coef_.shape[1])}
-    out["peak_rss_mb"] = _rss_mb()
-    out["peak_rss_increase_mb"] = _rss_mb() - base
+    out["peak_rss_mb"] = peak_rss_mb()
+    out["peak_rss_increase_mb"] = peak_rss_mb() - base
     queue.put(out)
-
-
-def _measure(kind: str, cfg: dict) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_worker, args=(kind, cfg, queue))
-    proc.start()
-    out = queue.get()
-    proc.join()
-    return out
 
 
 def _accuracy(args) -> dict:
@@ -120,7 +106,8 @@ def main() -> int:
     args = parser.parse_args()
     cfg = {"n_subjects": args.n_subjects, "n_regions": args.n_regions, "epochs": args.epochs,
            "threads": args.threads}
-    cost = {kind: _measure(kind, cfg) for kind in ("brainmae", "correlation", "tangent")}
+    cost = {kind: run_in_fresh_process(_worker, kind, cfg)
+            for kind in ("brainmae", "correlation", "tangent")}
     mae = cost["brainmae"]
     ratios = {f"pretrain_time_over_{k}_fit": mae["fit_seconds"] / cost[k]["fit_seconds"]
               for k in ("correlation", "tangent")}
@@ -134,7 +121,7 @@ def main() -> int:
            "versions": {"python": sys.version.split()[0], "torch": torch.__version__,
                         "nilearn": nilearn.__version__, "sklearn": sklearn.__version__},
            "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                       "cpu_count": mp.cpu_count()}}
+                       "cpu_count": os.cpu_count()}}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=2, default=float))
     print(json.dumps({"cost": cost, "ratios": ratios,

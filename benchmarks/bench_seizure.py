@@ -21,30 +21,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import platform
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import peak_rss_mb, run_in_fresh_process
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_seizure.json"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 PAPER = {"params": 2.3e6, "latency_ms": 45.0, "monitor_mb": 180.0}
-
-
-def _rss_mb() -> float:
-    """Peak resident memory of this process (MB). VmHWM, not ru_maxrss: a spawned child
-    is forked from the parent before exec, and ru_maxrss keeps the parent's peak."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _write_edf(path: Path, hours: float, sfreq: float, n_chans: int = 18) -> Path:
@@ -61,15 +48,6 @@ def _write_edf(path: Path, hours: float, sfreq: float, n_chans: int = 18) -> Pat
     return path
 
 
-def _run(target, *args):
-    queue = mp.get_context("spawn").Queue()
-    proc = mp.get_context("spawn").Process(target=target, args=(*args, queue))
-    proc.start()
-    out = queue.get()
-    proc.join()
-    return out
-
-
 def _stan_worker(edf: str, queue) -> None:
     import torch
 
@@ -77,7 +55,7 @@ def _stan_worker(edf: str, queue) -> None:
     from neuroattn.models import create_model
 
     torch.set_num_threads(1)
-    after_imports = _rss_mb()
+    after_imports = peak_rss_mb()
     model = create_model("stan", n_chans=18, n_times=1280, n_outputs=2, sfreq=256.0).eval()
     n_params = sum(p.numel() for p in model.parameters())
     x = torch.randn(1, 18, 1280)
@@ -89,7 +67,7 @@ def _stan_worker(edf: str, queue) -> None:
             t = time.perf_counter()
             model(x)
             times.append(time.perf_counter() - t)
-        before = _rss_mb()
+        before = peak_rss_mb()
         n = 0
         # Real-time monitoring: windows read 12 at a time (1 min), scored one by one.
         for _, win in iter_windows(SeizureRecording(edf), window_seconds=5.0, sfreq=256.0,
@@ -98,14 +76,14 @@ def _stan_worker(edf: str, queue) -> None:
                 model(torch.from_numpy(w[None]))
             n += len(win)
     queue.put({"params": n_params, "latency_ms": 1000 * float(np.median(times)),
-               "monitor_peak_mb": _rss_mb(), "rss_after_imports_mb": after_imports,
+               "monitor_peak_mb": peak_rss_mb(), "rss_after_imports_mb": after_imports,
                "rss_before_monitoring_mb": before, "monitored_windows": n})
 
 
 def _window_worker(kind: str, edf: str, queue) -> None:
     from neuroattn.data.seizure import SeizureRecording, iter_windows
 
-    start_rss = _rss_mb()
+    start_rss = peak_rss_mb()
     t = time.perf_counter()
     n = 0
     if kind == "neuroattn":
@@ -131,7 +109,7 @@ def _window_worker(kind: str, edf: str, queue) -> None:
         n = len(epochs.get_data())
     queue.put({"windows": n, "seconds": time.perf_counter() - t,
                "windows_per_s": n / (time.perf_counter() - t),
-               "peak_mb": _rss_mb(), "start_mb": start_rss})
+               "peak_mb": peak_rss_mb(), "start_mb": start_rss})
 
 
 def _realdata() -> dict:
@@ -176,7 +154,7 @@ def main() -> None:
     result: dict = {"paper": PAPER}
     with tempfile.TemporaryDirectory() as tmp:
         edf_256 = _write_edf(Path(tmp) / "one_hour_256.edf", 1.0, 256.0)
-        stan = _run(_stan_worker, str(edf_256))
+        stan = run_in_fresh_process(_stan_worker, str(edf_256))
         stan["ratios_vs_paper"] = {
             "params": stan["params"] / PAPER["params"],
             "latency": stan["latency_ms"] / PAPER["latency_ms"],
@@ -193,8 +171,8 @@ def main() -> None:
         result["windowing"] = {"peer": peer, "sfreq": args.sfreq, "n_chans": 18}
         for hours in (1, 8):
             edf = _write_edf(Path(tmp) / f"w{hours}.edf", hours, args.sfreq)
-            ours = _run(_window_worker, "neuroattn", str(edf))
-            theirs = _run(_window_worker, peer, str(edf))
+            ours = run_in_fresh_process(_window_worker, "neuroattn", str(edf))
+            theirs = run_in_fresh_process(_window_worker, peer, str(edf))
             result["windowing"][f"{hours}h"] = {
                 "neuroattn": ours, peer: theirs,
                 "throughput_ratio": ours["windows_per_s"] / theirs["windows_per_s"],
