@@ -9,7 +9,12 @@ default rule. With ``--critic-ablation`` the same folds are run again with the c
 (``adversarial_weight=0``, same seeds) and both results are recorded. Writes
 ``benchmarks/results/seizure_forecasting_seed<seed>.json``.
 
-Usage: ``python benchmarks/seizure_forecasting.py [--epochs 15] [--seed 0]
+The forecaster is ``SeizureForecaster()`` with its defaults (STAN at its default
+size, 2.3 M parameters; training schedule, critic and alarm rule as documented there);
+``--small`` swaps in a 1-block STAN of width 16 (a few minutes instead of about an hour
+on one CPU thread) and ``--epochs`` overrides ``max_epochs``.
+
+Usage: ``python benchmarks/seizure_forecasting.py [--seed 0] [--small] [--epochs N]
 [--critic-ablation] [--out DIR]``.
 """
 
@@ -33,17 +38,20 @@ from neuroattn.estimators.seizure import (
     evaluate_leave_one_seizure_out,
     rescore_alarms,
 )
+from neuroattn.models import create_model
 
-#: STAN size used here (CPU budget): the default is 2.3 M parameters.
-MODEL = dict(model__embed_dim=16, model__n_heads=2, model__depth=1, model__patch_size=128,
-             model__spectral_smoothing=9, model__patch_features="spectrum+coherence",
-             model__patch_taper="boxcar",
-             model__drop_path_prob=0.0)
+#: ``--small``: a 1-block STAN of width 16 (about 20 k parameters) and its training rate.
+SMALL = dict(model__embed_dim=16, model__n_heads=2, model__depth=1,
+             model__spectral_smoothing=9, model__drop_path_prob=0.0, lr=3e-3,
+             batch_size=32)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="max_epochs (default: SeizureForecaster's)")
+    parser.add_argument("--small", action="store_true",
+                        help="a 1-block STAN of width 16 instead of the default size")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--critic-ablation", action="store_true",
@@ -56,8 +64,10 @@ def main() -> None:
         sim = simulate_seizure_recordings(tmp, random_state=args.seed)
         recs = read_chbmit_summary(sim.summary_path)
         windows = extract_windows(recs)  # defaults: 5 s windows, SPH 300, SOP 900, 4 h
-        est = SeizureForecaster(max_epochs=args.epochs, lr=3e-3, batch_size=32, device="cpu",
-                                random_state=args.seed, **MODEL)
+        config = dict(SMALL) if args.small else {}
+        if args.epochs is not None:
+            config["max_epochs"] = args.epochs
+        est = SeizureForecaster(device="cpu", random_state=args.seed, **config)
         result = evaluate_leave_one_seizure_out(
             est, windows, baseline=band_power_baseline(windows.sfreq, random_state=0),
             verbose=True)
@@ -66,6 +76,10 @@ def main() -> None:
                                                    windows, verbose=True)
             est.set_params(adversarial_weight=SeizureForecaster().adversarial_weight)
     ev = result["events"]
+    model_kw = {k[len("model__"):]: v for k, v in config.items() if k.startswith("model__")}
+    stan = create_model("stan", n_chans=windows.X.shape[1], n_times=windows.X.shape[2],
+                        n_outputs=2, sfreq=windows.sfreq, **model_kw)
+    n_params = sum(p.numel() for p in stan.parameters())
     if args.critic_ablation:
         keys = ("sensitivity", "false_alarms_per_hour", "time_in_warning", "p_value")
         result["critic_ablation"] = {
@@ -93,9 +107,14 @@ def main() -> None:
         print(row)
     del result["traces"]
     result.update(
-        model_config={k: v for k, v in est.get_params().items() if k.startswith("model__")},
-        training={"max_epochs": args.epochs, "lr": 3e-3, "batch_size": 32,
-                  "adversarial_weight": est.adversarial_weight, "gp_weight": est.gp_weight},
+        model_config={k: getattr(v, "__name__", v) for k, v in stan.get_config().items()
+                      if k != "chs_info"},
+        training={k: est.get_params()[k] for k in (
+            "max_epochs", "lr", "batch_size", "weight_decay", "lr_scheduler",
+            "adversarial_weight", "gp_weight", "critic_hidden", "critic_lr", "critic_steps",
+            "balance")},
+        overrides_of_defaults=config,
+        n_parameters=n_params,
         labelling={"sph_seconds": 300, "sop_seconds": 900, "min_interictal_seconds": 14400,
                    "postictal_seconds": 1800, "window_seconds": 5},
         n_windows={"preictal": int((windows.y == 1).sum()),
@@ -108,7 +127,8 @@ def main() -> None:
         machine=platform.machine(), threads=args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"seizure_forecasting_seed{args.seed}.json").write_text(
+    name = "seizure_forecasting" + ("_small" if args.small else "")
+    (out / f"{name}_seed{args.seed}.json").write_text(
         json.dumps(result, indent=2, default=float))
     print(json.dumps({k: result[k] for k in ("window_auc", "baseline_window_auc",
                                               "done_when")}, indent=2))

@@ -67,8 +67,10 @@ print(f"{len(windows.y)} windows: {np.sum(windows.y == 1)} preictal, "
 
 # %%
 # 2. Leave the first seizure out; train STAN with the critic. For a CPU in a couple of
-# minutes, STAN is shrunk to one spatial-temporal block of width 16 (the default is
-# three blocks of width 216: 2.3 M parameters). Its tokens carry each 1-s patch's log
+# minutes, STAN is shrunk to one spatial-temporal block of width 16 (the default,
+# ``SeizureForecaster()``, is three blocks of width 216: 2.3 M parameters, about ten
+# minutes per fold here on one CPU thread; benchmarks/seizure_forecasting.py runs it
+# on every fold). Its tokens carry each 1-s patch's log
 # power spectrum and its phase coherence with the other channels, per frequency bin:
 # the planted coupling is invisible to power alone.
 train, test = next(leave_one_seizure_out(windows.y, windows.seizure, windows.start))

@@ -1,13 +1,13 @@
 """scikit-learn estimators on skorch. Estimators know nothing of file formats."""
 
-from ._base import NeuroEstimatorMixin, resolve_device
+from ._base import NeuroEstimatorMixin, WarmupCosineLR, resolve_device
 from .brainmae import BrainMAEPretrainer, InitFromPretrained
 from .encoding import BrainEncoderRegressor, RidgeEncoder, compare_encoders, extract_features
 from .neural import NeuroClassifier, NeuroRegressor
 from .seizure import SeizureForecaster, band_power_baseline
 
 __all__ = [
-    "NeuroEstimatorMixin", "resolve_device",
+    "NeuroEstimatorMixin", "WarmupCosineLR", "resolve_device",
     # general
     "NeuroClassifier", "NeuroRegressor",
     # seizure forecasting

@@ -14,13 +14,16 @@ from sklearn.base import is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
-from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
 from ..data import as_signal_array, check_signal_array, signal_metadata
 from ..models import NeuroModel, model_registry
 
-__all__ = ["NeuroEstimatorMixin", "resolve_device", "ROUTED_PREFIXES"]
+__all__ = ["NeuroEstimatorMixin", "WarmupCosineLR", "resolve_device", "ROUTED_PREFIXES"]
+
+#: Accepted values of the estimators' ``lr_scheduler`` parameter.
+LR_SCHEDULERS = ("cosine", "warmup_cosine", None)
 
 #: Keyword prefixes routed to the model constructor and to the optimizer.
 ROUTED_PREFIXES = ("model__", "optimizer__")
@@ -31,6 +34,71 @@ def resolve_device(device: str | torch.device) -> str:
     if str(device) == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return str(device)
+
+
+class WarmupCosineLR(Callback):
+    """Per-step learning rate: linear warm-up, then cosine decay to zero.
+
+    Over the first ``warmup_fraction`` of all optimizer steps (``max_epochs`` x batches
+    per epoch) the rate rises linearly from ``lr / n_warmup`` to ``lr``; it then
+    follows half a cosine down to 0 at the last step. Transformers trained with a
+    large rate from the first step often take loss spikes that leave them stuck near
+    chance for epochs (seen with STAN at its default size); the warm-up avoids them.
+
+    Batches per epoch come from the net's ``train_batches_per_epoch(dataset)`` when it
+    has one (a class-balanced sampler draws fewer windows than the dataset holds), else
+    ``ceil(len(dataset) / batch_size)``.
+
+    Parameters
+    ----------
+    warmup_fraction : float
+        Fraction of the steps spent warming up, in ``[0, 1)``.
+    """
+
+    def __init__(self, warmup_fraction: float = 0.1) -> None:
+        self.warmup_fraction = warmup_fraction
+
+    def initialize(self):
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise ValueError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}.")
+        self.step_ = 0
+        self.total_steps_ = None
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        # Base rates are read once per optimizer: a later partial_fit continues the
+        # schedule from the rates the optimizer was built with, not from decayed ones.
+        if getattr(self, "optimizer_", None) is not net.optimizer_:
+            self.optimizer_ = net.optimizer_
+            self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
+        self.step_ = 0
+        self.total_steps_ = None
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        if self.total_steps_ is None:
+            per_epoch = getattr(net, "train_batches_per_epoch", None)
+            if per_epoch is not None:
+                n = per_epoch(dataset_train)
+            else:
+                bs = net.batch_size if net.batch_size > 0 else len(dataset_train)
+                n = -(-len(dataset_train) // bs)
+            self.total_steps_ = max(1, int(n) * int(net.max_epochs))
+
+    def factor(self, step: int) -> float:
+        """Multiplier of the base rate at optimizer step ``step`` (0-based)."""
+        n_warm = int(self.warmup_fraction * self.total_steps_)
+        if step < n_warm:
+            return (step + 1) / n_warm
+        progress = min(1.0, (step - n_warm) / max(1, self.total_steps_ - n_warm))
+        return 0.5 * (1.0 + float(np.cos(np.pi * progress)))
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training:
+            return
+        f = self.factor(self.step_)
+        for group, base in zip(net.optimizer_.param_groups, self.base_lrs_):
+            group["lr"] = base * f
+        self.step_ += 1
 
 
 class _AutocastMixin:
@@ -135,8 +203,11 @@ class NeuroEstimatorMixin:
         if self.lr_scheduler == "cosine":
             callbacks.append(("lr_scheduler", LRScheduler(
                 policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs)))
+        elif self.lr_scheduler == "warmup_cosine":
+            callbacks.append(("lr_scheduler", WarmupCosineLR()))
         elif self.lr_scheduler is not None:
-            raise ValueError(f"lr_scheduler must be 'cosine' or None, got {self.lr_scheduler!r}.")
+            raise ValueError(f"lr_scheduler must be one of {LR_SCHEDULERS}, got "
+                             f"{self.lr_scheduler!r}.")
         if self.early_stopping:
             callbacks.append(("early_stopping", EarlyStopping(
                 monitor="valid_loss", patience=self.patience, load_best=True)))

@@ -197,7 +197,8 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         AdamW weight decay (reference value).
     grad_clip : float | None, default=1.0
         Maximum gradient norm (None disables clipping).
-    lr_scheduler : {"cosine", None}, default="cosine"
+    lr_scheduler : {"cosine", "warmup_cosine", None}, default="cosine"
+        See :class:`NeuroClassifier`.
     validation_fraction : float | None, default=None
     early_stopping : bool, default=False
     patience : int, default=10
@@ -476,8 +477,8 @@ class RidgeEncoder(_EncodingScoreMixin, RegressorMixin, BaseEstimator):
     ----------
     pooling : {"mean", "flatten"}, default="mean"
         Average tokens (``dim`` features) or concatenate them (``n_tokens * dim``).
-    alphas : array-like, default=np.logspace(-2, 6, 17)
-        Candidate regularisation strengths.
+    alphas : array-like | None, default=None
+        Candidate regularisation strengths; None tries ``np.logspace(-2, 6, 17)``.
 
     Attributes
     ----------

@@ -27,8 +27,10 @@ _COMMON_PARAMS = """
         Mini-batch size.
     weight_decay : float, default=1e-2
         AdamW weight decay.
-    lr_scheduler : {"cosine", None}, default="cosine"
-        Cosine annealing over ``max_epochs``, or a constant rate.
+    lr_scheduler : {"cosine", "warmup_cosine", None}, default="cosine"
+        Cosine annealing over ``max_epochs`` (per epoch); ``"warmup_cosine"``: linear
+        warm-up over the first 10% of steps then cosine decay per step
+        (:class:`~neuroattn.estimators.WarmupCosineLR`); None: a constant rate.
     validation_fraction : float | None, default=None
         Fraction of the training data held out (stratified for classifiers) to report
         ``valid_loss``. None trains on everything: there is no silent hold-out.

@@ -212,3 +212,37 @@ def test_braindecode_model_class_inside_neuroclassifier(arrays):
     assert clf.predict(X).shape == (len(X),)
     with pytest.raises(ValueError, match="not a neuroattn model"):
         clf.get_attention_weights(X)
+
+
+def test_warmup_cosine_schedule_shape():
+    from neuroattn.estimators import WarmupCosineLR
+
+    sched = WarmupCosineLR(warmup_fraction=0.2).initialize()
+    sched.total_steps_ = 50
+    f = np.array([sched.factor(s) for s in range(50)])
+    np.testing.assert_allclose(f[:10], np.arange(1, 11) / 10)  # linear warm-up, 10 steps
+    assert f[9] == 1.0 and np.all(np.diff(f[10:]) < 0)  # then strictly decaying
+    assert f[-1] == pytest.approx(0.5 * (1 + np.cos(np.pi * 39 / 40)))
+    with pytest.raises(ValueError, match="warmup_fraction"):
+        WarmupCosineLR(warmup_fraction=1.0).initialize()
+
+
+def test_warmup_cosine_drives_the_optimizer(arrays):
+    X, y = arrays  # 40 trials, batch 16 -> 3 batches per epoch, 7 epochs = 21 steps
+    seen = []
+
+    from skorch.callbacks import Callback
+
+    class Record(Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training:
+                seen.append(net.optimizer_.param_groups[0]["lr"])
+
+    clf = NeuroClassifier(**{**FAST, "max_epochs": 7}, lr=1e-2, lr_scheduler="warmup_cosine",
+                          callbacks=[("record", Record())]).fit(X, y)
+    assert len(seen) == 21
+    np.testing.assert_allclose(seen[:2], [5e-3, 1e-2])  # 10% of 21 steps: 2 warm-up steps
+    assert np.all(np.diff(seen[2:]) < 0) and seen[-1] < 1e-4
+    with pytest.raises(ValueError, match="warmup_cosine"):
+        NeuroClassifier(**FAST, lr_scheduler="linear").fit(X, y)
+    assert clf.history_[-1, "epoch"] == 7

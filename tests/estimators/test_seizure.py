@@ -72,6 +72,8 @@ def test_balanced_sampler_draws_both_classes_equally(subject, fitted):
     n_min = np.bincount(win.y).min()
     assert len(ys) == 2 * n_min
     assert abs((ys == 1).mean() - 0.5) < 0.15
+    # What the warm-up schedule counts as one epoch is what the sampler draws.
+    assert fitted.net_.train_batches_per_epoch(ds) == len(loader)
 
 
 def test_learns_the_planted_change(subject, fitted):
