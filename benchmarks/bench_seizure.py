@@ -120,9 +120,9 @@ def _realdata() -> dict:
     from neuroattn.metrics.seizure import window_auc
 
     torch.set_num_threads(1)
-    cfg = dict(max_epochs=15, lr=3e-3, batch_size=16, device="cpu", random_state=0,
-               adversarial_weight=0.0, model__embed_dim=32, model__n_heads=4, model__depth=3,
-               model__drop_path_prob=0.0)
+    cfg = dict(max_epochs=15, lr=3e-3, lr_scheduler="cosine", batch_size=16, device="cpu",
+               random_state=0, adversarial_weight=0.0, model__embed_dim=32, model__n_heads=4,
+               model__depth=3, model__drop_path_prob=0.0)
     out = {"stan_config": {k: v for k, v in cfg.items() if k.startswith("model__")}}
     sets = {}
     dog = SHARED / "seizure_detection_ieeg" / "Dog_1"

@@ -11,7 +11,8 @@ from neuroattn.data.ieeg import load_bonn, load_seizure_detection_clips
 from neuroattn.estimators.seizure import SeizureForecaster, band_power_baseline
 from neuroattn.metrics.seizure import window_auc
 
-TINY = dict(max_epochs=8, lr=3e-3, batch_size=16, device="cpu", random_state=0,
+TINY = dict(max_epochs=8, lr=3e-3, lr_scheduler="cosine", batch_size=16, device="cpu",
+            random_state=0,
             adversarial_weight=0.0, model__embed_dim=16, model__n_heads=2, model__depth=1,
             model__drop_path_prob=0.0)
 
