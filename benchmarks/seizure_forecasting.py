@@ -52,6 +52,8 @@ def main() -> None:
                         help="max_epochs (default: SeizureForecaster's)")
     parser.add_argument("--small", action="store_true",
                         help="a 1-block STAN of width 16 instead of the default size")
+    parser.add_argument("--adversarial-weight", type=float, default=None,
+                        help="override the critic's weight (0 turns it off)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--critic-ablation", action="store_true",
@@ -67,6 +69,8 @@ def main() -> None:
         config = dict(SMALL) if args.small else {}
         if args.epochs is not None:
             config["max_epochs"] = args.epochs
+        if args.adversarial_weight is not None:
+            config["adversarial_weight"] = args.adversarial_weight
         est = SeizureForecaster(device="cpu", random_state=args.seed, **config)
         result = evaluate_leave_one_seizure_out(
             est, windows, baseline=band_power_baseline(windows.sfreq, random_state=0),

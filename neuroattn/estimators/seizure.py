@@ -65,12 +65,15 @@ class _AdversarialNet(_Classifier):
                                                       lr=self.critic_lr, betas=(0.5, 0.9))
         return self
 
+    @staticmethod
+    def _balanced_draws(y: np.ndarray) -> int:
+        """Windows a balanced epoch draws: as many of each class as the rarer class has."""
+        counts = np.bincount(y, minlength=2)
+        return int(2 * counts[counts > 0].min())
+
     def train_batches_per_epoch(self, dataset) -> int:
         """Batches one training epoch draws (read by the warm-up schedule)."""
-        n = len(dataset)
-        if self.balance:
-            counts = np.bincount(_dataset_targets(dataset), minlength=2)
-            n = int(2 * counts[counts > 0].min())
+        n = self._balanced_draws(_dataset_targets(dataset)) if self.balance else len(dataset)
         bs = self.batch_size if self.batch_size > 0 else n
         return -(-n // bs)
 
@@ -78,12 +81,10 @@ class _AdversarialNet(_Classifier):
         if not (training and self.balance):
             return super().get_iterator(dataset, training=training)
         y = _dataset_targets(dataset)
-        counts = np.bincount(y, minlength=2).astype(float)
-        weights = 1.0 / counts[y]
-        # An epoch draws as many windows of each class as the rarer class has.
+        weights = 1.0 / np.bincount(y, minlength=2).astype(float)[y]
         sampler = torch.utils.data.WeightedRandomSampler(
             torch.as_tensor(weights, dtype=torch.double),
-            num_samples=int(2 * counts[counts > 0].min()),
+            num_samples=self._balanced_draws(y),
             replacement=True, generator=torch.Generator().manual_seed(self.sampler_seed))
         self.sampler_seed += 1
         kwargs = self.get_params_for("iterator_train")
