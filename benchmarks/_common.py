@@ -7,6 +7,7 @@ as ``_common`` from the scripts' own folder; it is not part of the package.
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue as queue_module
 import resource
 from collections.abc import Callable
 from pathlib import Path
@@ -53,7 +54,7 @@ def run_in_fresh_process(target: Callable[..., None], *args: Any) -> Any:
         while True:
             try:
                 return queue.get(timeout=5.0)
-            except Exception:  # queue.Empty: check the child is still alive
+            except queue_module.Empty:  # still running, or died without reporting?
                 if not proc.is_alive():
                     raise RuntimeError(f"{target.__name__} exited with code "
                                        f"{proc.exitcode} without reporting") from None
