@@ -14,8 +14,6 @@ from ..nn._registry import RecordsAttention
 
 __all__ = ["NeuroModel"]
 
-_SIGNAL_ARGS = ("n_chans", "n_times", "n_outputs", "sfreq", "chs_info", "input_window_seconds")
-
 
 @fill_doc
 class NeuroModel(nn.Module):

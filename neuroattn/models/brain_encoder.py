@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .._docs import fill_doc
 from ..nn import FeedForward, LearnedPositionalEmbedding, create_attention
 from . import register_model
 from ._base import NeuroModel
@@ -14,13 +15,13 @@ from ._base import NeuroModel
 __all__ = ["TransformerBrainEncoder", "RegionReadout"]
 
 
+@fill_doc
 class RegionReadout(nn.Module):
     """Per-voxel linear readout of its region's token.
 
     Parameters
     ----------
-    embed_dim : int
-        Token width.
+    %(embed_dim)s
     voxel_regions : sequence of int
         ``(n_voxels,)`` region (query) index of each voxel.
 
@@ -76,6 +77,7 @@ class _QueryBlock(nn.Module):
 
 @register_model("brain_encoder", task="encoding", modality="fmri",
                 paper="Adeli, Sun & Kriegeskorte 2025 (transformer brain encoders)")
+@fill_doc
 class TransformerBrainEncoder(NeuroModel):
     """Learned region queries cross-attend to feature-map tokens; per-voxel readout.
 
@@ -94,8 +96,7 @@ class TransformerBrainEncoder(NeuroModel):
 
     Parameters
     ----------
-    n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds
-        Signal arguments, see :class:`~neuroattn.models.NeuroModel` and above.
+    %(signal_args)s
     voxel_regions : sequence of int | None
         ``(n_outputs,)`` query-group index of each voxel (0 ... ``n_regions - 1``).
         None puts every voxel in one group.
@@ -112,8 +113,7 @@ class TransformerBrainEncoder(NeuroModel):
     drop_prob : float
         Dropout after attention, in the feed-forward layer and on the region tokens
         (reference: 0.1).
-    attn_drop_prob : float
-        Dropout on attention weights.
+    %(attn_drop_prob)s
     value_proj : bool
         Project the values (False in the reference: the routed output stays in the
         backbone's feature space).

@@ -7,7 +7,13 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ..nn import ChannelPatchEmbed, SinusoidalPositionalEmbedding, TransformerBlock
+from .._docs import fill_doc
+from ..nn import (
+    ChannelPatchEmbed,
+    SinusoidalPositionalEmbedding,
+    TransformerBlock,
+    masked_reconstruction_loss,
+)
 from ..nn.graph import GraphAttentionBlock
 from . import register_model
 from ._base import NeuroModel
@@ -20,6 +26,7 @@ _POOLS = ("mean", "meanstd", "coupling", "attention")
 
 @register_model("brain_mae", task=("pretraining", "classification", "regression"),
                 modality="fmri", paper="BrainMAE (Yang et al. 2024)")
+@fill_doc
 class BrainMAE(NeuroModel):
     """Masked autoencoder over ROI time series with region-aware graph attention.
 
@@ -38,14 +45,14 @@ class BrainMAE(NeuroModel):
     encodes unmasked input and pools the tokens into one vector per segment that
     ``final_layer`` maps to ``n_outputs``.
 
+    Signal arguments map as follows: ``n_chans`` is the number of regions, ``n_times``
+    the samples per segment, ``sfreq`` is ``1 / TR``. Without ``n_outputs`` the head
+    is the identity (pretraining only).
+
     Parameters
     ----------
-    n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds
-        Signal arguments, see :class:`~neuroattn.models.NeuroModel`; ``n_chans`` is
-        the number of regions, ``n_times`` the samples per segment, ``sfreq`` is
-        ``1 / TR``. Without ``n_outputs`` the head is the identity (pretraining only).
-    embed_dim : int
-        Token width.
+    %(signal_args)s
+    %(embed_dim)s
     n_heads : int
         Attention heads (graph and temporal).
     depth : int
@@ -75,8 +82,7 @@ class BrainMAE(NeuroModel):
         group differences in functional connectivity live.
     drop_prob, attn_drop_prob, drop_path_prob : float
         Dropout, attention-weight dropout and stochastic depth of the last layer.
-    activation : type[nn.Module]
-        MLP activation class.
+    %(mlp_activation)s
     attention : str | type
         Graph attention block (``kind="graph"``), ``"region_graph"`` by default.
 
@@ -166,7 +172,7 @@ class BrainMAE(NeuroModel):
         Parameters
         ----------
         x : torch.Tensor
-            ``(batch, n_regions, n_timepoints)``.
+            Segments ``(batch, n_regions, n_timepoints)`` to encode, each region z-scored.
         mask : torch.Tensor | None
             ``(batch, n_regions, n_patches)`` boolean, True where a patch is masked.
         """
@@ -203,7 +209,7 @@ class BrainMAE(NeuroModel):
         Parameters
         ----------
         x : torch.Tensor
-            ``(batch, n_regions, n_timepoints)``.
+            Unmasked segments ``(batch, n_regions, n_timepoints)``.
         """
         return self._correlation(self._decode(self.encode(x)))
 
@@ -273,7 +279,7 @@ class BrainMAE(NeuroModel):
         Parameters
         ----------
         x : torch.Tensor
-            ``(batch, n_regions, n_timepoints)``.
+            Segments ``(batch, n_regions, n_timepoints)`` to mask and reconstruct.
         mask : torch.Tensor | None
             ``(batch, n_regions, n_patches)`` boolean; drawn by :meth:`make_mask` when
             None.
@@ -303,6 +309,9 @@ class BrainMAE(NeuroModel):
                             mask: torch.Tensor) -> torch.Tensor:
         """Weighted MSE: ``masked_weight`` on masked, ``1 - masked_weight`` on visible samples.
 
+        See :func:`~neuroattn.nn.masked_reconstruction_loss`; the samples of ``x``
+        beyond the last full patch are not reconstructed and not scored.
+
         Parameters
         ----------
         x : torch.Tensor
@@ -315,12 +324,8 @@ class BrainMAE(NeuroModel):
         torch.Tensor
             Scalar loss.
         """
-        target = x[..., : reconstruction.shape[-1]]
-        err = (reconstruction - target).square()
-        m = mask.to(err.dtype)
-        masked = (err * m).sum() / m.sum().clamp_min(1.0)
-        visible = (err * (1 - m)).sum() / (1 - m).sum().clamp_min(1.0)
-        return self.masked_weight * masked + (1 - self.masked_weight) * visible
+        return masked_reconstruction_loss(reconstruction, x[..., : reconstruction.shape[-1]],
+                                          mask, masked_weight=self.masked_weight)
 
     def example_loss(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruction loss plus the head's output, so every parameter gets gradient."""

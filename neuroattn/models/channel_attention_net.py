@@ -7,6 +7,7 @@ import inspect
 import torch
 from torch import nn
 
+from .._docs import fill_doc
 from ..nn import attention_registry
 from . import register_model
 from ._base import NeuroModel
@@ -101,6 +102,7 @@ class _PaperStem(nn.Module):
 
 @register_model("channel_attention_net", task="classification", modality="eeg",
                 paper="Wimpff et al. 2024 (J. Neural Eng.)")
+@fill_doc
 class ChannelAttentionNet(NeuroModel):
     """Lightweight conv net for motor imagery with a pluggable channel-attention block.
 
@@ -120,8 +122,7 @@ class ChannelAttentionNet(NeuroModel):
 
     Parameters
     ----------
-    n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds
-        Signal arguments, see :class:`~neuroattn.models.NeuroModel`.
+    %(signal_args)s
     n_filters : int
         Temporal (and spatial) filters of the stem.
     filter_length : int

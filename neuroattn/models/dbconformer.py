@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._docs import fill_doc
 from ..nn import LearnedPositionalEmbedding, RecordsAttention, TransformerEncoder
 from . import register_model
 from ._base import NeuroModel
@@ -13,13 +14,13 @@ from ._temporal import DepthwiseTemporalConv
 __all__ = ["DBConformer", "ChannelAttentionPooling"]
 
 
+@fill_doc
 class ChannelAttentionPooling(RecordsAttention, nn.Module):
     """Pool channel tokens with softmax weights from a small tanh scorer.
 
     Parameters
     ----------
-    embed_dim : int
-        Token width.
+    %(embed_dim)s
     hidden_dim : int
         Width of the scorer's hidden layer.
 
@@ -42,6 +43,7 @@ class ChannelAttentionPooling(RecordsAttention, nn.Module):
 
 @register_model("dbconformer", task="classification", modality="eeg",
                 paper="DBConformer (dual-branch convolutional transformer), 2025")
+@fill_doc
 class DBConformer(NeuroModel):
     """Dual-branch convolutional transformer: temporal patches and channel tokens.
 
@@ -59,12 +61,10 @@ class DBConformer(NeuroModel):
 
     Parameters
     ----------
-    n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds
-        Signal arguments, see :class:`~neuroattn.models.NeuroModel`.
+    %(signal_args)s
     embed_dim : int
         Token width of both branches.
-    n_heads : int
-        Attention heads.
+    %(n_heads)s
     depth : int
         Transformer layers per branch.
     temporal_kernel : int

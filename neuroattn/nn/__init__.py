@@ -1,5 +1,6 @@
 """Attention building blocks: self/cross attention, transformer blocks, embeddings,
-channel attention and graph attention. ``nn`` knows nothing of data or training."""
+channel attention, graph attention, and the losses and critics models train with.
+``nn`` knows nothing of data or training loops."""
 
 import importlib as _importlib
 import pkgutil as _pkgutil
@@ -23,6 +24,15 @@ from .embedding import (
     LearnedPositionalEmbedding,
     PatchEmbed1d,
     SinusoidalPositionalEmbedding,
+    SpectralPatchEmbed,
+)
+from .losses import (
+    MaskedMSELoss,
+    WassersteinCritic,
+    critic_loss,
+    gradient_penalty,
+    masked_reconstruction_loss,
+    wasserstein_distance,
 )
 from .transformer import DropPath, FeedForward, TransformerBlock, TransformerEncoder
 
@@ -31,11 +41,12 @@ __all__ = [
     "register_attention", "CrossAttention", "GatedCrossAttention",
     "GatedMultiHeadAttention", "MultiHeadAttention", "scaled_dot_product",
     "ChannelPatchEmbed", "LearnedPositionalEmbedding", "PatchEmbed1d",
-    "SinusoidalPositionalEmbedding", "DropPath", "FeedForward", "TransformerBlock",
-    "TransformerEncoder",
+    "SinusoidalPositionalEmbedding", "SpectralPatchEmbed", "DropPath", "FeedForward",
+    "TransformerBlock", "TransformerEncoder", "MaskedMSELoss", "WassersteinCritic",
+    "critic_loss", "gradient_penalty", "masked_reconstruction_loss", "wasserstein_distance",
 ]
 
-# Every public module registers its blocks on import (channel.py, graph.py, ...), so
+# Every public module registers its blocks on import (channel/, graph.py, ...), so
 # a new block is one file and one decorator.
 for _info in _pkgutil.iter_modules(__path__):
     if not _info.name.startswith("_"):

@@ -56,7 +56,18 @@ def create_attention(name: str | type, /, **kwargs: Any) -> torch.nn.Module:
 
 
 def list_attentions(kind: str | None = None) -> list[str]:
-    """Names of the registered attention blocks, optionally of one ``kind``."""
+    """Names of the registered attention blocks, optionally of one ``kind``.
+
+    Parameters
+    ----------
+    kind : {"self", "cross", "channel", "graph"} | None
+        Keep only the blocks of this kind; None lists them all.
+
+    Returns
+    -------
+    list of str
+        Sorted registry names (an unknown ``kind`` gives an empty list).
+    """
     return attention_registry.names(kind=kind)
 
 

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._docs import fill_doc
 from ._registry import RecordsAttention, register_attention
 
 __all__ = ["MultiHeadAttention", "CrossAttention", "GatedMultiHeadAttention",
@@ -120,21 +121,18 @@ class _AttentionBase(RecordsAttention, nn.Module):
 
 
 @register_attention("multihead", kind="self")
+@fill_doc
 class MultiHeadAttention(_AttentionBase):
     """Multi-head self-attention over tokens.
 
     Parameters
     ----------
-    embed_dim : int
-        Token width; a multiple of ``n_heads``.
-    n_heads : int
-        Number of attention heads.
+    %(embed_dim_heads)s
+    %(n_heads)s
     qkv_bias : bool
         Bias on the query, key and value projections.
-    attn_drop_prob : float
-        Dropout on attention weights.
-    drop_prob : float
-        Dropout after the output projection.
+    %(attn_drop_prob)s
+    %(proj_drop_prob)s
     gate : {None, "elementwise", "headwise"}
         Sigmoid output gate per head (elementwise or one scalar per head).
 
@@ -174,6 +172,7 @@ class GatedMultiHeadAttention(MultiHeadAttention):
 
 
 @register_attention("cross", kind="cross")
+@fill_doc
 class CrossAttention(_AttentionBase):
     """Multi-head cross-attention: queries attend to a context sequence.
 
@@ -181,8 +180,7 @@ class CrossAttention(_AttentionBase):
     ----------
     embed_dim : int
         Query width (and output width); a multiple of ``n_heads``.
-    n_heads : int
-        Number of attention heads.
+    %(n_heads)s
     kdim : int | None
         Context width (defaults to ``embed_dim``).
     value_proj : bool

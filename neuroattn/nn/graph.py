@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._docs import fill_doc
 from ._registry import RecordsAttention, attention_registry, register_attention
 from .attention import scaled_dot_product
 from .transformer import DropPath, FeedForward
@@ -14,6 +15,7 @@ __all__ = ["RegionGraphAttention", "GraphAttentionBlock"]
 
 
 @register_attention("region_graph", kind="graph", paper="BrainMAE (Yang et al. 2024)")
+@fill_doc
 class RegionGraphAttention(RecordsAttention, nn.Module):
     """Multi-head attention between regions whose logits come from region embeddings.
 
@@ -28,18 +30,13 @@ class RegionGraphAttention(RecordsAttention, nn.Module):
 
     Parameters
     ----------
-    embed_dim : int
-        Token width; a multiple of ``n_heads``.
-    n_heads : int
-        Attention heads.
-    region_dim : int | None
-        Width of the region embeddings (defaults to ``embed_dim``).
+    %(embed_dim_heads)s
+    %(n_heads)s
+    %(region_dim)s
     qkv_bias : bool
         Bias on the projections.
-    attn_drop_prob : float
-        Dropout on attention weights.
-    drop_prob : float
-        Dropout after the output projection.
+    %(attn_drop_prob)s
+    %(proj_drop_prob)s
 
     Notes
     -----
@@ -111,23 +108,19 @@ class RegionGraphAttention(RecordsAttention, nn.Module):
         return self.proj_drop(self.out_proj(out))
 
 
+@fill_doc
 class GraphAttentionBlock(nn.Module):
     """Pre-norm block over regions: ``x + DropPath(GraphAttn(LN(x)))`` then an MLP.
 
     Parameters
     ----------
-    embed_dim : int
-        Token width.
-    n_heads : int
-        Attention heads.
-    region_dim : int | None
-        Width of the region embeddings (defaults to ``embed_dim``).
-    mlp_ratio : float
-        Hidden width of the MLP relative to ``embed_dim``.
+    %(embed_dim)s
+    %(n_heads)s
+    %(region_dim)s
+    %(mlp_ratio)s
     drop_prob, attn_drop_prob, drop_path_prob : float
         Dropout, attention-weight dropout and stochastic depth.
-    activation : type[nn.Module]
-        MLP activation class.
+    %(mlp_activation)s
     attention : str | type
         A registered graph attention (``kind="graph"``) taking ``(x, region_embed,
         key_mask)``; ``"region_graph"`` by default.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._docs import fill_doc
 from ._registry import attention_registry
 
 __all__ = ["DropPath", "FeedForward", "TransformerBlock", "TransformerEncoder"]
@@ -55,32 +56,28 @@ class FeedForward(nn.Sequential):
                          nn.Linear(hidden_dim, embed_dim), nn.Dropout(drop_prob))
 
 
+@fill_doc
 class TransformerBlock(nn.Module):
     """Pre-norm transformer block: ``x + DropPath(Attn(LN(x)))`` then the same with an MLP.
 
     Parameters
     ----------
-    embed_dim : int
-        Token width.
-    n_heads : int
-        Attention heads.
-    mlp_ratio : float
-        Hidden width of the feed-forward part relative to ``embed_dim``.
+    %(embed_dim)s
+    %(n_heads)s
+    %(mlp_ratio)s
     drop_prob : float
         Dropout after the attention projection and in the MLP.
-    attn_drop_prob : float
-        Dropout on attention weights.
+    %(attn_drop_prob)s
     drop_path_prob : float
         Stochastic depth probability of both residual branches.
-    activation : type[nn.Module]
-        Activation class of the MLP.
+    %(mlp_activation)s
     attention : str | type
         A registered self-attention block (``"multihead"``, ``"gated_multihead"``) or
         a class with the same constructor.
 
     Notes
     -----
-    Input and output ``(batch, n_tokens, embed_dim)``.
+    %(token_io)s
     """
 
     def __init__(self, embed_dim: int, n_heads: int = 4, *, mlp_ratio: float = 4.0,
