@@ -5,19 +5,14 @@ and the simulated motor-imagery recordings as a MOABB dataset that runs offline.
 from __future__ import annotations
 
 import difflib
-import os
-import tempfile
 from typing import Any
 
 import numpy as np
 from moabb.datasets.base import BaseDataset
-from scipy import linalg
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from .simulate.motor_imagery import MI_CHANNELS, MI_CLASSES, simulate_motor_imagery
 
-__all__ = ["SimulatedMotorImagery", "EuclideanAlignment", "get_dataset", "get_paradigm",
+__all__ = ["SimulatedMotorImagery", "get_dataset", "get_paradigm",
            "get_moabb_data", "PARADIGMS"]
 
 #: Paradigm names accepted by :func:`get_paradigm`, to MOABB class names.
@@ -51,7 +46,7 @@ class SimulatedMotorImagery(BaseDataset):
     n_classes : {2, 3}
         2: left and right hand; 3 adds feet.
     sfreq : float
-        Sampling frequency in Hz.
+        Sampling frequency of the simulated recordings, Hz.
     erd_range : tuple of float
         Desynchronisation strength of the first and the last subject (linearly spread
         between, see ``simulate_motor_imagery``'s ``erd_strength``).
@@ -92,10 +87,6 @@ class SimulatedMotorImagery(BaseDataset):
                          events={name: k + 1 for k, name in enumerate(classes)},
                          code=code, interval=[0, self.trial_seconds], paradigm="imagery",
                          doi=None, selected_subjects=subjects)
-        # MOABB looks for a per-dataset folder in the MNE config; nothing is stored in it.
-        key = f"MNE_DATASETS_{self.code.upper()}_PATH"
-        if not os.path.isdir(os.environ.get(key, "")):
-            os.environ[key] = tempfile.gettempdir()
 
     def _erd(self, subject: int) -> float:
         lo, hi = self.erd_range
@@ -255,77 +246,3 @@ def get_moabb_data(dataset: str | BaseDataset, paradigm: str | Any = "left_right
     # MOABB scales by the dataset's unit factor (1e6 for EEG): X is in microvolts.
     X, y, metadata = para.get_data(ds, subjects=ds.subject_list)
     return np.asarray(X, dtype=np.float32), np.asarray(y), metadata
-
-
-class EuclideanAlignment(TransformerMixin, BaseEstimator):
-    """Euclidean alignment (He & Wu 2019): whiten trials by their mean spatial covariance.
-
-    ``fit`` averages the trials' covariances ``R = mean_i X_i X_i^T / n_times`` and
-    ``transform`` returns ``R^{-1/2} X_i``, so that the aligned training trials have an
-    identity mean covariance. Fit on training trials only (in a pipeline, or per
-    subject / session) so that no test information leaks.
-
-    Parameters
-    ----------
-    shrinkage : float
-        Fraction in [0, 1) of the average eigenvalue added to the diagonal of ``R``
-        before inversion (keeps rank-deficient data, e.g. after average reference,
-        invertible).
-
-    Attributes
-    ----------
-    reference_ : numpy.ndarray
-        ``(n_chans, n_chans)`` mean covariance of the training trials (units squared).
-    inv_sqrt_ : numpy.ndarray
-        ``(n_chans, n_chans)`` whitening matrix ``R^{-1/2}``.
-    n_features_in_ : int
-        ``n_chans * n_times`` seen at ``fit``.
-    """
-
-    def __init__(self, shrinkage: float = 1e-3) -> None:
-        self.shrinkage = shrinkage
-
-    @staticmethod
-    def _check(X: Any) -> np.ndarray:
-        X = np.asarray(X)
-        if X.ndim != 3:
-            raise ValueError("EuclideanAlignment expects trials (n_trials, n_chans, n_times), "
-                             f"got shape {X.shape}.")
-        if not np.isfinite(X).all():
-            raise ValueError("EuclideanAlignment: X contains NaN or infinity.")
-        return X.astype(np.float64, copy=False)
-
-    def fit(self, X: Any, y: Any = None) -> EuclideanAlignment:
-        """Estimate the mean covariance of ``X`` ``(n_trials, n_chans, n_times)``.
-
-        Returns
-        -------
-        self
-        """
-        if not 0 <= self.shrinkage < 1:
-            raise ValueError(f"shrinkage must be in [0, 1), got {self.shrinkage}.")
-        X = self._check(X)
-        ref = np.einsum("nct,ndt->cd", X, X) / (X.shape[0] * X.shape[2])
-        ref += self.shrinkage * np.trace(ref) / ref.shape[0] * np.eye(ref.shape[0])
-        vals, vecs = linalg.eigh(ref)
-        if vals.min() <= 0:
-            raise ValueError("The mean covariance is singular (a flat or duplicated channel?); "
-                             "raise shrinkage or drop the channel.")
-        self.reference_ = ref
-        self.inv_sqrt_ = (vecs / np.sqrt(vals)) @ vecs.T
-        self.n_features_in_ = X.shape[1] * X.shape[2]
-        return self
-
-    def transform(self, X: Any) -> np.ndarray:
-        """Aligned trials ``(n_trials, n_chans, n_times)``, float32, whitened units."""
-        check_is_fitted(self, "inv_sqrt_")
-        X = self._check(X)
-        if X.shape[1] != self.inv_sqrt_.shape[0]:
-            raise ValueError(f"X has {X.shape[1]} channels; EuclideanAlignment was fitted on "
-                             f"{self.inv_sqrt_.shape[0]}.")
-        return np.einsum("cd,ndt->nct", self.inv_sqrt_, X).astype(np.float32)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        return tags

@@ -8,6 +8,10 @@ caches, token layout) stays in :mod:`neuroattn.data.encoding`.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import itertools
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +27,7 @@ from ..data.encoding import (
     load_images,
     open_feature_cache,
 )
-from ._base import resolve_device
+from ._nets import resolve_device
 
 __all__ = ["extract_features", "layer_names"]
 
@@ -71,7 +75,9 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
     batch_size : int
         Images per forward pass.
     device : str
-        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``. The backbone is moved
+        there for the extraction, then back to the device it was on, in the training
+        mode it was in.
     normalize : {"imagenet", None} | (mean, std)
         Per-colour normalisation applied to [0, 1] images before the backbone.
     image_size : (int, int) | None
@@ -86,9 +92,11 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
         Keep the tokens in ``<cache_dir>/<key>.npy`` (float32, memory-mapped) and read
         them from there next time instead of running the backbone.
     cache_key : str | None
-        Entry name; by default a hash of the images (content or file names and
-        times), the backbone's class, parameter shapes and a weight checksum, and
-        ``layer``. A different backbone state gives a different key.
+        Entry name; by default a SHA-256 of the images (content, or file names, sizes
+        and times), the backbone's class and every tensor of its ``state_dict`` (names,
+        shapes, dtypes, bytes), ``layer``, the identity of ``transform`` (class path and
+        parameters, or a function's code) and the other arguments that shape the
+        tokens. A different backbone state or transform gives a different key.
     verbose : bool
         Show a progress bar.
 
@@ -102,7 +110,8 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
     ------
     ValueError
         If ``layer`` is not a module of ``backbone`` (the message lists the names),
-        the layer output is not 3- or 4-D, or the images are malformed.
+        the backbone's tensors lie on several devices, the layer output is not 3- or
+        4-D, or the images are malformed.
     """
     modules = dict(backbone.named_modules())
     if layer not in modules or not layer:
@@ -120,14 +129,17 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
     if cache_dir is not None:
         key = cache_key or feature_cache_key(
             [str(p) for p in arr] if isinstance(arr, list) else arr,
-            type(backbone).__qualname__, layer, normalize, image_size, channels_last,
-            _state_fingerprint(backbone))
+            _module_digest(backbone), layer, _callable_identity(transform), normalize,
+            image_size, channels_last, n_prefix_tokens)
         cached = open_feature_cache(cache_dir, key)
         if cached is not None and cached.n_images == len(arr):
             return cached
     dev = torch.device(resolve_device(device))
+    homes = {t.device for t in itertools.chain(backbone.parameters(), backbone.buffers())}
+    if len(homes) > 1:
+        raise ValueError(f"backbone spans several devices {sorted(map(str, homes))}; put it "
+                         "on one device (it is moved to `device` and back).")
     was_training = backbone.training
-    backbone.eval().to(dev)
     store: dict[str, torch.Tensor] = {}
 
     def hook(_module, _inputs, output):
@@ -137,6 +149,7 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
     handle = modules[layer].register_forward_hook(hook)
     writer = None
     try:
+        backbone.eval().to(dev)
         for start in _progress(range(0, len(arr), batch_size), verbose):
             chunk = arr[start:start + batch_size]
             if isinstance(chunk, list):
@@ -159,6 +172,8 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
     finally:
         handle.remove()
         backbone.train(was_training)
+        if homes:
+            backbone.to(next(iter(homes)))  # back where the caller had it
     return writer.finish(layer)
 
 
@@ -203,19 +218,69 @@ def _normalize(batch: torch.Tensor, normalize: Any) -> torch.Tensor:
     return (batch - mean) / std
 
 
-def _state_fingerprint(backbone: torch.nn.Module) -> str:
-    h = []
-    for name, t in backbone.state_dict().items():
-        t = t.detach().float()
-        h.append(f"{name}:{tuple(t.shape)}:{float(t.sum()):.6g}:{float(t.abs().sum()):.6g}")
-    return "|".join(h)
+def _module_digest(module: torch.nn.Module) -> str:
+    """SHA-256 of a module's class and of every ``state_dict`` entry (name, shape, dtype,
+    bytes): any change of a weight, even one that keeps its sums, changes it."""
+    h = hashlib.sha256(f"{type(module).__module__}.{type(module).__qualname__}".encode())
+    for name, value in module.state_dict().items():
+        h.update(f"|{len(name)}:{name}|".encode())
+        if not isinstance(value, torch.Tensor):  # e.g. a module's extra state
+            h.update(repr(value).encode())
+            continue
+        t = value.detach()
+        t = t.to_dense() if t.is_sparse else t
+        t = t.dequantize() if t.is_quantized else t
+        t = t.cpu().contiguous().reshape(-1)
+        h.update(f"{tuple(value.shape)}|{t.dtype}|".encode())
+        h.update(t.view(torch.uint8).numpy())
+    return h.hexdigest()
+
+
+def _code_digest(code: Any) -> str:
+    """SHA-256 of a function's byte code and constants (nested functions included)."""
+    h = hashlib.sha256(code.co_code)
+    for const in code.co_consts:
+        h.update((_code_digest(const) if hasattr(const, "co_code") else repr(const)).encode())
+    h.update(repr(code.co_names).encode())
+    return h.hexdigest()
+
+
+def _callable_identity(fn: Any) -> str:
+    """What ``transform`` computes, stably across runs: class path and parameters.
+
+    A module is named by its class and its state; a function by its qualified name, its
+    code, defaults and closure; a ``functools.partial`` by its function and arguments;
+    any other callable by its class and attributes (or its repr when it has one).
+    """
+    if fn is None:
+        return "None"
+    if isinstance(fn, torch.nn.Module):
+        return f"module:{fn!r}:{_module_digest(fn)}"
+    if isinstance(fn, functools.partial):
+        return (f"partial:{_callable_identity(fn.func)}:{fn.args!r}:"
+                f"{sorted(fn.keywords.items())!r}")
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        cells = [c.cell_contents for c in (getattr(fn, "__closure__", None) or ())]
+        owner = getattr(fn, "__self__", None)
+        return (f"function:{fn.__module__}.{fn.__qualname__}:{_code_digest(code)}:"
+                f"{getattr(fn, '__defaults__', None)!r}:{cells!r}:"
+                f"{'' if owner is None else _callable_identity(owner)}")
+    if isinstance(fn, types.BuiltinFunctionType):  # torch.flip, math.sqrt...
+        owner = getattr(fn, "__self__", None)
+        bound = not (owner is None or isinstance(owner, (types.ModuleType, type)))
+        return (f"builtin:{getattr(fn, '__module__', None)}.{fn.__qualname__}:"
+                f"{_callable_identity(owner) if bound else ''}")
+    cls = type(fn)
+    path = f"{cls.__module__}.{cls.__qualname__}"
+    if cls.__repr__ is not object.__repr__:
+        return f"object:{path}:{fn!r}"
+    return f"object:{path}:{sorted(vars(fn).items()) if hasattr(fn, '__dict__') else ''!r}"
 
 
 def _progress(iterable, verbose: bool):
     if not verbose:
         return iterable
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        return iterable
+    from tqdm.auto import tqdm
+
     return tqdm(iterable, desc="features", unit="batch")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 import nibabel as nib
 import numpy as np
+import pandas as pd
 import pytest
 
 from neuroattn.data.fmri import (
@@ -209,3 +212,36 @@ def test_fetch_abide_two_sites(shared_data):
     assert seg.X.shape[1:] == (200, 8) and not seg.skipped
     with pytest.raises(ValueError, match="Unknown ABIDE sites"):
         fetch_abide_rois(shared_data / "nilearn_data", sites=["MARS"])
+
+
+def test_masker_warnings_reach_the_caller(monkeypatch):
+    from nilearn.maskers import NiftiLabelsMasker
+
+    fit_transform = NiftiLabelsMasker.fit_transform
+
+    def warn_then_fit(self, *args, **kwargs):
+        warnings.warn("a masker parameter is deprecated", FutureWarning, stacklevel=2)
+        return fit_transform(self, *args, **kwargs)
+
+    monkeypatch.setattr(NiftiLabelsMasker, "fit_transform", warn_then_fit)
+    img, atlas, _ = _toy_images()
+    with pytest.warns(FutureWarning, match="a masker parameter is deprecated"):
+        load_roi_timeseries([img], atlas, detrend=False)
+
+
+def test_abide_fetcher_warnings_reach_the_caller(monkeypatch, tmp_path):
+    import nilearn.datasets
+    from sklearn.utils import Bunch
+
+    def fake_fetch(**kwargs):
+        warnings.warn("phenotypic column renamed", UserWarning, stacklevel=2)
+        pheno = pd.DataFrame({"SITE_ID": ["NYU", "KKI"], "DX_GROUP": [1, 2],
+                              "SUB_ID": [1, 2], "AGE_AT_SCAN": [10.0, 12.0], "SEX": [1, 2]})
+        rng = np.random.default_rng(0)
+        return Bunch(rois_cc200=[rng.normal(size=(50, 4)) for _ in range(2)], phenotypic=pheno)
+
+    monkeypatch.setattr(nilearn.datasets, "fetch_abide_pcp", fake_fetch)
+    (tmp_path / "ABIDE_pcp").mkdir()
+    with pytest.warns(UserWarning, match="phenotypic column renamed"):
+        data = fetch_abide_rois(tmp_path, sites=["NYU", "KKI"])
+    assert list(data.sites) == ["NYU", "KKI"] and data.labels.tolist() == [1, 0]

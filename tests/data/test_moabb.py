@@ -1,9 +1,9 @@
+import os
+
 import numpy as np
 import pytest
-from sklearn.base import clone
 
 from neuroattn.data.moabb import (
-    EuclideanAlignment,
     SimulatedMotorImagery,
     get_dataset,
     get_moabb_data,
@@ -45,33 +45,6 @@ def test_three_classes_with_motor_imagery_paradigm():
     assert set(y) == {"left_hand", "right_hand", "feet"}
 
 
-def test_euclidean_alignment_whitens_training_trials():
-    rng = np.random.default_rng(0)
-    mix = rng.normal(size=(4, 4))
-    X = np.einsum("cd,ndt->nct", mix, rng.normal(size=(30, 4, 200)))
-    ea = EuclideanAlignment(shrinkage=0.0).fit(X[:20])
-    Z = ea.transform(X[:20]).astype(float)
-    cov = np.einsum("nct,ndt->cd", Z, Z) / (20 * 200)
-    np.testing.assert_allclose(cov, np.eye(4), atol=1e-2)
-    assert ea.transform(X[20:]).shape == (10, 4, 200)
-    assert clone(ea).get_params() == {"shrinkage": 0.0}
-
-
-@pytest.mark.parametrize("X, match", [
-    (np.ones((3, 4)), "n_trials, n_chans, n_times"),
-    (np.full((3, 2, 10), np.nan), "NaN"),
-])
-def test_euclidean_alignment_bad_input(X, match):
-    with pytest.raises(ValueError, match=match):
-        EuclideanAlignment().fit(X)
-
-
-def test_euclidean_alignment_channel_mismatch():
-    ea = EuclideanAlignment().fit(np.random.default_rng(0).normal(size=(5, 3, 50)))
-    with pytest.raises(ValueError, match="fitted on 3"):
-        ea.transform(np.zeros((2, 4, 50)))
-
-
 def test_unknown_dataset_name_is_a_clear_error():
     with pytest.raises(ValueError, match="MOABB has no dataset 'BNCI2014_01'.*BNCI2014_001"):
         get_dataset("BNCI2014_01")
@@ -92,3 +65,13 @@ def test_unknown_subject_and_paradigm():
 def test_simulated_dataset_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SimulatedMotorImagery(**kwargs)
+
+
+def test_dataset_constructor_leaves_os_environ_alone(monkeypatch):
+    for key in [k for k in os.environ if k.startswith("MNE_DATASETS_SIMULATED")]:
+        monkeypatch.delenv(key)
+    before = dict(os.environ)
+    ds = SimulatedMotorImagery(n_subjects=1, n_sessions=1, trials_per_run=4, sfreq=100.0)
+    assert dict(os.environ) == before
+    X, _, _ = get_moabb_data(ds, "left_right", fmin=8, fmax=30)
+    assert X.shape[0] == 4 and dict(os.environ) == before

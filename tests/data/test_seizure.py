@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+from types import SimpleNamespace
 
 import mne
 import numpy as np
@@ -12,11 +13,9 @@ from neuroattn.data.seizure import (
     SeizureRecording,
     balanced_indices,
     check_subject_recordings,
-    cross_subject_splits,
     extract_windows,
     iter_windows,
     label_windows,
-    leave_one_seizure_out,
     read_chbmit_summary,
     read_edf_seizures,
     read_events_tsv,
@@ -24,6 +23,7 @@ from neuroattn.data.seizure import (
 )
 from neuroattn.data.simulate import simulate_seizure_recordings
 from neuroattn.data.simulate.seizure import CHBMIT_CHANNELS
+from neuroattn.data.splits import LeaveOneSeizureOut
 
 # Small, fast labelling used with the small simulated subject below (seconds).
 LABELS = dict(sph_seconds=30.0, sop_seconds=180.0, min_interictal_seconds=1800.0,
@@ -108,6 +108,21 @@ def test_annotation_outside_recording(tmp_path):
         SeizureRecording(_write_edf(tmp_path / "y.edf"), [(18.0, 30.0)]).check()
 
 
+def test_unreadable_annotation_is_an_error_naming_the_file(tmp_path):
+    # A latin-1 byte in the annotation channel: MNE opens the file with
+    # encoding="latin1" (and crops the annotation reaching past the data to 18-20 s), but
+    # the annotations read as UTF-8 fail. No silent fallback to the cropped annotation.
+    path = _write_edf(tmp_path / "x.edf", seconds=20,
+                      annotations=[(18.0, 10.0, "seizure x")])  # ends at 28 s > 20 s
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"seizure x", b"seizure \xe9"))
+    raw = mne.io.read_raw_edf(path, preload=False, encoding="latin1", verbose="error")
+    with pytest.raises(ValueError, match=r"x\.edf: its EDF\+ annotations cannot be read"):
+        read_edf_seizures(raw)
+    with pytest.raises(ValueError, match="outside the recording"):
+        read_edf_seizures(raw, encoding="latin1")
+
+
 def test_annotation_pattern_skips_pre_and_interictal(tmp_path):
     path = _write_edf(tmp_path / "x.edf", seconds=30, annotations=[
         (1.0, 2.0, "preictal"), (4.0, 1.0, "interictal"), (10.0, 5.0, "Seizure"),
@@ -143,8 +158,9 @@ def test_seizure_without_interictal_time(subject):
     with pytest.raises(ValueError, match="interictal windows"):
         extract_windows(recs[2:], **LABELS)  # seizure files only
     y = np.array([1, 1, 1, 1])
+    one_class = SimpleNamespace(y=y, seizure=np.array([0, 0, 1, 1]), start=np.arange(4.0))
     with pytest.raises(ValueError, match="interictal"):
-        list(leave_one_seizure_out(y, np.array([0, 0, 1, 1]), np.arange(4.0)))
+        list(LeaveOneSeizureOut().split(one_class))
 
 
 def test_label_windows_zones():
@@ -244,7 +260,7 @@ def test_extract_windows_labels_and_memmap(subject, tmp_path):
 def test_leave_one_seizure_out_and_balancing(subject):
     recs = read_chbmit_summary(subject.summary_path)
     win = extract_windows(recs, **LABELS)
-    folds = list(leave_one_seizure_out(win.y, win.seizure, win.start))
+    folds = list(LeaveOneSeizureOut().split(win))
     assert len(folds) == 2
     tested = np.concatenate([te for _, te in folds])
     assert np.array_equal(np.sort(tested), np.arange(len(win.y)))
@@ -258,14 +274,6 @@ def test_leave_one_seizure_out_and_balancing(subject):
     assert np.bincount(win.y[idx]).tolist() == [max(np.bincount(win.y))] * 2
     with pytest.raises(ValueError, match="2 classes"):
         balanced_indices(np.zeros(4))
-
-
-def test_cross_subject_splits():
-    subj = np.array(["a", "a", "b", "c", "b"])
-    folds = list(cross_subject_splits(subj))
-    assert [sorted(set(subj[te])) for _, te in folds] == [["a"], ["b"], ["c"]]
-    with pytest.raises(ValueError, match="2 subjects"):
-        list(cross_subject_splits(np.array(["a", "a"])))
 
 
 def test_events_tsv_and_plain_table(tmp_path):

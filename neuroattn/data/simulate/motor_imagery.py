@@ -42,7 +42,7 @@ def simulate_motor_imagery(n_trials: int = 100, *, n_classes: int = 2,
         Electrodes, named as in MNE's ``standard_1020`` montage; must include C3, C4
         and Cz. Defaults to the 22 channels of BNCI2014_001.
     sfreq : float
-        Sampling frequency in Hz.
+        Sampling frequency of the simulated epochs, Hz.
     trial_seconds : float
         Trial length in seconds.
     erd_strength : float

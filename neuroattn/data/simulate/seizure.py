@@ -46,7 +46,7 @@ class SimulatedSubject:
     focus_channels : tuple of str
         Channels that carry the preictal change.
     sfreq : float
-        Sampling frequency in Hz.
+        Sampling frequency of the EDF files, Hz.
     """
 
     summary_path: Path

@@ -1,0 +1,115 @@
+"""Labelling seizure windows preictal, interictal or excluded, and class balancing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["PREICTAL", "INTERICTAL", "EXCLUDED", "label_windows", "balanced_indices"]
+
+#: Window labels: preictal, interictal, and excluded (left out of training and scoring).
+PREICTAL, INTERICTAL, EXCLUDED = 1, 0, -1
+
+
+def label_windows(starts: np.ndarray, window_seconds: float,
+                  seizures: Sequence[tuple[float, float]], *, sph_seconds: float = 300.0,
+                  sop_seconds: float = 900.0, min_interictal_seconds: float = 4 * 3600.0,
+                  postictal_seconds: float = 1800.0) -> tuple[np.ndarray, np.ndarray]:
+    """Label windows preictal (1), interictal (0) or excluded (-1).
+
+    Parameters
+    ----------
+    starts : numpy.ndarray
+        ``(n,)`` window starts in seconds, on the same clock as ``seizures``.
+    window_seconds : float
+        Window length in seconds (a window is labelled by its whole span).
+    seizures : sequence of tuple of float
+        ``(onset, offset)`` of every seizure of the subject, seconds (all files).
+    sph_seconds : float
+        Seizure prediction horizon: preictal windows end at least this long before
+        the onset.
+    sop_seconds : float
+        Seizure occurrence period (preictal length): preictal windows lie within
+        ``[onset - sph - sop, onset - sph]``.
+    min_interictal_seconds : float
+        Interictal windows are at least this far from every seizure.
+    postictal_seconds : float
+        Time after a seizure's offset that is never preictal (nor interictal).
+
+    Returns
+    -------
+    labels : numpy.ndarray
+        ``(n,)`` int8 in {1, 0, -1}.
+    seizure_index : numpy.ndarray
+        ``(n,)`` index (in onset order) of the seizure a preictal window precedes,
+        -1 for other windows.
+
+    Raises
+    ------
+    ValueError
+        On negative lengths.
+    """
+    for nm, v in (("sph_seconds", sph_seconds), ("sop_seconds", sop_seconds),
+                  ("min_interictal_seconds", min_interictal_seconds),
+                  ("postictal_seconds", postictal_seconds)):
+        if v < 0:
+            raise ValueError(f"{nm} must be >= 0 seconds, got {v}.")
+    if sop_seconds <= 0 or window_seconds <= 0:
+        raise ValueError("sop_seconds and window_seconds must be > 0.")
+    starts = np.asarray(starts, dtype=float)
+    ends = starts + window_seconds
+    labels = np.zeros(starts.shape, dtype=np.int8)
+    seizure_index = np.full(starts.shape, -1, dtype=np.int64)
+    seizures = sorted(seizures)
+    for k, (onset, offset) in enumerate(seizures):
+        near = (ends > onset - min_interictal_seconds) & (starts < offset + min_interictal_seconds)
+        labels[near] = EXCLUDED
+        pre = (starts >= onset - sph_seconds - sop_seconds) & (ends <= onset - sph_seconds)
+        seizure_index[pre & (seizure_index < 0)] = k
+    for k in range(len(seizures)):
+        labels[seizure_index == k] = PREICTAL
+    # No preictal window inside any seizure or its postictal period.
+    for onset, offset in seizures:
+        bad = (ends > onset) & (starts < offset + postictal_seconds)
+        labels[bad] = EXCLUDED
+        seizure_index[bad] = -1
+    return labels, seizure_index
+
+
+
+def balanced_indices(y: np.ndarray, *, mode: str = "undersample",
+                     random_state: int | np.random.Generator | None = None) -> np.ndarray:
+    """Indices that balance the classes by sampling (no data is copied).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        ``(n,)`` labels.
+    mode : {"undersample", "oversample"}
+        Draw every class down to the rarest one's count (without replacement), or up to
+        the most frequent one's (with replacement).
+    random_state : int | numpy.random.Generator | None
+        Seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted indices into ``y``; use ``X[idx]`` lazily (e.g. in a sampler).
+
+    Raises
+    ------
+    ValueError
+        With an unknown mode or a single class.
+    """
+    if mode not in ("undersample", "oversample"):
+        raise ValueError(f"mode must be 'undersample' or 'oversample', got {mode!r}.")
+    y = np.asarray(y)
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise ValueError(f"Balancing needs at least 2 classes, found {classes.tolist()}.")
+    rng = np.random.default_rng(random_state)
+    n = counts.min() if mode == "undersample" else counts.max()
+    out = [rng.choice(np.flatnonzero(y == c), size=n, replace=mode == "oversample"
+                      and cnt < n) for c, cnt in zip(classes, counts)]
+    return np.sort(np.concatenate(out))

@@ -1,0 +1,209 @@
+"""Saving labelled seizure windows to a folder and loading them back.
+
+A windows folder holds three files:
+
+* ``X.npy`` - ``(n, n_chans, n_times)`` float32 microvolts (read back as a memory map);
+* ``labels.npz`` - ``y``, ``seizure``, ``recording``, ``start`` and ``subject``, each
+  ``(n,)``;
+* ``meta.json`` - channels, sampling rate, window length, band-pass, the labelling
+  (SPH, SOP, postictal, minimum interictal distance) and the recordings (path,
+  seizures, clock start, subject, duration).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from ._reading import SeizureRecording
+from ._windows import SeizureWindows
+
+__all__ = ["save_windows", "load_windows"]
+
+#: Version of the folder layout written by :func:`save_windows`.
+FORMAT_VERSION = 1
+_ARRAYS = ("y", "seizure", "recording", "start", "subject")
+_META = ("ch_names", "sfreq", "window_seconds", "l_freq", "h_freq", "sph_seconds",
+         "sop_seconds", "postictal_seconds", "min_interictal_seconds", "recordings")
+_CHUNK_BYTES = 64 * 2**20
+
+
+def _write(windows: SeizureWindows, folder: Path) -> None:
+    X = windows.X
+    if X.ndim != 3:
+        raise ValueError(f"windows.X must be (n, n_chans, n_times), got shape {X.shape}.")
+    n = len(X)
+    lengths = {k: len(getattr(windows, k)) for k in _ARRAYS}
+    if set(lengths.values()) != {n}:
+        raise ValueError(f"windows.X has {n} windows but the label arrays have lengths "
+                         f"{lengths}.")
+    out = np.lib.format.open_memmap(folder / "X.npy", mode="w+", dtype=np.float32,
+                                    shape=X.shape)
+    step = max(1, _CHUNK_BYTES // max(1, X[:1].nbytes))
+    for i in range(0, n, step):  # in chunks: memory stays flat for a memory-mapped X
+        out[i: i + step] = X[i: i + step]
+    out.flush()
+    del out
+    np.savez(folder / "labels.npz", y=np.asarray(windows.y), seizure=np.asarray(windows.seizure),
+             recording=np.asarray(windows.recording), start=np.asarray(windows.start),
+             subject=np.asarray(windows.subject).astype(str))
+    meta = {"format": FORMAT_VERSION, "ch_names": list(windows.ch_names),
+            "sfreq": float(windows.sfreq), "window_seconds": float(windows.window_seconds),
+            **{k: getattr(windows, k) for k in ("l_freq", "h_freq", "sph_seconds",
+                                                "sop_seconds", "postictal_seconds",
+                                                "min_interictal_seconds")},
+            "recordings": [{"path": str(r.path), "seizures": [list(s) for s in r.seizures],
+                            "start": float(r.start), "subject": str(r.subject),
+                            "duration": r.duration} for r in windows.recordings]}
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1))
+
+
+def save_windows(windows: SeizureWindows, folder: str | Path, *,
+                 overwrite: bool = False) -> Path:
+    """Write labelled windows to a folder, all at once or not at all.
+
+    The files are written into a temporary sibling folder, which is renamed into place
+    only when complete: an error midway never leaves a half-written ``folder``.
+
+    Parameters
+    ----------
+    windows : SeizureWindows
+        Output of :func:`extract_windows` (``X`` of shape ``(n, n_chans, n_times)``,
+        float32 microvolts; it may be a memory map, copied in chunks).
+    folder : str | Path
+        Destination folder (created with its parents).
+    overwrite : bool
+        Replace an existing non-empty ``folder``; otherwise refuse.
+
+    Returns
+    -------
+    Path
+        ``folder``, holding ``X.npy``, ``labels.npz`` and ``meta.json``.
+
+    Raises
+    ------
+    ValueError
+        If ``windows`` is not a :class:`SeizureWindows` with consistent arrays, if
+        ``folder`` is a file, or if it is a non-empty folder and ``overwrite`` is False.
+    """
+    if not isinstance(windows, SeizureWindows):
+        raise ValueError(f"windows must be a SeizureWindows, got {type(windows).__name__}.")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"folder {folder} is a file, expected a folder.")
+    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+        raise ValueError(f"folder {folder} exists and is not empty; pass overwrite=True to "
+                         "replace it.")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:8]
+    tmp = folder.parent / f".{folder.name}.partial-{tag}"
+    old = folder.parent / f".{folder.name}.old-{tag}"
+    tmp.mkdir()
+    try:
+        _write(windows, tmp)
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not folder.exists():
+            old.rename(folder)  # put the previous contents back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def _read_meta(path: Path) -> dict:
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path} must hold a JSON object, got {type(meta).__name__}.")
+    missing = [k for k in _META if k not in meta]
+    if missing:
+        raise ValueError(f"{path} lacks {missing} (written by an older version? run "
+                         "extract_windows and save_windows again).")
+    return meta
+
+
+def _read_labels(path: Path, n: int) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} is not a readable .npz file: {exc}") from exc
+    missing = [k for k in _ARRAYS if k not in arrays]
+    if missing:
+        raise ValueError(f"{path} lacks arrays {missing}; it has {sorted(arrays)}.")
+    bad = {k: arrays[k].shape for k in _ARRAYS if arrays[k].shape != (n,)}
+    if bad:
+        raise ValueError(f"{path}: arrays {bad} do not match the {n} windows of X.npy.")
+    return arrays
+
+
+def load_windows(folder: str | Path, mmap: bool = True) -> SeizureWindows:
+    """Read windows written by :func:`save_windows`.
+
+    Parameters
+    ----------
+    folder : str | Path
+        The folder holding ``X.npy``, ``labels.npz`` and ``meta.json``.
+    mmap : bool
+        Map ``X`` read-only from disk (nothing is read until indexed); False loads it
+        into memory.
+
+    Returns
+    -------
+    SeizureWindows
+        ``X`` of shape ``(n, n_chans, n_times)`` float32 microvolts (a read-only
+        ``numpy.memmap`` when ``mmap``); ``recordings`` rebuilt from the stored paths
+        (a file that no longer exists keeps its path and is not opened).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``folder`` or one of its three files is missing (naming it).
+    ValueError
+        If a file is unreadable or inconsistent (naming it).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"Windows folder {folder} does not exist.")
+    for name in ("X.npy", "labels.npz", "meta.json"):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"{folder / name} is missing: not a folder written by "
+                                    "save_windows.")
+    try:
+        X = np.load(folder / "X.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{folder / 'X.npy'} is not a readable .npy file: {exc}") from exc
+    if X.ndim != 3:
+        raise ValueError(f"{folder / 'X.npy'} must hold (n, n_chans, n_times) windows, got "
+                         f"shape {X.shape}.")
+    labels = _read_labels(folder / "labels.npz", len(X))
+    meta = _read_meta(folder / "meta.json")
+    try:
+        recordings = [SeizureRecording(r["path"], [tuple(s) for s in r["seizures"]],
+                                       start=r["start"], subject=r["subject"],
+                                       duration=r["duration"]) for r in meta["recordings"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{folder / 'meta.json'}: bad 'recordings' entry ({exc!r}); each "
+                         "needs path, seizures, start, subject and duration.") from exc
+    if len(labels["recording"]) and not (
+            labels["recording"].min() >= 0 and labels["recording"].max() < len(recordings)):
+        raise ValueError(f"{folder / 'labels.npz'}: 'recording' indexes beyond the "
+                         f"{len(recordings)} recordings of meta.json.")
+    return SeizureWindows(
+        X=X, y=labels["y"], seizure=labels["seizure"], recording=labels["recording"],
+        start=labels["start"], subject=labels["subject"].astype(object),
+        recordings=recordings, ch_names=list(meta["ch_names"]), sfreq=float(meta["sfreq"]),
+        window_seconds=float(meta["window_seconds"]),
+        sph_seconds=float(meta["sph_seconds"]), sop_seconds=float(meta["sop_seconds"]),
+        postictal_seconds=float(meta["postictal_seconds"]),
+        min_interictal_seconds=float(meta["min_interictal_seconds"]),
+        l_freq=meta["l_freq"], h_freq=meta["h_freq"])

@@ -1,0 +1,275 @@
+"""Streaming fixed-length windows from recordings and extracting labelled windows."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ._labels import INTERICTAL, PREICTAL, label_windows
+from ._reading import SeizureRecording, check_subject_recordings, pick_channel_indices
+
+
+def window_starts(duration: float, window_seconds: float,
+                  stride_seconds: float | None = None) -> np.ndarray:
+    """Start times (s) of the fixed-length windows that fit in ``duration`` seconds.
+
+    Raises
+    ------
+    ValueError
+        If the recording is shorter than one window, or lengths are not positive.
+    """
+    stride = window_seconds if stride_seconds is None else stride_seconds
+    if window_seconds <= 0 or stride <= 0:
+        raise ValueError(f"window_seconds and stride_seconds must be > 0, got "
+                         f"{window_seconds} and {stride}.")
+    if duration < window_seconds:
+        raise ValueError(f"Recording of {duration:g} s is shorter than one window "
+                         f"({window_seconds:g} s).")
+    n = int(np.floor((duration - window_seconds) / stride + 1e-9)) + 1
+    return np.arange(n) * stride
+
+
+def iter_windows(recording: SeizureRecording, *, window_seconds: float = 5.0,
+                 stride_seconds: float | None = None, ch_names: Sequence[str] | None = None,
+                 sfreq: float | None = None, l_freq: float | None = None,
+                 h_freq: float | None = None, starts: np.ndarray | None = None,
+                 chunk_windows: int = 120,
+                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Stream fixed-length windows from disk, a chunk at a time.
+
+    Only ``chunk_windows`` windows (plus a filter margin) are in memory at once, so
+    memory does not grow with the recording's length.
+
+    Parameters
+    ----------
+    recording : SeizureRecording
+        The file.
+    window_seconds : float
+        Window length in seconds.
+    stride_seconds : float | None
+        Step between window starts (default: ``window_seconds``, no overlap).
+    ch_names : sequence of str | None
+        Channels, in this order (e.g. a bipolar montage); None keeps all.
+    sfreq : float | None
+        Resample to this rate (Hz); None keeps the file's.
+    l_freq, h_freq : float | None
+        Band-pass edges in Hz (zero-phase FIR, MNE's defaults); None skips that edge.
+    starts : numpy.ndarray | None
+        Explicit window starts in seconds from the file start (overrides the stride).
+    chunk_windows : int
+        Windows read per chunk.
+
+    Yields
+    ------
+    starts : numpy.ndarray
+        ``(n,)`` start of each window, seconds from the file's start.
+    windows : numpy.ndarray
+        ``(n, n_chans, n_times)`` float32 in microvolts (EEG/iEEG channels).
+
+    Raises
+    ------
+    ValueError
+        If the recording is shorter than one window or lacks a channel.
+    """
+    import mne
+
+    raw = recording.open()
+    fs0 = float(raw.info["sfreq"])
+    fs = fs0 if sfreq is None else float(sfreq)
+    picks = (list(range(len(raw.ch_names))) if ch_names is None
+             else pick_channel_indices(raw.ch_names, ch_names, name=recording.path.name))
+    scale = np.array([1e6 if raw.info["chs"][p]["unit"] == mne.io.constants.FIFF.FIFF_UNIT_V
+                      else 1.0 for p in picks])[:, None]
+    if starts is None:
+        starts = window_starts(recording.duration, window_seconds, stride_seconds)
+    starts = np.asarray(starts, dtype=float)
+    if starts.size and (starts.min() < 0 or starts.max() + window_seconds >
+                        recording.duration + 1e-6):
+        raise ValueError(f"{recording.path.name}: window starts must lie in [0, "
+                         f"{recording.duration - window_seconds:g}] s.")
+    n_times = int(round(window_seconds * fs))
+    ratio = Fraction(fs / fs0).limit_denominator(1000)
+    filtering = l_freq is not None or h_freq is not None
+    margin = (10.0 if filtering else 0.0) + (1.0 if ratio != 1 else 0.0)
+    for i in range(0, len(starts), chunk_windows):
+        chunk = starts[i: i + chunk_windows]
+        a = max(0, int(np.floor((chunk[0] - margin) * fs0)))
+        b = min(raw.n_times, int(np.ceil((chunk[-1] + window_seconds + margin) * fs0)) + 1)
+        data = raw.get_data(picks=picks, start=a, stop=b) * scale
+        if filtering:
+            data = mne.filter.filter_data(data, fs0, l_freq, h_freq, verbose="error")
+        if ratio != 1:
+            from scipy.signal import resample_poly
+
+            data = resample_poly(data, ratio.numerator, ratio.denominator, axis=-1)
+        offsets = np.round((chunk - a / fs0) * fs).astype(int)
+        offsets = np.minimum(offsets, data.shape[-1] - n_times)
+        idx = offsets[:, None] + np.arange(n_times)[None]
+        yield chunk, np.ascontiguousarray(data[:, idx].transpose(1, 0, 2), dtype=np.float32)
+
+
+
+@dataclass
+class SeizureWindows:
+    """Labelled windows of one or more subjects, ready for an estimator.
+
+    Attributes
+    ----------
+    X : numpy.ndarray
+        ``(n, n_chans, n_times)`` float32 microvolts (a ``numpy.memmap`` when written
+        to disk).
+    y : numpy.ndarray
+        ``(n,)`` 1 preictal, 0 interictal.
+    seizure : numpy.ndarray
+        ``(n,)`` global seizure id of preictal windows (-1 for interictal).
+    recording : numpy.ndarray
+        ``(n,)`` index into ``recordings``.
+    start : numpy.ndarray
+        ``(n,)`` start on the subject's clock, seconds.
+    subject : numpy.ndarray
+        ``(n,)`` subject of each window.
+    recordings : list of SeizureRecording
+        The files the windows come from (``recording`` indexes them).
+    ch_names : list of str
+        Channels of ``X``, in order.
+    sfreq : float
+        Sampling rate of ``X``, Hz.
+    window_seconds : float
+        Window length, seconds.
+    sph_seconds, sop_seconds, postictal_seconds, min_interictal_seconds : float
+        The labelling the windows were made with (see :func:`label_windows`), seconds.
+        Evaluations read them from here, so they cannot disagree with the labels.
+    l_freq, h_freq : float | None
+        Band-pass edges applied to ``X``, Hz (None: that edge was not filtered).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    seizure: np.ndarray
+    recording: np.ndarray
+    start: np.ndarray
+    subject: np.ndarray
+    recordings: list[SeizureRecording]
+    ch_names: list[str]
+    sfreq: float
+    window_seconds: float
+    sph_seconds: float
+    sop_seconds: float
+    postictal_seconds: float
+    min_interictal_seconds: float
+    l_freq: float | None
+    h_freq: float | None
+
+
+def extract_windows(recordings: Sequence[SeizureRecording], *, window_seconds: float = 5.0,
+                    stride_seconds: float | None = None,
+                    ch_names: Sequence[str] | None = None, sfreq: float | None = None,
+                    l_freq: float | None = None, h_freq: float | None = None,
+                    sph_seconds: float = 300.0, sop_seconds: float = 900.0,
+                    min_interictal_seconds: float = 4 * 3600.0,
+                    postictal_seconds: float = 1800.0, out: str | Path | None = None,
+                    verbose: int = 0) -> SeizureWindows:
+    """Labelled preictal and interictal windows of every recording (excluded ones dropped).
+
+    Labels are computed from the headers before any data is read, so the output is
+    allocated once: in memory, or as a ``.npy`` memory map at ``out`` (then memory
+    stays flat however many hours are windowed). Recordings shorter than one window
+    are skipped with a warning.
+
+    Parameters
+    ----------
+    recordings : sequence of SeizureRecording
+        Files of one or more subjects (``subject`` tells them apart; each subject's
+        seizures are pooled across its files to measure distances).
+    window_seconds, stride_seconds, ch_names, sfreq, l_freq, h_freq
+        See :func:`iter_windows`.
+    sph_seconds, sop_seconds, min_interictal_seconds, postictal_seconds
+        See :func:`label_windows`.
+    out : str | Path | None
+        Write ``X`` to this ``.npy`` file as a memory map.
+    verbose : int
+        Show a progress bar over recordings when > 0.
+
+    Returns
+    -------
+    SeizureWindows
+        ``X`` of shape ``(n, n_chans, n_times)`` float32 microvolts, with the labelling
+        and band-pass above recorded on it; :func:`save_windows` writes it to a folder.
+
+    Raises
+    ------
+    ValueError
+        If files of a subject disagree on channels or rate (when ``sfreq`` is None),
+        a seizure lies outside its file, or no window is preictal or none interictal
+        (e.g. no interictal time at least ``min_interictal_seconds`` from seizures).
+    """
+    from tqdm.auto import tqdm
+
+    recordings = [r.check() for r in recordings]
+    subjects = sorted({r.subject for r in recordings})
+    names = list(ch_names) if ch_names is not None else None
+    for subj in subjects:
+        recs = [r for r in recordings if r.subject == subj]
+        names, _ = check_subject_recordings(recs, names, same_sfreq=sfreq is None)
+    plan, seizure_offset = [], 0
+    for subj in subjects:
+        recs = [(i, r) for i, r in enumerate(recordings) if r.subject == subj]
+        all_sz = sorted(s for _, r in recs for s in r.absolute_seizures)
+        for i, r in recs:
+            try:
+                starts = window_starts(r.duration, window_seconds, stride_seconds)
+            except ValueError as exc:
+                warnings.warn(f"{r.path.name} skipped: {exc}", stacklevel=2)
+                continue
+            lab, sz = label_windows(r.start + starts, window_seconds, all_sz,
+                                    sph_seconds=sph_seconds, sop_seconds=sop_seconds,
+                                    min_interictal_seconds=min_interictal_seconds,
+                                    postictal_seconds=postictal_seconds)
+            keep = lab >= 0
+            if keep.any():
+                plan.append((i, r, starts[keep], lab[keep],
+                             np.where(sz[keep] >= 0, sz[keep] + seizure_offset, -1)))
+        seizure_offset += len(all_sz)
+    y = np.concatenate([p[3] for p in plan]) if plan else np.zeros(0, np.int8)
+    if not (y == PREICTAL).any() or not (y == INTERICTAL).any():
+        raise ValueError(
+            f"Found {(y == PREICTAL).sum()} preictal and {(y == INTERICTAL).sum()} "
+            f"interictal windows: both are needed. Interictal windows must be at least "
+            f"min_interictal_seconds={min_interictal_seconds:g} s from every seizure, "
+            f"preictal ones within [onset - {sph_seconds + sop_seconds:g}, onset - "
+            f"{sph_seconds:g}] s; add recordings or change these parameters.")
+    fs = sfreq
+    if fs is None:
+        fs = float(recordings[plan[0][0]].open().info["sfreq"])
+    n_times = int(round(window_seconds * fs))
+    shape = (len(y), len(names), n_times)
+    if out is not None:
+        X = np.lib.format.open_memmap(Path(out), mode="w+", dtype=np.float32, shape=shape)
+    else:
+        X = np.empty(shape, dtype=np.float32)
+    pos = 0
+    for _, r, starts, _, _ in tqdm(plan, disable=not verbose, desc="windowing"):
+        for chunk, win in iter_windows(r, window_seconds=window_seconds, ch_names=names,
+                                       sfreq=sfreq, l_freq=l_freq, h_freq=h_freq,
+                                       starts=starts):
+            X[pos: pos + len(chunk)] = win
+            pos += len(chunk)
+    if out is not None:
+        X.flush()
+    return SeizureWindows(
+        X=X, y=y.astype(np.int64), seizure=np.concatenate([p[4] for p in plan]),
+        recording=np.concatenate([np.full(len(p[2]), p[0]) for p in plan]),
+        start=np.concatenate([p[1].start + p[2] for p in plan]),
+        subject=np.concatenate([np.full(len(p[2]), p[1].subject, dtype=object)
+                                for p in plan]),
+        recordings=list(recordings), ch_names=list(names), sfreq=float(fs),
+        window_seconds=float(window_seconds), sph_seconds=float(sph_seconds),
+        sop_seconds=float(sop_seconds), postictal_seconds=float(postictal_seconds),
+        min_interictal_seconds=float(min_interictal_seconds),
+        l_freq=None if l_freq is None else float(l_freq),
+        h_freq=None if h_freq is None else float(h_freq))
