@@ -5,10 +5,12 @@ Use ``%(name)s`` placeholders in a docstring and decorate with :func:`fill_doc`.
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["docdict", "fill_doc"]
+__all__ = ["docdict", "fill_doc", "fill_estimator_doc"]
 
 T = TypeVar("T", bound=Callable)
 
@@ -47,16 +49,201 @@ docdict["transformer_args"] = """embed_dim : int
         Self-attention block: a registered name (``"multihead"``,
         ``"gated_multihead"``) or a class with the same constructor."""
 
-docdict["random_state"] = """random_state : int | RandomState | None
-        Seeds weight initialisation, shuffling and splits: two fits with the same
-        integer give identical results on CPU."""
+# ------------------------------------------------------------ viz: figures
+docdict["fig_ax"] = """ax : matplotlib.axes.Axes | None
+        Axes to draw in; None draws in a new figure."""
 
-docdict["verbose"] = """verbose : int
-        0 is silent; 1 shows a progress bar and per-epoch figures."""
+docdict["fig_title"] = """title : str
+        Figure title."""
 
-docdict["device"] = """device : str
+docdict["fig_path"] = """path : str | Path | None
+        Image file to write (format from the suffix, e.g. ``.png``), its folder
+        created if needed; None writes nothing."""
+
+docdict["fig_returns"] = """fig : matplotlib.figure.Figure
+        The figure drawn in: a new :mod:`matplotlib.pyplot` figure, or the one holding
+        the axes given. No backend is selected here; close it with
+        ``matplotlib.pyplot.close(fig)`` when done."""
+
+
+# ------------------------------------------------ nn: channel-attention blocks
+docdict["in_channels"] = """in_channels : int
+        Number of input channels: feature maps, or electrodes when the block sits on
+        the raw signal."""
+
+docdict["channel_reduction"] = """reduction : int
+        Bottleneck ratio of the channel MLP: its hidden width is ``in_channels //
+        reduction``, at least 1."""
+
+docdict["channel_kernel_size"] = """kernel_size : int
+        Odd length, in samples, of the temporal convolution behind the temporal gate
+        (same padding)."""
+
+docdict["seq_len"] = """seq_len : int
+        Length of the time axis the block will see (the learned gather spans all of
+        it); required, and inputs of another length are refused."""
+
+_CHANNEL_IO = """Input ``(batch, in_channels, time)``, or ``(batch, in_channels, height, time)``
+    (height and time are flattened into one axis of positions and restored); output of
+    the same shape."""
+
+docdict["channel_gate_notes"] = _CHANNEL_IO + """ Recorded weights (``last_attention``):
+    ``(batch, in_channels)``, one gate per channel."""
+
+docdict["channel_time_gate_notes"] = _CHANNEL_IO + """ Recorded weights
+    (``last_attention``): ``(batch, in_channels, time)``, one gate per channel and
+    position."""
+
+# ------------------------------------------- nn: attention and transformer blocks
+docdict["embed_dim"] = """embed_dim : int
+        Token width."""
+
+docdict["embed_dim_heads"] = """embed_dim : int
+        Token width; a multiple of ``n_heads``."""
+
+docdict["n_heads"] = """n_heads : int
+        Number of attention heads."""
+
+docdict["attn_drop_prob"] = """attn_drop_prob : float
+        Dropout probability on the attention weights."""
+
+docdict["proj_drop_prob"] = """drop_prob : float
+        Dropout probability after the output projection."""
+
+docdict["mlp_ratio"] = """mlp_ratio : float
+        Hidden width of the feed-forward part relative to ``embed_dim``."""
+
+docdict["mlp_activation"] = """activation : type[torch.nn.Module]
+        Activation class of the MLP, instantiated without arguments."""
+
+docdict["region_dim"] = """region_dim : int | None
+        Width of the region embeddings (defaults to ``embed_dim``)."""
+
+docdict["patch_size"] = """patch_size : int
+        Samples per patch (also the stride); trailing samples that do not fill a patch
+        are dropped."""
+
+docdict["token_io"] = """Input and output ``(batch, n_tokens, embed_dim)``."""
+
+# ------------------------------------------------------------ nn: losses, critic
+docdict["critic"] = """critic : torch.nn.Module
+        Maps ``(n, dim)`` features to ``(n,)`` scores, e.g. a
+        :class:`~neuroattn.nn.WassersteinCritic`."""
+
+docdict["critic_features"] = """f_pre, f_inter : torch.Tensor
+        ``(n_pre, dim)`` and ``(n_inter, dim)`` features of preictal and interictal
+        windows."""
+
+docdict["critic_features_raises"] = """ValueError
+        If a feature tensor is empty or not 2-D, or their widths differ."""
+
+
+# ------------------------------------------------------- estimators: training
+# Rendered per estimator by :func:`fill_estimator_doc`: only the entries naming a
+# parameter of the estimator's constructor are kept, and each ``default=@`` becomes
+# that constructor's real default, so documented defaults cannot drift.
+docdict["training_params"] = """model : str | type, default=@
+        A registry name (see :func:`neuroattn.list_models`) or a model class taking
+        braindecode's signal arguments (a braindecode model class works too).
+    max_epochs : int, default=@
+        Training epochs.
+    lr : float, default=@
+        AdamW (peak) learning rate.
+    batch_size : int, default=@
+        Mini-batch size.
+    weight_decay : float, default=@
+        AdamW weight decay.
+    lr_scheduler : {"cosine", "warmup_cosine", None}, default=@
+        ``"cosine"``: cosine annealing over ``max_epochs`` (per epoch);
+        ``"warmup_cosine"``: linear warm-up over the first 10% of steps, then cosine
+        decay per step (:class:`~neuroattn.estimators.WarmupCosineLR`); None: a
+        constant rate.
+    validation_fraction : float | None, default=@
+        Fraction of the training data held out (stratified for classifiers) to report
+        ``valid_loss``. None trains on everything: there is no silent hold-out.
+    early_stopping : bool, default=@
+        Stop when ``valid_loss`` has not improved for ``patience`` epochs and restore
+        the best weights. Needs ``validation_fraction``.
+    patience : int, default=@
+        Epochs without improvement before early stopping.
+    callbacks : list | None, default=@
+        Extra skorch callbacks (``(name, callback)`` pairs or callbacks). They belong to
+        a training run: :meth:`save` does not store them.
+    device : str, default=@
         ``"auto"`` picks CUDA when present (with bfloat16 mixed precision), else CPU;
-        or an explicit ``"cpu"`` / ``"cuda"`` / ``"cuda:1"``."""
+        or an explicit ``"cpu"`` / ``"cuda"`` / ``"cuda:1"``.
+    random_state : int | RandomState | None, default=@
+        Seeds weight initialisation, shuffling, sampling and the validation split: two
+        fits with the same integer give identical models on CPU. The global torch RNG
+        is left alone.
+    verbose : int, default=@
+        0 is silent; 1 prints skorch's epoch table and a progress bar.
+    **kwargs
+        ``model__<name>`` routes a hyperparameter to the model (``model__depth=4``),
+        ``optimizer__<name>`` to AdamW (``optimizer__betas=(0.9, 0.99)``). Both appear
+        in ``get_params()`` and work with ``set_params`` and ``GridSearchCV``."""
+
+docdict["fitted_net_attrs"] = """net_ : skorch.NeuralNet
+        The trained skorch net (its ``history`` holds per-epoch losses).
+    module_ : torch.nn.Module
+        The trained model.
+    history_ : skorch.History
+        Per-epoch training record."""
+
+docdict["fitted_signal_attrs"] = """n_chans_ : int
+        Channels seen at ``fit`` (1 for 2-D input).
+    n_times_ : int
+        Samples per window seen at ``fit``.
+    n_outputs_ : int
+        Model outputs.
+    n_features_in_ : int
+        ``n_chans_ * n_times_``.
+    sfreq_ : float | None
+        Sampling frequency (Hz) when ``X`` was an ``mne.Epochs``.
+    chs_info_ : list of dict | None
+        Channel descriptions when ``X`` was an ``mne.Epochs`` (saved with the model).
+    ch_names_ : list of str | None
+        Channel names when ``X`` was an ``mne.Epochs``."""
+
+
+def _render_entries(template: str, defaults: dict) -> str:
+    """Keep the numpydoc entries of ``template`` naming a key of ``defaults`` (and
+    ``**kwargs`` when present), with ``default=@`` replaced by the real default."""
+    entries = re.split(r"\n(?=    \S)", "    " + template)
+    kept = []
+    for entry in entries:
+        name = entry.strip().split(" :", 1)[0].split("\n", 1)[0]
+        if name not in defaults:
+            continue
+        value = defaults[name]
+        text = f'"{value}"' if isinstance(value, str) else repr(value)
+        kept.append(entry.replace("default=@", f"default={text}"))
+    return "\n".join(kept).strip()
+
+
+def fill_estimator_doc(cls: T) -> T:
+    """:func:`fill_doc` for estimators: ``%(training_params)s`` is rendered with the
+    entries and defaults of ``cls.__init__``'s signature.
+
+    Raises
+    ------
+    ValueError
+        If the docstring names a key that :data:`docdict` does not have.
+    """
+    params = inspect.signature(cls.__init__).parameters
+    defaults = {n: p.default for n, p in params.items()
+                if p.default is not inspect.Parameter.empty}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        defaults["**kwargs"] = None
+    rendered = {**docdict, "training_params": _render_entries(docdict["training_params"],
+                                                              defaults)}
+    if cls.__doc__:
+        try:
+            cls.__doc__ = cls.__doc__ % rendered
+        except KeyError as exc:
+            raise ValueError(f"Unknown docdict key {exc} in {cls.__qualname__}.") from exc
+    return cls
+
 
 
 def fill_doc(obj: T) -> T:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import warnings
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -12,117 +13,56 @@ import numpy as np
 import torch
 from sklearn.base import is_classifier
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
-from skorch.callbacks import Callback, EarlyStopping, LRScheduler, ProgressBar
+from skorch import NeuralNet, NeuralNetClassifier
+from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 
 from ..data import as_signal_array, check_signal_array, signal_metadata
 from ..models import NeuroModel, model_registry
+from ._nets import TrainStep, WarmupCosineLR, resolve_device
 
-__all__ = ["NeuroEstimatorMixin", "WarmupCosineLR", "resolve_device", "ROUTED_PREFIXES"]
-
-#: Accepted values of the estimators' ``lr_scheduler`` parameter.
-LR_SCHEDULERS = ("cosine", "warmup_cosine", None)
+__all__ = ["NeuroEstimatorMixin", "ROUTED_PREFIXES", "TRAINING_CONSTRAINTS"]
 
 #: Keyword prefixes routed to the model constructor and to the optimizer.
 ROUTED_PREFIXES = ("model__", "optimizer__")
 
 
-def resolve_device(device: str | torch.device) -> str:
-    """``"auto"`` -> ``"cuda"`` when a CUDA device is present, else ``"cpu"``."""
-    if str(device) == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
-
-
-class WarmupCosineLR(Callback):
-    """Per-step learning rate: linear warm-up, then cosine decay to zero.
-
-    Over the first ``warmup_fraction`` of all optimizer steps (``max_epochs`` x batches
-    per epoch) the rate rises linearly from ``lr / n_warmup`` to ``lr``; it then
-    follows half a cosine down to 0 at the last step. Transformers trained with a
-    large rate from the first step often take loss spikes that leave them stuck near
-    chance for epochs (seen with STAN at its default size); the warm-up avoids them.
-
-    Batches per epoch come from the net's ``train_batches_per_epoch(dataset)`` when it
-    has one (a class-balanced sampler draws fewer windows than the dataset holds), else
-    ``ceil(len(dataset) / batch_size)``.
-
-    Parameters
-    ----------
-    warmup_fraction : float
-        Fraction of the steps spent warming up, in ``[0, 1)``.
-    """
-
-    def __init__(self, warmup_fraction: float = 0.1) -> None:
-        self.warmup_fraction = warmup_fraction
-
-    def initialize(self):
-        if not 0.0 <= self.warmup_fraction < 1.0:
-            raise ValueError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}.")
-        self.step_ = 0
-        self.total_steps_ = None
-        return self
-
-    def on_train_begin(self, net, **kwargs):
-        # Base rates are read once per optimizer: a later partial_fit continues the
-        # schedule from the rates the optimizer was built with, not from decayed ones.
-        if getattr(self, "optimizer_", None) is not net.optimizer_:
-            self.optimizer_ = net.optimizer_
-            self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
-        self.step_ = 0
-        self.total_steps_ = None
-
-    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
-        if self.total_steps_ is None:
-            per_epoch = getattr(net, "train_batches_per_epoch", None)
-            if per_epoch is not None:
-                n = per_epoch(dataset_train)
-            else:
-                bs = net.batch_size if net.batch_size > 0 else len(dataset_train)
-                n = -(-len(dataset_train) // bs)
-            self.total_steps_ = max(1, int(n) * int(net.max_epochs))
-
-    def factor(self, step: int) -> float:
-        """Multiplier of the base rate at optimizer step ``step`` (0-based)."""
-        n_warm = int(self.warmup_fraction * self.total_steps_)
-        if step < n_warm:
-            return (step + 1) / n_warm
-        progress = min(1.0, (step - n_warm) / max(1, self.total_steps_ - n_warm))
-        return 0.5 * (1.0 + float(np.cos(np.pi * progress)))
-
-    def on_batch_begin(self, net, training=False, **kwargs):
-        if not training:
-            return
-        f = self.factor(self.step_)
-        for group, base in zip(net.optimizer_.param_groups, self.base_lrs_):
-            group["lr"] = base * f
-        self.step_ += 1
-
-
-class _AutocastMixin:
-    """Mixed precision (bfloat16 autocast) on CUDA; plain float32 elsewhere."""
-
-    def infer(self, x, **fit_params):
-        if str(self.device).startswith("cuda") and torch.cuda.is_bf16_supported():
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                return super().infer(x, **fit_params).float()
-        return super().infer(x, **fit_params)
-
-
-class _Classifier(_AutocastMixin, NeuralNetClassifier):
-    pass
-
-
-class _Regressor(_AutocastMixin, NeuralNetRegressor):
-    pass
+#: The training parameters every neuroattn estimator shares, as scikit-learn
+#: parameter constraints (checked by ``_validate_params`` at ``fit``).
+TRAINING_CONSTRAINTS: dict[str, list] = {
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "lr_scheduler": [StrOptions({"cosine", "warmup_cosine"}), None],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "early_stopping": ["boolean"],
+    "patience": [Interval(Integral, 1, None, closed="left")],
+    "callbacks": [list, None],
+    "device": [str, torch.device],
+    "random_state": ["random_state"],
+    "verbose": [Interval(Integral, 0, None, closed="left")],
+}
 
 
 class NeuroEstimatorMixin:
-    """Shared machinery of the neuroattn estimators (signal checks, skorch net, I/O).
+    """The training core of the neuroattn estimators (one loop, one save, one load).
 
-    Subclasses set ``_net_class``, ``_criterion`` and implement ``_encode_targets``.
+    A subclass declares what differs and inherits the rest:
+
+    - ``_net_class`` (a skorch net: ``_Classifier``, ``_Regressor``, ``_Net`` or a
+      subclass) and ``_criterion``;
+    - ``_parameter_constraints``: :data:`TRAINING_CONSTRAINTS` plus its own, checked
+      once by :meth:`_check_params` (scikit-learn's validation);
+    - ``_signal_args()``: the model's constructor arguments derived from fitted
+      attributes, so :meth:`_rebuild_module` builds the same model at ``fit`` and at
+      :meth:`load`;
+    - optionally ``_train_step()`` (a :class:`TrainStep`) and ``_balanced`` (draw
+      class-balanced training batches).
+
+    ``fit`` validates, sets the fitted attributes, then calls :meth:`_train`.
     Hyperparameters of the model are given as ``model__<name>=value`` and of the
     optimizer as ``optimizer__<name>=value`` (skorch's convention); they show in
     ``get_params()`` and work with ``set_params`` and ``GridSearchCV``.
@@ -130,8 +70,23 @@ class NeuroEstimatorMixin:
 
     _net_class: type[NeuralNet]
     _criterion: type[torch.nn.Module]
+    _parameter_constraints: dict[str, list] = TRAINING_CONSTRAINTS
+    #: Draw class-balanced training batches (classifiers with a ``balance`` parameter).
+    _balanced = False
 
     # ------------------------------------------------------------ params routing
+    def _init_params(self, params: dict[str, Any]) -> None:
+        """The body of every ``__init__``: ``self.<name> = <name>`` for each constructor
+        argument in ``params`` (the constructor's ``locals()``), ``**kwargs`` routed.
+
+        Only assignments, as scikit-learn requires of ``__init__``; checks run at fit.
+        """
+        for name in inspect.signature(type(self).__init__).parameters:
+            if name == "kwargs":
+                self._set_routed(params["kwargs"])
+            elif name != "self":
+                setattr(self, name, params[name])
+
     def _set_routed(self, kwargs: dict[str, Any]) -> None:
         # Kept in one private dict (not as attributes) so that scikit-learn's
         # "only parameters are set in __init__" rule holds; get_params shows them.
@@ -158,12 +113,23 @@ class NeuroEstimatorMixin:
         tags.input_tags.three_d_array = True
         return tags
 
+    def _check_params(self) -> None:
+        """Validate every parameter against ``_parameter_constraints`` and the routing."""
+        bad = [k for k in self._routed_params
+               if not k.startswith(ROUTED_PREFIXES) or k in ROUTED_PREFIXES]
+        if bad:
+            raise ValueError(f"Unknown parameters {bad} for {type(self).__name__}; model and "
+                             "optimizer hyperparameters take the prefixes 'model__' and "
+                             "'optimizer__' (e.g. model__depth=2).")
+        self._validate_params()
+        if self.early_stopping and self.validation_fraction is None:
+            raise ValueError("early_stopping=True needs a validation set: set "
+                             "validation_fraction (e.g. 0.2).")
+
     # --------------------------------------------------------------- input checks
     def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
         """Return float32 ``(n, n_chans, n_times)``; 2-D input is one channel."""
         data = as_signal_array(X)
-        if reset:
-            self._fit_meta = signal_metadata(X)
         if not hasattr(data, "ndim") or not hasattr(data, "shape"):
             data = np.asarray(data)
         if data.ndim == 3:
@@ -185,13 +151,28 @@ class NeuroEstimatorMixin:
                              ensure_all_finite=True)
         return check_signal_array(data[:, None, :], check_flat=reset)
 
+    def _set_signal_attributes(self, X: Any, data: np.ndarray) -> None:
+        """Fitted ``n_chans_``, ``n_times_``, ``sfreq_``, ``chs_info_``, ``ch_names_``."""
+        meta = signal_metadata(X)
+        self.n_chans_, self.n_times_ = int(data.shape[1]), int(data.shape[2])
+        self.sfreq_ = meta["sfreq"]
+        self.chs_info_ = meta["chs_info"]
+        self.ch_names_ = [c["ch_name"] for c in meta["chs_info"]] if meta["chs_info"] else None
+
     # ----------------------------------------------------------------- building
-    def _build_module(self, X: np.ndarray, n_outputs: int) -> torch.nn.Module:
+    def _signal_args(self) -> dict[str, Any]:
+        """Model constructor arguments from fitted attributes (braindecode's names)."""
+        return {"n_chans": self.n_chans_, "n_times": self.n_times_,
+                "n_outputs": self.n_outputs_, "sfreq": self.sfreq_,
+                "chs_info": getattr(self, "chs_info_", None)}
+
+    def _rebuild_module(self) -> torch.nn.Module:
+        """The model of this estimator, built from ``model``, ``model__*`` and the
+        fitted attributes (see :meth:`_signal_args`); weights freshly initialised."""
         cls = model_registry.get(self.model)
-        signal = {"n_chans": X.shape[1], "n_times": X.shape[2], "n_outputs": n_outputs,
-                  "sfreq": self._fit_meta["sfreq"], "chs_info": self._fit_meta["chs_info"]}
         accepted = inspect.signature(cls).parameters
-        kwargs = {k: v for k, v in signal.items() if k in accepted and v is not None}
+        kwargs = {k: v for k, v in self._signal_args().items()
+                  if k in accepted and v is not None}
         kwargs.update(self._routed("model__"))
         try:
             return cls(**kwargs)
@@ -205,9 +186,6 @@ class NeuroEstimatorMixin:
                 policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs)))
         elif self.lr_scheduler == "warmup_cosine":
             callbacks.append(("lr_scheduler", WarmupCosineLR()))
-        elif self.lr_scheduler is not None:
-            raise ValueError(f"lr_scheduler must be one of {LR_SCHEDULERS}, got "
-                             f"{self.lr_scheduler!r}.")
         if self.early_stopping:
             callbacks.append(("early_stopping", EarlyStopping(
                 monitor="valid_loss", patience=self.patience, load_best=True)))
@@ -215,25 +193,9 @@ class NeuroEstimatorMixin:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks + list(self.callbacks or [])
 
-    def _check_params(self) -> None:
-        bad = [k for k in self._routed_params
-               if not k.startswith(ROUTED_PREFIXES) or k in ROUTED_PREFIXES]
-        if bad:
-            raise ValueError(f"Unknown parameters {bad} for {type(self).__name__}; model and "
-                             "optimizer hyperparameters take the prefixes 'model__' and "
-                             "'optimizer__' (e.g. model__depth=2).")
-        if not (isinstance(self.max_epochs, (int, np.integer)) and self.max_epochs >= 1):
-            raise ValueError(f"max_epochs must be a positive integer, got {self.max_epochs!r}.")
-        if not (isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1):
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}.")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}.")
-        vf = self.validation_fraction
-        if vf is not None and not 0 < vf < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1) or None, got {vf}.")
-        if self.early_stopping and vf is None:
-            raise ValueError("early_stopping=True needs a validation set: set "
-                             "validation_fraction (e.g. 0.2).")
+    def _train_step(self) -> TrainStep | None:
+        """The step one batch takes; None is skorch's plain step."""
+        return None
 
     def _make_net(self, module: torch.nn.Module, seed: int) -> NeuralNet:
         device = resolve_device(self.device)
@@ -250,32 +212,58 @@ class NeuroEstimatorMixin:
             iterator_train__pin_memory=device.startswith("cuda"),
             iterator_valid__pin_memory=device.startswith("cuda"))
         kwargs.update({f"optimizer__{k}": v for k, v in self._routed("optimizer__").items()})
-        if self._net_class is _Classifier:
+        if issubclass(self._net_class, NeuralNetClassifier):
             kwargs["classes"] = np.arange(self.n_outputs_)
-        return self._net_class(**kwargs)
+        net = self._net_class(**kwargs)
+        net.train_step_ = self._train_step()
+        net.balance = bool(self._balanced)
+        net.sampler_seed = seed
+        return net
 
-    def _fit(self, X: Any, y: Any) -> NeuroEstimatorMixin:
-        self._check_params()
-        X = self._validate_X(X, reset=True)
-        if X.shape[0] < 2:
-            raise ValueError(f"Found {X.shape[0]} sample(s): n_samples = 1 is too few to "
-                             "train; at least 2 are needed.")
-        y_enc = self._encode_targets(y, n_samples=X.shape[0])
-        self.n_chans_, self.n_times_ = X.shape[1], X.shape[2]
-        self.sfreq_ = self._fit_meta["sfreq"]
-        chs = self._fit_meta["chs_info"]
-        self.ch_names_ = [c["ch_name"] for c in chs] if chs else None
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+    def _train(self, X: Any, y: Any = None, *, seed: int) -> None:
+        """The one training loop: build the model, fit it with skorch, keep the result.
+
+        Inside a forked torch RNG seeded with ``seed`` (the global RNG is left alone):
+        :meth:`_rebuild_module`, :meth:`_make_net`, ``net.fit(X, y)``. Sets ``net_``,
+        ``module_`` and ``history_``.
+
+        Parameters
+        ----------
+        X : numpy.ndarray | torch.utils.data.Dataset
+            What the net is fitted on (an array ``(n, ...)`` or a Dataset yielding
+            ``(x, y)`` pairs).
+        y : numpy.ndarray | None
+            Targets, or None when ``X`` is a Dataset or the objective needs none.
+        seed : int
+            Seeds weight initialisation, shuffling, sampling and the validation split.
+        """
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            module = self._build_module(X, self.n_outputs_)
+            module = self._rebuild_module()
             self.net_ = self._make_net(module, seed)
             with warnings.catch_warnings():
+                # skorch's DataLoader has num_workers=0 by default (in-memory arrays);
+                # torch's advice to add workers is not actionable here.
                 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-                self.net_.fit(X, y_enc)
+                self.net_.fit(X, y)
         self.module_ = self.net_.module_
         self.history_ = self.net_.history
-        del self._fit_meta
+
+    def _seed(self, rng: Any = None) -> int:
+        """One integer seed drawn from ``random_state`` (or from ``rng`` when given)."""
+        rng = check_random_state(self.random_state) if rng is None else rng
+        return int(rng.randint(np.iinfo(np.int32).max))
+
+    def _fit(self, X: Any, y: Any) -> NeuroEstimatorMixin:
+        """``fit`` of the signal estimators: checks, fitted attributes, :meth:`_train`."""
+        self._check_params()
+        data = self._validate_X(X, reset=True)
+        if data.shape[0] < 2:
+            raise ValueError(f"Found {data.shape[0]} sample(s): n_samples = 1 is too few to "
+                             "train; at least 2 are needed.")
+        y_enc = self._encode_targets(y, n_samples=data.shape[0])
+        self._set_signal_attributes(X, data)
+        self._train(data, y_enc, seed=self._seed())
         return self
 
     def _forward(self, X: Any) -> np.ndarray:
@@ -314,6 +302,9 @@ class NeuroEstimatorMixin:
 
         Weights are stored as tensors; parameters and fitted attributes as JSON in the
         file's metadata. Nothing is pickled, so loading never runs foreign code.
+        Training callbacks are live objects of a training run, not of the fitted
+        model: they are not stored (a warning says so) and the loaded estimator has
+        ``callbacks=None``.
 
         Parameters
         ----------
@@ -324,6 +315,11 @@ class NeuroEstimatorMixin:
         -------
         Path
             The written file.
+
+        Raises
+        ------
+        ValueError
+            If a parameter or fitted attribute cannot be written as JSON.
         """
         from safetensors.torch import save_file
 
@@ -336,13 +332,11 @@ class NeuroEstimatorMixin:
                   and k not in ("net_", "module_", "history_")}
         params = self.get_params(deep=False)
         if params.get("callbacks"):
-            # Callbacks are live objects (schedulers, loggers, initialisers): they belong
-            # to a training run, not to the fitted model, and cannot be stored as JSON.
             warnings.warn("save() does not store the training callbacks; the loaded "
                           "estimator has callbacks=None.", UserWarning, stacklevel=2)
             params["callbacks"] = None
-        meta = {"class": type(self).__name__, "params": params,
-                "fitted": fitted, "neuroattn_version": _version()}
+        meta = {"class": type(self).__name__, "params": _to_json(params),
+                "fitted": _to_json(fitted), "neuroattn_version": _version()}
         state = {k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()}
         try:
             text = json.dumps(meta, default=_encode)
@@ -354,6 +348,9 @@ class NeuroEstimatorMixin:
     @classmethod
     def load(cls, path: str | Path, device: str = "auto"):
         """Load an estimator written by :meth:`save`.
+
+        The model is rebuilt from the stored parameters and fitted attributes
+        (:meth:`_rebuild_module`) and the stored weights are loaded into it.
 
         Parameters
         ----------
@@ -377,15 +374,11 @@ class NeuroEstimatorMixin:
         meta = json.loads(raw, object_hook=_decode)
         if meta["class"] != cls.__name__:
             raise ValueError(f"{path} holds a {meta['class']}, not a {cls.__name__}.")
-        est = cls(**meta["params"])
-        est.device = device
+        est = cls(**{**meta["params"], "device": device})
         for key, value in meta["fitted"].items():
             setattr(est, key, value)
-        est._fit_meta = {"sfreq": est.sfreq_, "chs_info": None}
-        dummy = np.zeros((1, est.n_chans_, est.n_times_), dtype=np.float32)
-        module = est._build_module(dummy, est.n_outputs_)
+        module = est._rebuild_module()
         module.load_state_dict(load_file(str(path)))
-        del est._fit_meta
         est.net_ = est._make_net(module, seed=0).initialize()
         est.module_ = est.net_.module_
         est.history_ = est.net_.history
@@ -395,6 +388,17 @@ class NeuroEstimatorMixin:
 def _version() -> str:
     from .. import __version__
     return __version__
+
+
+def _to_json(obj: Any) -> Any:
+    """Tag tuples (JSON would turn them into lists) so that :func:`_decode` restores them."""
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_to_json(v) for v in obj]}
+    if isinstance(obj, list):
+        return [_to_json(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _to_json(v) for k, v in obj.items()}
+    return obj
 
 
 def _encode(obj: Any) -> Any:
@@ -408,6 +412,8 @@ def _encode(obj: Any) -> Any:
 
 
 def _decode(obj: dict) -> Any:
+    if "__tuple__" in obj:
+        return tuple(obj["__tuple__"])
     if "__ndarray__" in obj:
         return np.asarray(obj["__ndarray__"], dtype=obj["dtype"])
     if "__class__" in obj:

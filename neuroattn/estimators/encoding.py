@@ -13,8 +13,8 @@ It is called ``y`` in the signatures, as scikit-learn wants.
 from __future__ import annotations
 
 import os
-import time
 import warnings
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,11 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import RidgeCV
-from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import GradientNormClipping
 
+from .._docs import fill_estimator_doc
 from ..data.encoding import (
     FeatureTokens,
     as_feature_tokens,
@@ -34,20 +35,12 @@ from ..data.encoding import (
     region_groups,
 )
 from ..metrics.encoding import noise_ceiling, normalized_r, pearson_r
-from ..models import model_registry
-from ._base import NeuroEstimatorMixin, _Regressor
+from ..nn.losses import MaskedMSELoss
+from ._base import TRAINING_CONSTRAINTS, NeuroEstimatorMixin
+from ._nets import _Regressor
 from .features import extract_features
 
-__all__ = ["BrainEncoderRegressor", "RidgeEncoder", "MaskedMSELoss", "compare_encoders"]
-
-
-class MaskedMSELoss(torch.nn.Module):
-    """Mean squared error over the finite targets only (NaN targets are ignored)."""
-
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        mask = torch.isfinite(y_true)
-        diff = torch.where(mask, y_pred - torch.nan_to_num(y_true), 0.0)
-        return diff.square().sum() / mask.sum().clamp(min=1)
+__all__ = ["BrainEncoderRegressor", "RidgeEncoder"]
 
 
 class _TokenDataset(torch.utils.data.Dataset):
@@ -166,6 +159,7 @@ class _EncodingScoreMixin:
         return float(np.nanmean(self.score_voxels(X, y)))
 
 
+@fill_estimator_doc
 class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorMixin,
                             BaseEstimator):
     """Transformer brain encoder as a scikit-learn multi-output regressor (skorch loop).
@@ -178,8 +172,6 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
 
     Parameters
     ----------
-    model : str | type, default="brain_encoder"
-        Registry name or model class with the brain encoder's signature.
     backbone : torch.nn.Module | None, default=None
         When given (with ``layer``), ``X`` are images and their features are
         extracted with :func:`~neuroattn.estimators.extract_features`.
@@ -189,28 +181,12 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         Folder for memory-mapped feature caches (computed once).
     normalize : {"imagenet", None}, default=None
         Image normalisation before the backbone.
-    max_epochs : int, default=100
-    lr : float, default=5e-4
-        AdamW learning rate (reference value).
-    batch_size : int, default=32
-    weight_decay : float, default=1e-4
-        AdamW weight decay (reference value).
     grad_clip : float | None, default=1.0
         Maximum gradient norm (None disables clipping).
-    lr_scheduler : {"cosine", "warmup_cosine", None}, default="cosine"
-        See :class:`NeuroClassifier`.
-    validation_fraction : float | None, default=None
-    early_stopping : bool, default=False
-    patience : int, default=10
-    callbacks : list | None, default=None
-    device : str, default="auto"
-        CUDA when present (bfloat16 autocast), else CPU; also used for extraction.
-    random_state : int | RandomState | None, default=None
-        Seeds initialisation, shuffling and the validation split.
-    verbose : int, default=0
-    **kwargs
-        ``model__<name>`` (e.g. ``model__embed_dim=768, model__n_heads=16``) and
-        ``optimizer__<name>``, as in :class:`~neuroattn.NeuroRegressor`.
+    %(training_params)s
+        Here the model is the brain encoder (e.g. ``model__embed_dim=768,
+        model__n_heads=16``); ``device`` is also used for feature extraction. The
+        defaults of ``lr`` and ``weight_decay`` are the reference implementation's.
 
     Attributes
     ----------
@@ -249,6 +225,15 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
 
     _net_class = _Regressor
     _criterion = MaskedMSELoss
+    _parameter_constraints = {
+        **TRAINING_CONSTRAINTS,
+        "model": [str, type],
+        "backbone": [torch.nn.Module, None],
+        "layer": [str, None],
+        "feature_cache": [str, os.PathLike, None],
+        "normalize": [StrOptions({"imagenet"}), None],
+        "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
+    }
 
     def __init__(self, model: str | type = "brain_encoder", *,
                  backbone: torch.nn.Module | None = None, layer: str | None = None,
@@ -259,31 +244,11 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
                  validation_fraction: float | None = None, early_stopping: bool = False,
                  patience: int = 10, callbacks: list | None = None, device: str = "auto",
                  random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
-        self.model = model
-        self.backbone = backbone
-        self.layer = layer
-        self.feature_cache = feature_cache
-        self.normalize = normalize
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.grad_clip = grad_clip
-        self.lr_scheduler = lr_scheduler
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self._set_routed(kwargs)
+        self._init_params(locals())
 
     def _callbacks(self) -> list:
         extra = []
         if self.grad_clip is not None:
-            if self.grad_clip <= 0:
-                raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip}.")
             extra.append(("grad_clip", GradientNormClipping(self.grad_clip)))
         return super()._callbacks() + extra
 
@@ -337,27 +302,13 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         std = np.nanstd(Y, axis=0)
         self.y_scale_ = np.where(std > 0, std, 1.0).astype(np.float64)
         Yz = ((Y - self.y_mean_) / self.y_scale_).astype(np.float32)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            module = self._build()
-            self.net_ = self._make_net(module, seed)
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-                self.net_.fit(self._dataset(feats, Yz), None)
-        self.module_ = self.net_.module_
-        self.history_ = self.net_.history
+        self._train(self._dataset(feats, Yz), None, seed=self._seed())
         return self
 
-    def _build(self) -> torch.nn.Module:
-        cls = model_registry.get(self.model)
-        kwargs = {"n_chans": self.n_dims_, "n_times": self.n_tokens_,
-                  "n_outputs": self.n_outputs_,
-                  "voxel_regions": self.voxel_groups_.tolist(), **self._routed("model__")}
-        try:
-            return cls(**kwargs)
-        except TypeError as exc:
-            raise ValueError(f"Could not build model {self.model!r}: {exc}") from exc
+    def _signal_args(self) -> dict[str, Any]:
+        return {"n_chans": self.n_dims_, "n_times": self.n_tokens_,
+                "n_outputs": self.n_outputs_,
+                "voxel_regions": np.asarray(self.voxel_groups_).tolist()}
 
     def _dataset(self, feats: FeatureTokens, Y: np.ndarray | None = None) -> _TokenDataset:
         return _TokenDataset(feats.tokens, self.feature_mean_, self.feature_scale_, Y)
@@ -389,7 +340,8 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         X : array-like | FeatureTokens
             As in :meth:`fit`.
         batch_size : int
-            Images per forward pass.
+            Images per forward pass of the encoder (bounds memory; the maps do not
+            depend on it).
 
         Returns
         -------
@@ -422,39 +374,6 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
                              "set_params(backbone=None) first and pass features to the "
                              "loaded estimator (or set the backbone again after load).")
         return super().save(path)
-
-    @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> BrainEncoderRegressor:
-        """Load an encoder written by :meth:`save` (``device`` as in the constructor).
-
-        Raises
-        ------
-        ValueError
-            If the file was not written by this class.
-        """
-        import json
-
-        from safetensors import safe_open
-        from safetensors.torch import load_file
-
-        from ._base import _decode
-
-        with safe_open(str(path), framework="pt") as fh:
-            raw = (fh.metadata() or {}).get("neuroattn")
-        meta = json.loads(raw, object_hook=_decode) if raw else {"class": None}
-        if meta["class"] != cls.__name__:
-            raise ValueError(f"{path} holds a {meta['class']}, not a {cls.__name__}.")
-        est = cls(**{**meta["params"], "device": device})
-        for key, value in meta["fitted"].items():
-            setattr(est, key, value)
-        est.voxel_groups_ = np.asarray(est.voxel_groups_)
-        est.grid_shape_ = tuple(est.grid_shape_) if est.grid_shape_ else None
-        module = est._build()
-        module.load_state_dict(load_file(str(path)))
-        est.net_ = est._make_net(module, seed=0).initialize()
-        est.module_ = est.net_.module_
-        est.history_ = est.net_.history
-        return est
 
 
 def _pool(tokens: np.ndarray, pooling: str) -> np.ndarray:
@@ -527,48 +446,3 @@ class RidgeEncoder(_EncodingScoreMixin, RegressorMixin, BaseEstimator):
 
     def _token_shape_msg(self) -> str:
         return f"{self.n_tokens_} tokens of width {self.n_dims_}"
-
-
-def compare_encoders(X_train: Any, Y_train: Any, X_test: Any, Y_test: Any, *,
-                     regions: Any = None, hemispheres: Any = None,
-                     encoder: BrainEncoderRegressor | None = None,
-                     ridge_poolings: tuple[str, ...] = ("mean", "flatten")) -> dict[str, Any]:
-    """Fit the brain encoder and ridge baselines on the same split; per-voxel r of each.
-
-    Parameters
-    ----------
-    X_train, X_test : array-like | FeatureTokens
-        Features of the training and test images.
-    Y_train, Y_test : array-like
-        Responses; ``Y_test`` may hold repeats ``(n_images, n_repeats, n_voxels)``,
-        then noise-ceiling-normalised r is reported too.
-    regions, hemispheres : array-like | None
-        Voxel labels (see :meth:`BrainEncoderRegressor.fit`).
-    encoder : BrainEncoderRegressor | None
-        The encoder to fit (a default one when None).
-    ridge_poolings : tuple of str
-        Ridge variants (``"mean"``, ``"flatten"``).
-
-    Returns
-    -------
-    dict
-        ``r``: model name (``"encoder"``, ``"ridge_mean"``, ``"ridge_flatten"``) to
-        per-voxel r ``(n_voxels,)``; ``r_normalized`` likewise when repeats are given
-        (else None); ``fit_seconds``: model name to fit time; ``models``: the fitted
-        estimators.
-    """
-    encoder = BrainEncoderRegressor() if encoder is None else encoder
-    models: dict[str, Any] = {"encoder": encoder}
-    models.update({f"ridge_{p}": RidgeEncoder(pooling=p) for p in ridge_poolings})
-    out: dict[str, Any] = {"r": {}, "r_normalized": None, "fit_seconds": {}, "models": models}
-    repeats = np.ndim(Y_test) == 3
-    if repeats:
-        out["r_normalized"] = {}
-    for name, model in models.items():
-        t0 = time.perf_counter()
-        model.fit(X_train, Y_train, regions=regions, hemispheres=hemispheres)
-        out["fit_seconds"][name] = time.perf_counter() - t0
-        out["r"][name] = model.score_voxels(X_test, Y_test, normalize=False)
-        if repeats:
-            out["r_normalized"][name] = model.score_voxels(X_test, Y_test)
-    return out

@@ -11,74 +11,16 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._base import NeuroEstimatorMixin, _Classifier, _Regressor
+from .._docs import fill_estimator_doc
+from ._base import TRAINING_CONSTRAINTS, NeuroEstimatorMixin
+from ._nets import _Classifier, _Regressor
 
 __all__ = ["NeuroClassifier", "NeuroRegressor"]
 
-_COMMON_PARAMS = """
-    model : str | type, default="eeg_transformer"
-        A registry name (see :func:`neuroattn.list_models`) or a model class taking
-        braindecode's signal arguments (a braindecode model class works too).
-    max_epochs : int, default=50
-        Training epochs.
-    lr : float, default=1e-3
-        AdamW learning rate.
-    batch_size : int, default=64
-        Mini-batch size.
-    weight_decay : float, default=1e-2
-        AdamW weight decay.
-    lr_scheduler : {"cosine", "warmup_cosine", None}, default="cosine"
-        Cosine annealing over ``max_epochs`` (per epoch); ``"warmup_cosine"``: linear
-        warm-up over the first 10% of steps then cosine decay per step
-        (:class:`~neuroattn.estimators.WarmupCosineLR`); None: a constant rate.
-    validation_fraction : float | None, default=None
-        Fraction of the training data held out (stratified for classifiers) to report
-        ``valid_loss``. None trains on everything: there is no silent hold-out.
-    early_stopping : bool, default=False
-        Stop when ``valid_loss`` has not improved for ``patience`` epochs and restore
-        the best weights. Needs ``validation_fraction``.
-    patience : int, default=10
-        Epochs without improvement before early stopping.
-    callbacks : list | None, default=None
-        Extra skorch callbacks (``(name, callback)`` pairs or callbacks).
-    device : str, default="auto"
-        ``"auto"`` picks CUDA when present (with bfloat16 mixed precision), else CPU.
-    random_state : int | RandomState | None, default=None
-        Seeds weight initialisation, shuffling and the validation split: two fits with
-        the same integer give identical models on CPU.
-    verbose : int, default=0
-        0 is silent; 1 prints skorch's epoch table and a progress bar.
-    **kwargs
-        ``model__<name>`` routes a hyperparameter to the model (``model__depth=4``,
-        ``model__attention="gated_multihead"``), ``optimizer__<name>`` to AdamW
-        (``optimizer__betas=(0.9, 0.99)``). Both appear in ``get_params()`` and work
-        with ``set_params`` and ``GridSearchCV``.
-"""
-
-_COMMON_ATTRS = """
-    net_ : skorch.NeuralNet
-        The trained skorch net (its ``history`` holds per-epoch losses).
-    module_ : torch.nn.Module
-        The trained model.
-    history_ : skorch.History
-        Per-epoch training record.
-    n_chans_ : int
-        Channels seen at ``fit`` (1 for 2-D input).
-    n_times_ : int
-        Samples per window seen at ``fit``.
-    n_outputs_ : int
-        Model outputs.
-    n_features_in_ : int
-        ``n_chans_ * n_times_``.
-    sfreq_ : float | None
-        Sampling frequency (Hz) when ``X`` was an ``mne.Epochs``.
-    ch_names_ : list of str | None
-        Channel names when ``X`` was an ``mne.Epochs``.
-"""
-
-
 class _NeuralEstimator(NeuroEstimatorMixin, BaseEstimator):
     """The constructor shared by :class:`NeuroClassifier` and :class:`NeuroRegressor`."""
+
+    _parameter_constraints = {**TRAINING_CONSTRAINTS, "model": [str, type]}
 
     def __init__(self, model: str | type = "eeg_transformer", *, max_epochs: int = 50,
                  lr: float = 1e-3, batch_size: int = 64, weight_decay: float = 1e-2,
@@ -86,24 +28,12 @@ class _NeuralEstimator(NeuroEstimatorMixin, BaseEstimator):
                  validation_fraction: float | None = None, early_stopping: bool = False,
                  patience: int = 10, callbacks: list | None = None, device: str = "auto",
                  random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
-        self.model = model
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.lr_scheduler = lr_scheduler
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self._set_routed(kwargs)
+        self._init_params(locals())
 
 
+@fill_estimator_doc
 class NeuroClassifier(ClassifierMixin, _NeuralEstimator):
-    __doc__ = f"""Train a neuroattn model as a scikit-learn classifier (skorch loop).
+    """Train a neuroattn model as a scikit-learn classifier (skorch loop).
 
     ``X`` is ``(n_samples, n_chans, n_times)`` float (EEG in microvolts), a 2-D
     ``(n_samples, n_times)`` array read as one channel, or an ``mne.Epochs`` (converted
@@ -111,11 +41,16 @@ class NeuroClassifier(ClassifierMixin, _NeuralEstimator):
     class labels of any type (strings work).
 
     Parameters
-    ----------{_COMMON_PARAMS}
+    ----------
+    %(training_params)s
+
     Attributes
     ----------
     classes_ : numpy.ndarray
-        Class labels, sorted.{_COMMON_ATTRS}
+        Class labels, sorted.
+    %(fitted_net_attrs)s
+    %(fitted_signal_attrs)s
+
     Examples
     --------
     >>> from neuroattn import NeuroClassifier
@@ -169,19 +104,24 @@ class NeuroClassifier(ClassifierMixin, _NeuralEstimator):
         return self.classes_[labels]
 
 
+@fill_estimator_doc
 class NeuroRegressor(RegressorMixin, _NeuralEstimator):
-    __doc__ = f"""Train a neuroattn model as a scikit-learn regressor (MSE loss, skorch loop).
+    """Train a neuroattn model as a scikit-learn regressor (MSE loss, skorch loop).
 
     ``X`` as in :class:`NeuroClassifier`; ``y`` is ``(n_samples,)`` or
     ``(n_samples, n_targets)``. Targets are standardised for training and predictions
     mapped back to their units.
 
     Parameters
-    ----------{_COMMON_PARAMS}
+    ----------
+    %(training_params)s
+
     Attributes
     ----------
     y_mean_, y_scale_ : numpy.ndarray
-        Per-target mean and standard deviation used to standardise ``y``.{_COMMON_ATTRS}
+        Per-target mean and standard deviation used to standardise ``y``.
+    %(fitted_net_attrs)s
+    %(fitted_signal_attrs)s
     """
 
     _net_class = _Regressor

@@ -2,107 +2,72 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted
-from skorch.dataset import unpack_data
-from skorch.utils import to_device
 
-from ..data.features import BandPowerFeatures
-from ..data.seizure import SeizureRecording, SeizureWindows, iter_windows, leave_one_seizure_out
-from ..metrics.seizure import event_metrics, raise_alarms, smooth_probability, window_auc
-from ..models.stan import WassersteinCritic, critic_loss, wasserstein_distance
-from ._base import _Classifier
-from .neural import _COMMON_ATTRS, _COMMON_PARAMS, NeuroClassifier
+from .._docs import docdict, fill_estimator_doc
+from ..data.seizure import SeizureRecording, SeizureWindows, iter_windows
+from ..metrics.seizure import raise_alarms, smooth_probability
+from ..nn.losses import WassersteinCritic, critic_loss, wasserstein_distance
+from ..preprocessing import BandPowerFeatures
+from ._nets import TrainStep
+from .neural import NeuroClassifier
 
-__all__ = ["SeizureForecaster", "MonitorResult", "band_power_baseline",
-           "evaluate_leave_one_seizure_out", "rescore_alarms"]
+__all__ = ["SeizureForecaster", "AdversarialStep", "MonitorResult", "band_power_baseline"]
 
 
-class _AdversarialNet(_Classifier):
-    """skorch classifier with a balanced sampler and a WGAN-GP critic on the features.
+class AdversarialStep(TrainStep):
+    """STAN's training step: cross-entropy minus a WGAN-GP critic's distance.
 
-    Attributes set by :class:`SeizureForecaster` after construction:
-    ``adversarial_weight, gp_weight, critic_hidden, critic_lr, critic_steps, balance,
-    sampler_seed``.
+    Each batch: (1) the critic (:class:`~neuroattn.nn.losses.WassersteinCritic`, built
+    in :meth:`initialize` with its own Adam optimizer) takes ``critic_steps`` steps on
+    the detached pooled features of the batch's preictal and interictal windows;
+    (2) with the critic frozen, the model's loss is ``cross_entropy -
+    adversarial_weight * distance``. Models without ``forward_features`` and
+    ``num_features`` take the plain step.
+
+    Parameters
+    ----------
+    adversarial_weight, gp_weight, critic_hidden, critic_lr, critic_steps
+        As in :class:`SeizureForecaster`.
     """
 
-    adversarial_weight = 0.0
-    gp_weight = 10.0
-    critic_hidden = 64
-    critic_lr = 1e-3
-    critic_steps = 1
-    balance = True
-    sampler_seed = 0
+    def __init__(self, adversarial_weight: float, gp_weight: float, critic_hidden: int,
+                 critic_lr: float, critic_steps: int) -> None:
+        self.adversarial_weight = adversarial_weight
+        self.gp_weight = gp_weight
+        self.critic_hidden = critic_hidden
+        self.critic_lr = critic_lr
+        self.critic_steps = critic_steps
+        self.critic_ = None
 
-    def _adversarial(self) -> bool:
-        return self.adversarial_weight > 0 and hasattr(self.module_, "num_features")
-
-    def initialize_module(self):
-        super().initialize_module()
-        if self._adversarial():
-            self.critic_ = WassersteinCritic(self.module_.num_features,
-                                             self.critic_hidden).to(self.device)
-        return self
-
-    def get_all_learnable_params(self):
-        # The main optimizer updates the encoder and head only; the critic has its own.
-        for name, param in self.module_.named_parameters():
-            if param.requires_grad:
-                yield name, param
-
-    def initialize_optimizer(self, *args, **kwargs):
-        super().initialize_optimizer(*args, **kwargs)
-        if getattr(self, "critic_", None) is not None:
+    def initialize(self, net) -> None:
+        if self.adversarial_weight > 0 and hasattr(net.module_, "num_features"):
+            self.critic_ = WassersteinCritic(net.module_.num_features,
+                                             self.critic_hidden).to(net.device)
             self.critic_optimizer_ = torch.optim.Adam(self.critic_.parameters(),
                                                       lr=self.critic_lr, betas=(0.5, 0.9))
-        return self
 
-    @staticmethod
-    def _balanced_draws(y: np.ndarray) -> int:
-        """Windows a balanced epoch draws: as many of each class as the rarer class has."""
-        counts = np.bincount(y, minlength=2)
-        return int(2 * counts[counts > 0].min())
-
-    def train_batches_per_epoch(self, dataset) -> int:
-        """Batches one training epoch draws (read by the warm-up schedule)."""
-        n = self._balanced_draws(_dataset_targets(dataset)) if self.balance else len(dataset)
-        bs = self.batch_size if self.batch_size > 0 else n
-        return -(-n // bs)
-
-    def get_iterator(self, dataset, training=False):
-        if not (training and self.balance):
-            return super().get_iterator(dataset, training=training)
-        y = _dataset_targets(dataset)
-        weights = 1.0 / np.bincount(y, minlength=2).astype(float)[y]
-        sampler = torch.utils.data.WeightedRandomSampler(
-            torch.as_tensor(weights, dtype=torch.double),
-            num_samples=self._balanced_draws(y),
-            replacement=True, generator=torch.Generator().manual_seed(self.sampler_seed))
-        self.sampler_seed += 1
-        kwargs = self.get_params_for("iterator_train")
-        kwargs.update(shuffle=False, sampler=sampler, generator=None)
-        kwargs.setdefault("batch_size", self.batch_size)
-        if kwargs["batch_size"] == -1:
-            kwargs["batch_size"] = len(dataset)
-        return self.iterator_train(dataset, **kwargs)
-
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        Xi, yi = to_device(Xi, self.device), to_device(yi, self.device)
-        if not self._adversarial():  # plain classifier step (e.g. braindecode models)
-            return super().train_step_single(batch, **fit_params)
-        features = self.module_.forward_features(Xi)
-        y_pred = self.module_.forward_head(features)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+    def __call__(self, net, Xi, yi, **fit_params) -> dict:
+        if self.critic_ is None:  # plain classifier step (e.g. braindecode models)
+            return super().__call__(net, Xi, yi, **fit_params)
+        features = net.module_.forward_features(Xi)
+        y_pred = net.module_.forward_head(features)
+        loss = net.get_loss(y_pred, yi, X=Xi, training=True)
         # The critic sees standardised features (zero mean, unit variance across the
         # feature axis, no learned scale), so the encoder cannot inflate the distance
         # by scaling its features up.
@@ -124,12 +89,6 @@ class _AdversarialNet(_Classifier):
             loss = loss - self.adversarial_weight * distance
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
-
-
-def _dataset_targets(dataset) -> np.ndarray:
-    if isinstance(dataset, torch.utils.data.Subset):
-        return np.asarray(_dataset_targets(dataset.dataset))[np.asarray(dataset.indices)]
-    return np.asarray(dataset.y).astype(np.int64)
 
 
 @dataclass
@@ -163,10 +122,20 @@ class MonitorResult:
     duration: float = 0.0
 
 
-_FORECAST_PARAMS = """
-    adversarial_weight : float, default=0.05
+#: The alarm rule's parameters (checked at fit and whenever alarms are raised).
+_ALARM_CONSTRAINTS = {
+    "smoothing": [StrOptions({"mean", "k_of_n"})],
+    "smoothing_seconds": [Interval(Real, 0, None, closed="left")],
+    "min_fraction": [Interval(Real, 0, 1, closed="right")],
+    "threshold": [Interval(Real, 0, 1, closed="both")],
+    "refractory_seconds": [Interval(Real, 0, None, closed="left"), None],
+    "sop_seconds": [Interval(Real, 0, None, closed="neither")],
+}
+
+
+docdict["forecast_params"] = """adversarial_weight : float, default=0.05
         Weight of the adversarial term in the encoder's loss (0 turns the critic off).
-        Each training batch: (1) the critic ``D`` (:class:`~neuroattn.models.stan.
+        Each training batch: (1) the critic ``D`` (:class:`~neuroattn.nn.losses.
         WassersteinCritic`) takes ``critic_steps`` Adam steps on the WGAN-GP loss
         ``-(E[D(f_pre)] - E[D(f_inter)]) + gp_weight * GP`` on *detached* pooled
         features ``f`` of the batch's preictal and interictal windows (standardised
@@ -209,16 +178,9 @@ _FORECAST_PARAMS = """
 # parameters) stalls near chance for epochs after loss spikes when trained at a
 # constant-start rate; with a warm-up it reaches on 15 epochs what the 1-block model does
 # (benchmarks/seizure_forecasting.py).
-_FORECAST_TRAINING = (
-    _COMMON_PARAMS.replace('default="eeg_transformer"', 'default="stan"')
-    .replace("max_epochs : int, default=50", "max_epochs : int, default=15")
-    .replace("lr : float, default=1e-3", "lr : float, default=3e-3")
-    .replace('lr_scheduler : {"cosine", "warmup_cosine", None}, default="cosine"',
-             'lr_scheduler : {"cosine", "warmup_cosine", None}, default="warmup_cosine"'))
-
-
+@fill_estimator_doc
 class SeizureForecaster(NeuroClassifier):
-    __doc__ = f"""Forecast seizures: a preictal-vs-interictal window classifier that raises alarms.
+    """Forecast seizures: a preictal-vs-interictal window classifier that raises alarms.
 
     ``fit(X, y)`` trains on windows ``(n_windows, n_chans, n_times)`` (microvolts) with
     ``y`` 1 = preictal, 0 = interictal (see :func:`neuroattn.data.seizure.
@@ -228,17 +190,33 @@ class SeizureForecaster(NeuroClassifier):
     smoothing, a threshold and a refractory period.
 
     Parameters
-    ----------{_FORECAST_TRAINING}{_FORECAST_PARAMS}
+    ----------
+    %(training_params)s
+    %(forecast_params)s
 
     Attributes
     ----------
     classes_ : numpy.ndarray
         ``[0, 1]`` (the labels seen at fit; the second is "preictal").
     input_scale_ : float
-        Standard deviation of the training windows; inputs are divided by it.{_COMMON_ATTRS}
+        Standard deviation of the training windows; inputs are divided by it.
+    bandpass_ : tuple of (float | None) | None
+        ``(l_freq, h_freq)`` of the training windows when ``fit`` was given a
+        SeizureWindows (used by :meth:`monitor`), else None.
+    %(fitted_net_attrs)s
+    %(fitted_signal_attrs)s
     """
 
-    _net_class = _AdversarialNet
+    _parameter_constraints = {
+        **NeuroClassifier._parameter_constraints,
+        "adversarial_weight": [Interval(Real, 0, None, closed="left")],
+        "gp_weight": [Interval(Real, 0, None, closed="left")],
+        "critic_hidden": [Interval(Integral, 1, None, closed="left")],
+        "critic_lr": [Interval(Real, 0, None, closed="neither")],
+        "critic_steps": [Interval(Integral, 1, None, closed="left")],
+        "balance": ["boolean"],
+        **_ALARM_CONSTRAINTS,
+    }
 
     def __init__(self, model: str | type = "stan", *, adversarial_weight: float = 0.05,
                  gp_weight: float = 10.0, critic_hidden: int = 64, critic_lr: float = 1e-3,
@@ -251,41 +229,17 @@ class SeizureForecaster(NeuroClassifier):
                  validation_fraction: float | None = None, early_stopping: bool = False,
                  patience: int = 10, callbacks: list | None = None, device: str = "auto",
                  random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
-        super().__init__(model, max_epochs=max_epochs, lr=lr, batch_size=batch_size,
-                         weight_decay=weight_decay, lr_scheduler=lr_scheduler,
-                         validation_fraction=validation_fraction,
-                         early_stopping=early_stopping, patience=patience,
-                         callbacks=callbacks, device=device, random_state=random_state,
-                         verbose=verbose, **kwargs)
-        self.adversarial_weight = adversarial_weight
-        self.gp_weight = gp_weight
-        self.critic_hidden = critic_hidden
-        self.critic_lr = critic_lr
-        self.critic_steps = critic_steps
-        self.balance = balance
-        self.smoothing = smoothing
-        self.smoothing_seconds = smoothing_seconds
-        self.min_fraction = min_fraction
-        self.threshold = threshold
-        self.refractory_seconds = refractory_seconds
-        self.sop_seconds = sop_seconds
+        self._init_params(locals())
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.adversarial_weight < 0 or self.gp_weight < 0:
-            raise ValueError(f"adversarial_weight and gp_weight must be >= 0, got "
-                             f"{self.adversarial_weight} and {self.gp_weight}.")
-        if int(self.critic_steps) < 1:
-            raise ValueError(f"critic_steps must be >= 1, got {self.critic_steps}.")
-        self._check_alarm_params()
+    @property
+    def _balanced(self) -> bool:
+        return bool(self.balance)
 
     def _check_alarm_params(self) -> None:
-        if self.smoothing not in ("mean", "k_of_n"):
-            raise ValueError(f"smoothing must be 'mean' or 'k_of_n', got {self.smoothing!r}.")
-        if self.smoothing_seconds < 0 or not 0 < self.min_fraction <= 1:
-            raise ValueError("smoothing_seconds must be >= 0 and min_fraction in (0, 1].")
-        if self.refractory_seconds is not None and self.refractory_seconds < 0:
-            raise ValueError(f"refractory_seconds must be >= 0, got {self.refractory_seconds}.")
+        # The alarm rule is also used unfitted (rescoring): check just its parameters.
+        validate_parameter_constraints(
+            _ALARM_CONSTRAINTS, {k: getattr(self, k) for k in _ALARM_CONSTRAINTS},
+            caller_name=type(self).__name__)
 
     def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
         # One global amplitude scale, fitted on the training windows: models see
@@ -309,22 +263,51 @@ class SeizureForecaster(NeuroClassifier):
         tags.classifier_tags.multi_class = False  # preictal vs interictal only
         return tags
 
-    def _make_net(self, module, seed):
-        net = super()._make_net(module, seed)
-        for name in ("adversarial_weight", "gp_weight", "critic_hidden", "critic_lr",
-                     "critic_steps", "balance"):
-            setattr(net, name, getattr(self, name))
-        net.sampler_seed = seed
-        return net
+    def _train_step(self) -> AdversarialStep:
+        return AdversarialStep(self.adversarial_weight, self.gp_weight, self.critic_hidden,
+                               self.critic_lr, self.critic_steps)
 
-    def fit(self, X: Any, y: Any) -> SeizureForecaster:
-        """Train on windows ``X`` ``(n_windows, n_chans, n_times)`` and labels ``y``.
+    def fit(self, X: Any, y: Any = None) -> SeizureForecaster:
+        """Train on labelled windows.
+
+        Parameters
+        ----------
+        X : SeizureWindows | array-like
+            A :class:`~neuroattn.data.seizure.SeizureWindows` (its ``y``, channels,
+            sampling rate and band-pass are taken from it and kept with the model, so
+            :meth:`monitor` windows new recordings the same way), or windows
+            ``(n_windows, n_chans, n_times)`` in microvolts.
+        y : array-like | None
+            ``(n_windows,)`` 1 = preictal, 0 = interictal; taken from ``X`` when it is
+            a SeizureWindows (then it must be None).
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            If ``y`` is given with a SeizureWindows, or missing with an array.
         """
-        return self._fit(X, y)
+        if isinstance(X, SeizureWindows):
+            if y is not None:
+                raise ValueError("y must be None when X is a SeizureWindows: its labels "
+                                 "are X.y.")
+            windows = X
+            sop = getattr(windows, "sop_seconds", None)
+            if sop is not None and float(sop) != float(self.sop_seconds):
+                warnings.warn(f"The windows were labelled with sop_seconds={sop}, but the "
+                              f"alarm rule's sop_seconds is {self.sop_seconds}.",
+                              UserWarning, stacklevel=2)
+            self._fit(windows.X, windows.y)
+            self.ch_names_ = list(windows.ch_names) if windows.ch_names else None
+            self.sfreq_ = float(windows.sfreq)
+            self.bandpass_ = (getattr(windows, "l_freq", None), getattr(windows, "h_freq", None))
+            return self
+        self._fit(X, y)
+        self.bandpass_ = None
+        return self
 
     def preictal_proba(self, X: Any) -> np.ndarray:
         """Preictal probability per window, ``(n_windows,)``."""
@@ -378,7 +361,9 @@ class SeizureForecaster(NeuroClassifier):
         sfreq : float | None
             Resample to this rate (default: ``sfreq_`` when known, else the file's).
         l_freq, h_freq : float | None
-            Band-pass used at fit, if any.
+            Band-pass edges (Hz). Default: the band-pass of the windows the model was
+            fitted on (``bandpass_``, known when ``fit`` was given a SeizureWindows);
+            giving other edges than those is refused.
 
         Returns
         -------
@@ -387,8 +372,8 @@ class SeizureForecaster(NeuroClassifier):
         Raises
         ------
         ValueError
-            If the windows would not match the fitted shape, or the recording is
-            shorter than one window.
+            If the windows would not match the fitted shape, the band-pass contradicts
+            the fitted one, or the recording is shorter than one window.
         """
         check_is_fitted(self, "net_")
         if not isinstance(recording, SeizureRecording):
@@ -403,6 +388,14 @@ class SeizureForecaster(NeuroClassifier):
                              f"{int(round(window_seconds * fs))} samples; the model was "
                              f"fitted on {self.n_times_}.")
         ch_names = ch_names if ch_names is not None else self.ch_names_
+        fitted = getattr(self, "bandpass_", None)
+        if fitted is not None:
+            given = (l_freq, h_freq)
+            if any(g is not None and g != f for g, f in zip(given, fitted)):
+                raise ValueError(f"Band-pass l_freq={l_freq}, h_freq={h_freq} differs from "
+                                 f"the one the model was trained with ({fitted[0]}, "
+                                 f"{fitted[1]} Hz); leave them None to use it.")
+            l_freq, h_freq = fitted
         times, probs = [], []
         for starts, windows in iter_windows(recording, window_seconds=window_seconds,
                                             stride_seconds=stride_seconds,
@@ -438,126 +431,3 @@ def band_power_baseline(sfreq: float, *, C: float = 1.0, random_state: Any = Non
     return make_pipeline(BandPowerFeatures(sfreq=sfreq), StandardScaler(),
                          LogisticRegression(C=C, class_weight="balanced", max_iter=2000,
                                             random_state=random_state))
-
-
-def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: SeizureWindows,
-                                   *, sph_seconds: float = 300.0, sop_seconds: float = 900.0,
-                                   postictal_seconds: float = 1800.0, baseline: Any = None,
-                                   monitor_kwargs: dict | None = None,
-                                   verbose: bool = False) -> dict:
-    """Leave-one-seizure-out evaluation of one subject: window AUC and event metrics.
-
-    For each fold (:func:`neuroattn.data.seizure.leave_one_seizure_out`) a clone of
-    ``forecaster`` is fitted on the training windows; its window ROC AUC is measured on
-    the held-out windows, and it monitors the held-out seizure's whole file and the
-    time span of the held-out interictal windows. Alarms of all folds are pooled and
-    scored with :func:`neuroattn.metrics.seizure.event_metrics` over the held-out
-    seizures.
-
-    Parameters
-    ----------
-    forecaster : SeizureForecaster
-        Unfitted estimator (cloned per fold); its alarm rule is used.
-    windows : SeizureWindows
-        Windows of one subject from :func:`neuroattn.data.seizure.extract_windows`.
-    sph_seconds, sop_seconds, postictal_seconds : float
-        Must match those used to label ``windows``.
-    baseline : estimator | None
-        Also fitted per fold (e.g. :func:`band_power_baseline`); its window AUC reported.
-    monitor_kwargs : dict | None
-        Extra arguments of :meth:`SeizureForecaster.monitor` (band-pass, channels).
-    verbose : bool
-        Print one line per fold.
-
-    Returns
-    -------
-    dict
-        ``"folds"`` (per fold: seizure, window AUCs, alarms), ``"window_auc"`` (mean
-        over folds), ``"baseline_window_auc"``, ``"events"`` (an
-        :class:`~neuroattn.metrics.seizure.EventMetrics` as a dict), the alarm rule,
-        and ``"traces"`` (per monitored file: clock ``start``, ``times``,
-        ``probability``, scored ``span``) to re-score other alarm rules with
-        :func:`rescore_alarms`.
-
-    Raises
-    ------
-    ValueError
-        If the subject has fewer than 2 seizures or no interictal windows.
-    """
-    kwargs = dict(monitor_kwargs or {})
-    kwargs.setdefault("ch_names", windows.ch_names)
-    kwargs.setdefault("sfreq", windows.sfreq)
-    kwargs.setdefault("window_seconds", windows.window_seconds)
-    folds, alarms, monitored, seizures, traces = [], [], [], [], []
-    for train, test in leave_one_seizure_out(windows.y, windows.seizure, windows.start):
-        est = clone(forecaster).fit(windows.X[train], windows.y[train])
-        fold = {"window_auc": window_auc(windows.y[test], est.preictal_proba(windows.X[test]))}
-        if baseline is not None:
-            base = clone(baseline).fit(windows.X[train], windows.y[train])
-            fold["baseline_window_auc"] = window_auc(
-                windows.y[test], base.predict_proba(windows.X[test])[:, 1])
-        sid = int(np.unique(windows.seizure[test][windows.y[test] == 1])[0])
-        for r in np.unique(windows.recording[test]):
-            rec = windows.recordings[int(r)]
-            res = est.monitor(rec, **kwargs)
-            if (windows.seizure[test][windows.recording[test] == r] == sid).any():
-                lo, hi = rec.start, rec.start + rec.duration
-                seizures += [s for s in rec.absolute_seizures]
-            else:
-                sel = windows.start[test][windows.recording[test] == r]
-                lo, hi = sel.min(), sel.max() + windows.window_seconds
-            keep = (res.alarms + rec.start >= lo) & (res.alarms + rec.start <= hi)
-            alarms += (res.alarms[keep] + rec.start).tolist()
-            monitored.append((lo, hi))
-            traces.append({"start": rec.start, "times": res.times,
-                           "probability": res.probability, "span": (lo, hi)})
-        fold.update(seizure=sid, n_alarms=len(alarms))
-        folds.append(fold)
-        if verbose:
-            print(f"fold seizure {sid}: " + ", ".join(
-                f"{k}={v:.3f}" for k, v in fold.items() if isinstance(v, float)), flush=True)
-    events = event_metrics(alarms, sorted(set(seizures)), monitored, sph_seconds=sph_seconds,
-                           sop_seconds=sop_seconds, postictal_seconds=postictal_seconds)
-    out = {"folds": folds, "window_auc": float(np.mean([f["window_auc"] for f in folds])),
-           "events": events.as_dict(), "alarms": alarms, "monitored": monitored,
-           "seizures": sorted(set(seizures)), "traces": traces,
-           "alarm_rule": {k: forecaster.get_params()[k] for k in (
-               "smoothing", "smoothing_seconds", "min_fraction", "threshold",
-               "refractory_seconds", "sop_seconds")}}
-    if baseline is not None:
-        out["baseline_window_auc"] = float(np.mean([f["baseline_window_auc"] for f in folds]))
-    return out
-
-
-def rescore_alarms(result: dict, forecaster: SeizureForecaster, *,
-                   sph_seconds: float = 300.0, sop_seconds: float = 900.0,
-                   postictal_seconds: float = 1800.0) -> dict:
-    """Event metrics of the traces of :func:`evaluate_leave_one_seizure_out` under the
-    alarm rule (smoothing, threshold, refractory period) of ``forecaster``.
-
-    No model is refitted: only the alarm rule changes. Choosing a rule by its score on
-    these held-out traces is optimistic; report it as such.
-
-    Parameters
-    ----------
-    result : dict
-        Output of :func:`evaluate_leave_one_seizure_out`.
-    forecaster : SeizureForecaster
-        Holds the alarm-rule parameters (need not be fitted).
-    sph_seconds, sop_seconds, postictal_seconds : float
-        As used for the evaluation.
-
-    Returns
-    -------
-    dict
-        :class:`~neuroattn.metrics.seizure.EventMetrics` as a dict.
-    """
-    alarms = []
-    for tr in result["traces"]:
-        _, a = forecaster.alarms_from_proba(tr["times"], tr["probability"])
-        a = a + tr["start"]
-        lo, hi = tr["span"]
-        alarms += a[(a >= lo) & (a <= hi)].tolist()
-    return event_metrics(alarms, result["seizures"], result["monitored"],
-                         sph_seconds=sph_seconds, sop_seconds=sop_seconds,
-                         postictal_seconds=postictal_seconds).as_dict()

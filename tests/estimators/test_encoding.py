@@ -8,17 +8,17 @@ import torch
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from neuroattn.benchmark.encoding import compare_encoders
 from neuroattn.data.encoding import FeatureTokens
 from neuroattn.data.simulate import simulate_encoding
 from neuroattn.estimators import (
     BrainEncoderRegressor,
     RidgeEncoder,
-    compare_encoders,
     extract_features,
 )
-from neuroattn.estimators.encoding import MaskedMSELoss
 from neuroattn.estimators.features import layer_names
 from neuroattn.metrics.encoding import pearson_r
+from neuroattn.nn import MaskedMSELoss
 
 FAST = dict(max_epochs=3, lr=3e-3, device="cpu", random_state=0, model__embed_dim=16,
             model__n_heads=2, model__ffn_dim=16)

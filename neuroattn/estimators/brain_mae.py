@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -11,19 +13,21 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNet
 from skorch.callbacks import Callback, Checkpoint
 from skorch.utils import to_tensor
 
+from .._docs import fill_estimator_doc
 from ..data.fmri import RoiTimeSeries, Segments, segment_series
-from ._base import NeuroEstimatorMixin
+from ._base import TRAINING_CONSTRAINTS, NeuroEstimatorMixin
+from ._nets import _Net
 from .neural import NeuroClassifier, NeuroRegressor
 
 __all__ = ["BrainMAEPretrainer", "InitFromPretrained"]
 
 
-class _MAENet(NeuralNet):
+class _MAENet(_Net):
     """skorch net whose forward pass is ``forward_masked`` and loss the weighted MSE."""
 
     def infer(self, x, **fit_params):
@@ -84,7 +88,9 @@ def _as_segment_input(X: Any, t_r: float | None, segment_seconds: float,
         raise ValueError("t_r (seconds) is needed to cut segments of plain arrays; set t_r "
                          "or pass a RoiTimeSeries.")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+        # segment_series warns of skipped short subjects; fit and transform_segments
+        # report them in their own words (or refuse them), so only that one is muted.
+        warnings.filterwarnings("ignore", message=r".*were skipped\.", category=UserWarning)
         return segment_series(X, t_r=t_r, segment_seconds=segment_seconds,
                               step_seconds=step_seconds, target_t_r=target_t_r)
 
@@ -105,6 +111,7 @@ def _is_snapshot_table(X: Any) -> bool:
     return arr.ndim == 2 or (arr.ndim == 1 and arr.dtype != object)
 
 
+@fill_estimator_doc
 class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
     """Pretrain BrainMAE on ROI series without labels; transform series to embeddings.
 
@@ -133,29 +140,12 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
         (``random_state``) once at ``fit``: bounds the cost on long recordings.
     level : {"subject", "segment"}, default="subject"
         One embedding per input series, or per segment.
-    max_epochs, lr, batch_size, weight_decay, lr_scheduler : see NeuroClassifier
-        Training loop settings (AdamW).
-    validation_fraction : float | None, default=None
-        Hold out this fraction of segments to report ``valid_loss``.
-    early_stopping : bool, default=False
-        Stop on ``valid_loss`` (needs ``validation_fraction``).
-    patience : int, default=10
-        Epochs without improvement before early stopping.
     checkpoint_dir : str | Path | None, default=None
         Save weights, optimizer and history (skorch ``Checkpoint``) here whenever the
         training loss improves.
-    callbacks : list | None, default=None
-        Extra skorch callbacks.
-    device : str, default="auto"
-        ``"auto"``, ``"cpu"`` or ``"cuda"``.
-    random_state : int | RandomState | None, default=None
-        Seeds weights, masks and shuffling.
-    verbose : int, default=0
-        1 prints the epoch table and a progress bar.
-    **kwargs
-        ``model__<name>`` routes hyperparameters to :class:`~neuroattn.models.brain_mae.
-        BrainMAE` (``model__embed_dim``, ``model__mask_ratio``, ``model__mask_strategy``,
-        ...), ``optimizer__<name>`` to AdamW.
+    %(training_params)s
+        Here the model is :class:`~neuroattn.models.brain_mae.BrainMAE`
+        (``model__embed_dim``, ``model__mask_ratio``, ``model__mask_strategy``, ...).
 
     Attributes
     ----------
@@ -188,6 +178,16 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
 
     _net_class = _MAENet
     _criterion = torch.nn.MSELoss
+    _parameter_constraints = {
+        **TRAINING_CONSTRAINTS,
+        "t_r": [Interval(Real, 0, None, closed="neither"), None],
+        "segment_seconds": [Interval(Real, 0, None, closed="neither")],
+        "step_seconds": [Interval(Real, 0, None, closed="neither"), None],
+        "target_t_r": [Interval(Real, 0, None, closed="neither"), None],
+        "max_segments_per_subject": [Interval(Integral, 1, None, closed="left"), None],
+        "level": [StrOptions({"subject", "segment"})],
+        "checkpoint_dir": [str, os.PathLike, None],
+    }
     #: The registry model trained (a class attribute, not a parameter).
     model = "brain_mae"
 
@@ -201,26 +201,7 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
                  patience: int = 10, checkpoint_dir: str | Path | None = None,
                  callbacks: list | None = None, device: str = "auto",
                  random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
-        self.t_r = t_r
-        self.segment_seconds = segment_seconds
-        self.step_seconds = step_seconds
-        self.target_t_r = target_t_r
-        self.max_segments_per_subject = max_segments_per_subject
-        self.level = level
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.weight_decay = weight_decay
-        self.lr_scheduler = lr_scheduler
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.checkpoint_dir = checkpoint_dir
-        self.callbacks = callbacks
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self._set_routed(kwargs)
+        self._init_params(locals())
 
     # ----------------------------------------------------------------- helpers
     def segments(self, X: Any, *, fit: bool = False) -> Segments:
@@ -258,16 +239,6 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
                 monitor="train_loss_best", dirname=str(self.checkpoint_dir))))
         return callbacks
 
-    def _subsample(self, groups: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
-        cap = self.max_segments_per_subject
-        if cap is None:
-            return np.arange(len(groups))
-        if not (isinstance(cap, (int, np.integer)) and cap >= 1):
-            raise ValueError(f"max_segments_per_subject must be a positive integer or None, "
-                             f"got {cap!r}.")
-        keep = [rng.permutation(np.flatnonzero(groups == g))[:cap] for g in np.unique(groups)]
-        return np.sort(np.concatenate(keep))
-
     # ------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any = None) -> BrainMAEPretrainer:
         """Pretrain on the series of ``X`` (``y`` is ignored: no labels are used).
@@ -289,34 +260,24 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
             On NaN, different region counts, missing ``t_r``, mixed TRs without
             ``target_t_r``, no segment at all, or bad hyperparameters.
         """
-        if self.level not in ("subject", "segment"):
-            raise ValueError(f"level must be 'subject' or 'segment', got {self.level!r}.")
         self._check_params()
         seg = self.segments(X, fit=True)
         if seg.skipped:
             warnings.warn(f"{len(seg.skipped)} subject(s) shorter than one "
                           f"{self.segment_seconds} s segment were skipped.", stacklevel=2)
         rng = check_random_state(self.random_state)
-        data = seg.X[self._subsample(seg.groups, rng)]
+        data = seg.X[seg.subsample_index(self.max_segments_per_subject, rng)]
         if data.shape[0] < 2:
             raise ValueError(f"Found {data.shape[0]} segment(s) (n_samples="
                              f"{data.shape[0]}); at least 2 are needed.")
-        self._fit_meta = {"sfreq": 1.0 / seg.t_r, "chs_info": None}
         self.n_regions_, self.n_times_, self.t_r_ = data.shape[1], data.shape[2], seg.t_r
         self.n_segments_fit_ = data.shape[0]
-        self.n_outputs_ = None
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            module = self._build_module(data, None)
-            self.net_ = self._make_net(module, seed)
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-                self.net_.fit(data, None)
-        self.module_ = self.net_.module_
-        self.history_ = self.net_.history
-        del self._fit_meta
+        self._train(data, None, seed=self._seed(rng))
         return self
+
+    def _signal_args(self) -> dict[str, Any]:
+        return {"n_chans": self.n_regions_, "n_times": self.n_times_,
+                "sfreq": 1.0 / self.t_r_}
 
     # ------------------------------------------------------------- transform
     @torch.no_grad()
@@ -394,9 +355,9 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
 
         Notes
         -----
-        The initialising callback holds tensors, which :meth:`NeuroClassifier.save`
-        cannot write as JSON: after ``fit``, ``clf.set_params(callbacks=None)`` before
-        saving (the trained weights are kept).
+        The initialising callback belongs to the training run: :meth:`NeuroClassifier.
+        save` stores the fine-tuned weights, not the callback (it warns that the loaded
+        estimator has ``callbacks=None``).
         """
         return self._finetuner(NeuroClassifier, dict(kwargs))
 
