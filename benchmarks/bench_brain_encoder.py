@@ -82,8 +82,9 @@ def _worker(kind: str, cfg: dict, queue) -> None:
 
 
 def _accuracy(epochs: int) -> dict:
+    from neuroattn.benchmark.encoding import compare_encoders
     from neuroattn.data.simulate import simulate_encoding
-    from neuroattn.estimators import BrainEncoderRegressor, compare_encoders
+    from neuroattn.estimators import BrainEncoderRegressor
 
     sim = simulate_encoding(240, random_state=0)
     tr, te = slice(0, 180), slice(180, None)
@@ -154,9 +155,10 @@ def main(argv: list[str] | None = None) -> int:
                      "numpy": np.__version__},
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    from neuroattn.benchmark import save_results
+
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    out = save_results(None, out.parent, out.stem, extra_json=result)["json"]
     print(json.dumps({"scale_ratios": ratios,
                       "encoder_images_per_second": scale["encoder"]["images_per_second"],
                       "simulator_mean_r_routed": acc["mean_r_routed"],

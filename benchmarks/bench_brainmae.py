@@ -122,8 +122,9 @@ def main() -> int:
                         "nilearn": nilearn.__version__, "sklearn": sklearn.__version__},
            "machine": {"platform": platform.platform(), "processor": platform.processor(),
                        "cpu_count": os.cpu_count()}}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=2, default=float))
+    from neuroattn.benchmark import save_results
+
+    save_results(None, RESULTS.parent, RESULTS.stem, extra_json=out)
     print(json.dumps({"cost": cost, "ratios": ratios,
                       "accuracy": out["accuracy"]["summary"]}, indent=1, default=float))
     print(f"wrote {RESULTS}")

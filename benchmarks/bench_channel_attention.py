@@ -166,9 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     out["machine"] = {"platform": platform.platform(), "processor": platform.processor(),
                       "cpus": os.cpu_count(), "torch_threads": args.threads,
                       "load_average_1min": round(os.getloadavg()[0], 2)}
-    path = ROOT / "benchmarks" / "results" / "bench_channel_attention.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2))
+    from neuroattn.benchmark import save_results
+
+    path = save_results(None, ROOT / "benchmarks" / "results", "bench_channel_attention",
+                        extra_json=out)["json"]
     print(json.dumps({k: out[k] for k in ("throughput_ratio_vs_braindecode",
                                           "latency_ratio_braindecode_over_neuroattn")}))
     print(f"wrote {path}")

@@ -10,7 +10,6 @@ benchmarks/results/bench_mi_physionet.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -39,14 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import neuroattn
-    from neuroattn.benchmark import list_pipelines, run
+    from neuroattn.benchmark import list_pipelines, run, save_results
 
     torch.set_num_threads(args.threads)
     names = args.pipelines or list_pipelines()
     start = time.perf_counter()
     result = run(names, ["PhysionetMI"], subjects=[1], paradigm="left_right",
                  paradigm_kwargs={"fmin": args.fmin, "fmax": args.fmax},
-                 output_dir=ROOT / "benchmarks" / "results" / "mi_physionet", verbose=True)
+                 output_dir=ROOT / "benchmarks" / "results" / "mi_physionet", verbose=1)
     print(result.table)
     scores = result.results.groupby("pipeline")[["score", "time"]].mean()
     out = {
@@ -63,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "threads": args.threads},
     }
-    path = ROOT / "benchmarks" / "results" / "bench_mi_physionet.json"
-    path.write_text(json.dumps(out, indent=2))
+    path = save_results(None, ROOT / "benchmarks" / "results", "bench_mi_physionet",
+                        extra_json=out)["json"]
     print(f"wrote {path}")
     return 0
 

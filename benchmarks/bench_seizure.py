@@ -191,8 +191,9 @@ def main() -> None:
     result["versions"] = {"python": platform.python_version(), "torch": torch.__version__,
                           "numpy": np.__version__, "machine": platform.machine(),
                           "processor": platform.processor()}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, default=float))
+    from neuroattn.benchmark import save_results
+
+    save_results(None, RESULTS.parent, RESULTS.stem, extra_json=result)
     print(f"wrote {RESULTS}")
 
 

@@ -23,6 +23,7 @@ last cell loads two ABIDE sites too. Figures go to ``$NEUROATTN_OUT``
 """
 
 # %%
+import logging
 import os
 from pathlib import Path
 
@@ -41,6 +42,9 @@ from neuroattn.benchmark.fmri import evaluate_fmri, save_fmri_results, summarize
 from neuroattn.data.simulate import simulate_fmri_rois
 from neuroattn.estimators import BrainMAEPretrainer
 from neuroattn.viz.fmri import plot_attention_connectome, plot_reconstruction, plot_region_attention
+
+# The library logs per-fold progress when verbose; a script shows it.
+logging.basicConfig(level=logging.INFO, format="%(message)s")
 
 torch.set_num_threads(1)
 OUT = Path(os.environ.get("NEUROATTN_OUT", "tutorial_output"))

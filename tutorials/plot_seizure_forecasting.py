@@ -20,7 +20,7 @@ left-hemisphere channels). It
 the same calls read it (the 18 bipolar channels are picked by name; CHB-MIT's
 duplicate ``T8-P8`` is handled). Keep ``sfreq=None`` (256 Hz) or resample, use the
 default STAN size (2.3 M parameters) and more epochs, and evaluate every fold with
-:func:`~neuroattn.estimators.seizure.evaluate_leave_one_seizure_out`. The figures
+:func:`~neuroattn.benchmark.seizure.evaluate_leave_one_seizure_out`. The figures
 depend on SPH, SOP, the interictal distance and the alarm rule: report them with every
 score (they are printed below).
 
@@ -38,8 +38,9 @@ matplotlib.use("Agg")
 import numpy as np
 import torch
 
-from neuroattn.data.seizure import extract_windows, leave_one_seizure_out, read_chbmit_summary
+from neuroattn.data.seizure import extract_windows, read_chbmit_summary
 from neuroattn.data.simulate import simulate_seizure_recordings
+from neuroattn.data.splits import LeaveOneSeizureOut
 from neuroattn.estimators.seizure import SeizureForecaster, band_power_baseline
 from neuroattn.metrics.seizure import event_metrics, window_auc
 from neuroattn.viz.seizure import plot_alarm_timeline, plot_attention_maps
@@ -73,7 +74,7 @@ print(f"{len(windows.y)} windows: {np.sum(windows.y == 1)} preictal, "
 # on every fold). Its tokens carry each 1-s patch's log
 # power spectrum and its phase coherence with the other channels, per frequency bin:
 # the planted coupling is invisible to power alone.
-train, test = next(leave_one_seizure_out(windows.y, windows.seizure, windows.start))
+train, test = next(LeaveOneSeizureOut().split(windows))
 forecaster = SeizureForecaster(
     max_epochs=15, lr=3e-3, batch_size=32, device="cpu", random_state=0,
     model__embed_dim=16, model__n_heads=2, model__depth=1, model__patch_size=128,

@@ -40,8 +40,8 @@ Download the challenge data yourself (neuroattn never downloads data or weights)
 
 or from the command line, with features saved as ``.npy``::
 
-    neuroattn encode --algonauts /path/to/algonauts_2023 --subject 1 \\
-        --features feats.npy --embed-dim 768 --n-heads 16 --lr 5e-4 --epochs 50
+    neuroattn encoding --algonauts /path/to/algonauts_2023 --subject 1 \\
+        --features feats.npy --embed-dim 768 --n-heads 16 --lr 5e-4 --max-epochs 50
 
 NSD-style beta volumes go through nilearn with
 :func:`neuroattn.data.encoding.responses_from_volumes` (ROI masks, repeats and the
@@ -59,11 +59,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from neuroattn.benchmark.encoding import compare_encoders  # noqa: E402
 from neuroattn.data.encoding import FeatureTokens  # noqa: E402
 from neuroattn.data.simulate import simulate_encoding  # noqa: E402
 from neuroattn.estimators import (  # noqa: E402
     BrainEncoderRegressor,
-    compare_encoders,
     extract_features,
 )
 from neuroattn.metrics.encoding import summarize_by_region  # noqa: E402

@@ -1,15 +1,34 @@
-"""MOABB glue, result tables and plots; the ``neuroattn benchmark`` machinery."""
+"""Evaluation of the tracks, one module each, all writing through :func:`save_results`.
+
+* :mod:`~neuroattn.benchmark.mi` - motor imagery: MOABB evaluations of YAML pipelines
+  (:func:`run`, the ``neuroattn benchmark`` machinery; pipelines in ``_pipelines``);
+* :mod:`~neuroattn.benchmark.seizure` - seizure forecasting, leave-one-seizure-out;
+* :mod:`~neuroattn.benchmark.fmri` - BrainMAE vs connectivity, leave-site-out;
+* :mod:`~neuroattn.benchmark.encoding` - visual encoding, the brain encoder vs ridge.
+
+Each is built the same way: a splitter (:mod:`neuroattn.data.splits`, or MOABB's
+evaluations), a fit per fold, a scores table (one row per fold x method) and
+:func:`save_results` for its CSV / JSON / figure.
+"""
 
 from ._pipelines import (
-                         PIPELINE_DIR,
-                         SeedCallback,
-                         braindecode_classifier,
-                         list_pipelines,
-                         load_pipelines,
+    PIPELINE_DIR,
+    TorchSeeded,
+    braindecode_classifier,
+    list_pipelines,
+    load_pipelines,
 )
-from ._report import format_summary, plot_paired, summary_table
-from ._run import DEFAULT_PIPELINES, EVALUATIONS, BenchmarkResult, run
+from ._report import save_figure, save_results
+from .mi import (
+    DEFAULT_PIPELINES,
+    EVALUATIONS,
+    BenchmarkResult,
+    format_summary,
+    plot_paired,
+    run,
+    summary_table,
+)
 
-__all__ = ["PIPELINE_DIR", "SeedCallback", "braindecode_classifier", "list_pipelines",
-           "load_pipelines", "format_summary", "plot_paired", "summary_table",
-           "DEFAULT_PIPELINES", "EVALUATIONS", "BenchmarkResult", "run"]
+__all__ = ["PIPELINE_DIR", "TorchSeeded", "braindecode_classifier", "list_pipelines",
+           "load_pipelines", "save_figure", "save_results", "format_summary", "plot_paired",
+           "summary_table", "DEFAULT_PIPELINES", "EVALUATIONS", "BenchmarkResult", "run"]

@@ -4,36 +4,118 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.pipeline import Pipeline
-from skorch.callbacks import Callback
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["PIPELINE_DIR", "list_pipelines", "load_pipelines", "braindecode_classifier"]
+__all__ = ["PIPELINE_DIR", "TorchSeeded", "list_pipelines", "load_pipelines",
+           "braindecode_classifier"]
 
 #: The folder of the shipped YAML pipelines (``pipelines/`` at the repository root).
 PIPELINE_DIR = Path(__file__).resolve().parents[1] / "pipelines"
 
 
-class SeedCallback(Callback):
-    """Seed torch when skorch initialises (before the module is built), so weights repeat.
+@contextmanager
+def _forked_rng() -> Iterator[None]:
+    """Run a block on a fork of torch's generators (a DataLoader draws a seed from them
+    even when it does not shuffle): the caller's RNG state is restored afterwards."""
+    import torch
+
+    with torch.random.fork_rng():
+        yield
+
+
+class TorchSeeded(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """A torch classifier without a seed of its own, fitted under a fixed torch seed.
+
+    ``fit`` runs inside :func:`torch.random.fork_rng` seeded with ``random_state``:
+    the weights, batch order and dropout repeat from run to run, and the caller's
+    global torch RNG state is the same after ``fit`` (and after predicting) as before.
 
     Parameters
     ----------
-    seed : int
-        Seed for ``torch.manual_seed``.
+    estimator : classifier
+        Unfitted scikit-learn-compatible classifier drawing from torch's global RNG
+        (e.g. braindecode's ``EEGClassifier``); cloned at ``fit``.
+    random_state : int
+        Seed of torch's generators during ``fit``.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted clone.
+    classes_ : numpy.ndarray
+        Class labels of the fitted clone.
     """
 
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
+    def __init__(self, estimator: Any, random_state: int = 0) -> None:
+        self.estimator = estimator
+        self.random_state = random_state
 
-    def initialize(self) -> SeedCallback:
+    def fit(self, X: Any, y: Any = None, **fit_params: Any) -> TorchSeeded:
+        """Fit a clone of ``estimator`` under the seed.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_trials, n_channels, n_times)
+            Trials, as ``estimator`` takes them.
+        y : array-like, shape (n_trials,)
+            Class labels.
+        **fit_params
+            Passed to ``estimator.fit``.
+
+        Returns
+        -------
+        TorchSeeded
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            If ``random_state`` is not an int.
+        """
+        if isinstance(self.random_state, bool) or not isinstance(self.random_state,
+                                                                  (int, np.integer)):
+            raise ValueError(f"random_state must be an int, got {self.random_state!r}.")
         import torch
 
-        torch.manual_seed(self.seed)
+        with _forked_rng():
+            torch.manual_seed(int(self.random_state))
+            self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         return self
+
+    @property
+    def classes_(self) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.classes_
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class labels ``(n_trials,)`` of the fitted clone."""
+        check_is_fitted(self, "estimator_")
+        with _forked_rng():
+            return self.estimator_.predict(X)
+
+    @available_if(lambda self: hasattr(self.estimator, "predict_proba"))
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(n_trials, n_classes)`` of the fitted clone."""
+        check_is_fitted(self, "estimator_")
+        with _forked_rng():
+            return self.estimator_.predict_proba(X)
+
+    @available_if(lambda self: hasattr(self.estimator, "decision_function"))
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Decision values of the fitted clone."""
+        check_is_fitted(self, "estimator_")
+        with _forked_rng():
+            return self.estimator_.decision_function(X)
 
 
 def _yaml_files(paths: str | Path | list | None) -> list[Path]:
@@ -161,11 +243,14 @@ def braindecode_classifier(model: str = "AttentionBaseNet", *,
     max_epochs, lr, batch_size, weight_decay
         Training recipe.
     random_state : int | None
-        Seed applied to torch when the classifier is built and at each ``fit``.
+        Seed of torch's generators during each ``fit`` (weights, batch order,
+        dropout), applied through :class:`TorchSeeded` so that the global torch RNG
+        is left alone; None: no seeding.
 
     Returns
     -------
-    braindecode.EEGClassifier
+    TorchSeeded | braindecode.EEGClassifier
+        The classifier, wrapped in :class:`TorchSeeded` when ``random_state`` is set.
 
     Raises
     ------
@@ -187,9 +272,8 @@ def braindecode_classifier(model: str = "AttentionBaseNet", *,
     kwargs = {f"module__{k}": v for k, v in (model_kwargs or {}).items()}
     callbacks = [("lr_scheduler", LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR,
                                               T_max=max_epochs))]
-    if random_state is not None:
-        callbacks.insert(0, ("seed", SeedCallback(random_state)))
-    return EEGClassifier(model, optimizer=torch.optim.AdamW, lr=lr,
-                         optimizer__weight_decay=weight_decay, max_epochs=max_epochs,
-                         batch_size=batch_size, train_split=None, callbacks=callbacks,
-                         iterator_train__shuffle=True, device="cpu", verbose=0, **kwargs)
+    clf = EEGClassifier(model, optimizer=torch.optim.AdamW, lr=lr,
+                        optimizer__weight_decay=weight_decay, max_epochs=max_epochs,
+                        batch_size=batch_size, train_split=None, callbacks=callbacks,
+                        iterator_train__shuffle=True, device="cpu", verbose=0, **kwargs)
+    return clf if random_state is None else TorchSeeded(clf, random_state=random_state)

@@ -1,146 +1,133 @@
-"""Result tables and the paired plot of a benchmark."""
+"""The one writer of evaluation results: CSV table, JSON record and figure, atomically.
+
+Every track's evaluation (:mod:`~neuroattn.benchmark.mi`,
+:mod:`~neuroattn.benchmark.seizure`, :mod:`~neuroattn.benchmark.fmri`,
+:mod:`~neuroattn.benchmark.encoding`) and every script in ``benchmarks/`` writes its
+files through :func:`save_results`. Each file is written to a temporary file in the
+destination folder and moved into place with :func:`os.replace`, so an interrupted run
+never leaves a half-written result next to the committed ones. Figures are saved with
+``Figure.savefig`` and never touch matplotlib's backend.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
-__all__ = ["summary_table", "format_summary", "plot_paired"]
+__all__ = ["save_results", "save_figure"]
 
 
-def _check_results(results: pd.DataFrame) -> None:
-    need = {"score", "pipeline", "dataset", "subject", "session"}
-    missing = need - set(results.columns)
-    if missing:
-        raise ValueError(f"results lack the columns {sorted(missing)} of a MOABB result table.")
-    if results.empty:
-        raise ValueError("results is empty: no pipeline was evaluated.")
+def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> Path:
+    """Call ``write(file)`` on a temporary file next to ``path``, then move it there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
-def summary_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation of the score per pipeline and dataset.
-
-    Parameters
-    ----------
-    results : pandas.DataFrame
-        MOABB results: one row per subject / session (/ fold) with ``score``,
-        ``pipeline``, ``dataset``, ``subject``, ``session``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``pipeline``; for each dataset the columns ``(dataset, "mean")``,
-        ``(dataset, "std")`` and ``(dataset, "n")``, rows sorted by the mean over
-        datasets, best first.
-
-    Raises
-    ------
-    ValueError
-        If columns are missing or the table is empty.
-    """
-    _check_results(results)
-    table = results.groupby(["pipeline", "dataset"])["score"].agg(["mean", "std", "count"])
-    table = table.rename(columns={"count": "n"}).unstack("dataset")
-    table = table.swaplevel(0, 1, axis=1).sort_index(axis=1, level=0, sort_remaining=False)
-    order = results.groupby("pipeline")["score"].mean().sort_values(ascending=False).index
-    return table.loc[order]
-
-
-def format_summary(table: pd.DataFrame, metric: str = "score") -> str:
-    """The summary as an aligned text table with ``mean +/- std`` cells.
+def save_figure(fig: Any, path: str | Path, *, dpi: int = 110, **savefig_kwargs: Any) -> Path:
+    """Write a matplotlib figure atomically and release it.
 
     Parameters
     ----------
-    table : pandas.DataFrame
-        Output of :func:`summary_table`.
-    metric : str
-        Name shown above the table (``"roc_auc"``, ``"accuracy"``).
-
-    Returns
-    -------
-    str
-    """
-    datasets = list(dict.fromkeys(table.columns.get_level_values(0)))
-    rows = [["pipeline"] + [str(d) for d in datasets]]
-    for name, row in table.iterrows():
-        cells = []
-        for d in datasets:
-            mean, std = row[(d, "mean")], row[(d, "std")]
-            cells.append("-" if np.isnan(mean) else
-                         f"{mean:.3f} +/- {0.0 if np.isnan(std) else std:.3f}")
-        rows.append([str(name)] + cells)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return f"{metric} (mean +/- std over subjects/sessions)\n" + "\n".join(lines)
-
-
-def plot_paired(results: pd.DataFrame, baseline: str, path: str | Path,
-                metric: str = "score") -> Path:
-    """Score of every pipeline against a baseline, one point per subject and session.
-
-    Parameters
-    ----------
-    results : pandas.DataFrame
-        MOABB results (see :func:`summary_table`).
-    baseline : str
-        Pipeline on the x axis of every panel.
+    fig : matplotlib.figure.Figure
+        The figure (made with pyplot or with ``Figure()``: the backend is not changed).
     path : str | Path
-        PNG file to write.
-    metric : str
-        Axis label.
+        Destination; its suffix (``.png``, ``.pdf``, ``.svg``) sets the format.
+    dpi : int
+        Resolution, dots per inch.
+    **savefig_kwargs
+        Passed to ``Figure.savefig`` (``bbox_inches="tight"``...).
 
     Returns
     -------
     Path
-        The written PNG.
+        ``path``, written whole (through a temporary file) and the figure closed.
 
     Raises
     ------
     ValueError
-        If ``baseline`` is not in the results or it is the only pipeline.
+        If ``fig`` has no ``savefig`` or ``path`` has no suffix.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    _check_results(results)
-    pipelines = list(dict.fromkeys(results["pipeline"]))
-    if baseline not in pipelines:
-        raise ValueError(f"baseline {baseline!r} is not among the pipelines {pipelines}.")
-    others = [p for p in pipelines if p != baseline]
-    if not others:
-        raise ValueError("A paired plot needs at least one pipeline besides the baseline.")
-    keys = ["dataset", "subject", "session"]
-    wide = results.groupby(keys + ["pipeline"])["score"].mean().unstack("pipeline")
-    n_cols = min(4, len(others))
-    n_rows = int(np.ceil(len(others) / n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 3.2 * n_rows),
-                             squeeze=False)
-    lo = float(np.nanmin(wide.values)) - 0.02
-    hi = float(np.nanmax(wide.values)) + 0.02
-    datasets = list(dict.fromkeys(wide.index.get_level_values("dataset")))
-    for ax, name in zip(axes.flat, others):
-        for k, d in enumerate(datasets):
-            sub = wide.xs(d, level="dataset")
-            ax.scatter(sub[baseline], sub[name], s=18, alpha=0.8, color=f"C{k}",
-                       label=str(d) if name == others[0] else None)
-        ax.plot([lo, hi], [lo, hi], color="0.5", lw=0.8, ls="--")
-        wins = int((wide[name] > wide[baseline]).sum())
-        ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel=f"{baseline} ({metric})",
-               ylabel=f"{name} ({metric})",
-               title=f"{name}: better on {wins}/{int(wide[name].notna().sum())}")
-        ax.set_aspect("equal")
-        ax.title.set_fontsize(9)
-    for ax in list(axes.flat)[len(others):]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    if not hasattr(fig, "savefig"):
+        raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}.")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    if not path.suffix:
+        raise ValueError(f"path needs a suffix naming the image format, got {str(path)!r}.")
+    _atomic_write(path, lambda fh: fig.savefig(fh, format=path.suffix[1:], dpi=dpi,
+                                               **savefig_kwargs), mode="wb")
+    if getattr(fig.canvas, "manager", None) is not None:  # made by pyplot: release it
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
     return path
+
+
+def save_results(table: pd.DataFrame | None, out_dir: str | Path, stem: str, *,
+                 plot: Any = None, extra_json: dict | None = None,
+                 csv_kwargs: dict[str, Any] | None = None,
+                 savefig_kwargs: dict[str, Any] | None = None) -> dict[str, Path]:
+    """Write ``<stem>.csv`` (the scores table), ``<stem>.json`` and ``<stem>.png``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame | None
+        Scores, one row per fold x method (or any table); None writes no CSV. The
+        index is written only when it is named (``table.index.name`` is set).
+    out_dir : str | Path
+        Folder of the written files, created with its parents if needed.
+    stem : str
+        File name without suffix.
+    plot : matplotlib.figure.Figure | None
+        Figure written as ``<stem>.png`` and then closed; None writes no image.
+    extra_json : dict | None
+        JSON-serialisable record (numpy scalars are written as floats) written as
+        ``<stem>.json`` with 2-space indentation; None writes no JSON.
+    csv_kwargs : dict | None
+        Passed to :meth:`pandas.DataFrame.to_csv` (``float_format``, ``na_rep``...).
+    savefig_kwargs : dict | None
+        Passed to :func:`save_figure` (``dpi``, ``bbox_inches``...).
+
+    Returns
+    -------
+    dict of str to Path
+        ``"csv"``, ``"json"``, ``"png"``: the files written (keys of files not written
+        are absent).
+
+    Raises
+    ------
+    ValueError
+        If ``stem`` is empty or holds a path separator, ``table`` is not a DataFrame,
+        or nothing is to be written.
+    """
+    if not stem or os.sep in stem or "/" in stem:
+        raise ValueError(f"stem must be a bare file name, got {stem!r}.")
+    if table is not None and not isinstance(table, pd.DataFrame):
+        raise ValueError(f"table must be a pandas DataFrame or None, got "
+                         f"{type(table).__name__}.")
+    if table is None and plot is None and extra_json is None:
+        raise ValueError("Nothing to save: table, plot and extra_json are all None.")
+    out_dir = Path(out_dir)
+    paths: dict[str, Path] = {}
+    if table is not None:
+        kwargs = {"index": table.index.name is not None, **(csv_kwargs or {})}
+        paths["csv"] = _atomic_write(out_dir / f"{stem}.csv",
+                                     lambda fh: table.to_csv(fh, **kwargs))
+    if extra_json is not None:
+        text = json.dumps(extra_json, indent=2, default=float)
+        paths["json"] = _atomic_write(out_dir / f"{stem}.json", lambda fh: fh.write(text))
+    if plot is not None:
+        paths["png"] = save_figure(plot, out_dir / f"{stem}.png", **(savefig_kwargs or {}))
+    return paths

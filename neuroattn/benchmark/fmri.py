@@ -10,6 +10,7 @@ a logistic regression or a linear SVM.
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from pathlib import Path
@@ -25,10 +26,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from ..data.fmri import RoiTimeSeries
-from ..estimators.brainmae import BrainMAEPretrainer
+from ..data.splits import LeaveOneSiteOut
+from ..estimators.brain_mae import BrainMAEPretrainer
+from ._report import save_results
 
 __all__ = ["FMRI_METHODS", "connectivity_pipeline", "fmri_splits", "evaluate_fmri",
            "summarize_fmri", "save_fmri_results"]
+
+logger = logging.getLogger(__name__)
 
 #: Methods compared by :func:`evaluate_fmri`.
 FMRI_METHODS = ("brainmae_probe", "brainmae_finetune", "correlation_logreg",
@@ -83,7 +88,8 @@ def fmri_splits(dataset: RoiTimeSeries, cv: str = "leave-site-out", n_splits: in
     dataset : RoiTimeSeries
         Subjects with ``label`` and ``site``.
     cv : {"leave-site-out", "stratified"}
-        Hold out each site in turn, or stratified (by label) k-fold.
+        Hold out each site in turn (:class:`~neuroattn.data.splits.LeaveOneSiteOut`),
+        or stratified (by label) k-fold (:class:`sklearn.model_selection.StratifiedKFold`).
     n_splits : int
         Folds of the stratified split.
     random_state : int | None
@@ -104,10 +110,7 @@ def fmri_splits(dataset: RoiTimeSeries, cv: str = "leave-site-out", n_splits: in
         raise ValueError("Every subject needs a label for classification.")
     if cv == "leave-site-out":
         sites = dataset.sites
-        uniq = list(dict.fromkeys(sites))
-        if len(uniq) < 2:
-            raise ValueError(f"Leave-site-out needs at least 2 sites, got {uniq}.")
-        return [(s, np.flatnonzero(sites != s), np.flatnonzero(sites == s)) for s in uniq]
+        return [(str(sites[te[0]]), tr, te) for tr, te in LeaveOneSiteOut().split(dataset)]
     if cv == "stratified":
         folds = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
         return [(f"fold-{k}", tr, te) for k, (tr, te) in
@@ -136,8 +139,8 @@ def _brainmae(train: RoiTimeSeries, test: RoiTimeSeries, pre_params: dict, ft_pa
     if "brainmae_finetune" in methods:
         t0 = time.perf_counter()
         seg = pre.segments(train)
-        cap = pre_params.get("max_segments_per_subject")
-        keep = pre._subsample(seg.groups, np.random.RandomState(seed)) if cap else slice(None)
+        keep = seg.subsample_index(pre_params.get("max_segments_per_subject"),
+                                   np.random.RandomState(seed))
         clf = pre.to_classifier(**ft_params)
         clf.fit(seg.X[keep], train.labels.astype(int)[seg.groups[keep]])
         test_seg = pre.segments(test)
@@ -180,7 +183,7 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
     cv : {"leave-site-out", "stratified"}
         See :func:`fmri_splits`.
     n_splits : int
-        Folds of the stratified split.
+        Folds when ``cv="stratified"`` (ignored for leave-site-out).
     methods : sequence of str
         Subset of :data:`FMRI_METHODS`.
     pretrainer_params : dict | None
@@ -192,7 +195,8 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
     random_state : int
         Seed of the splits and of BrainMAE.
     verbose : int
-        Print one line per fold and method.
+        0: silent; 1 or more: log one INFO line per fold and method (logger
+        ``neuroattn.benchmark.fmri``).
 
     Returns
     -------
@@ -230,13 +234,11 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
                       "fit_seconds": np.nan, "note": note} for m in methods]
             continue
         results = {}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            if any(m.startswith("brainmae") for m in methods):
-                results.update(_brainmae(train, test, pre_params, ft_params, tuple(methods),
-                                         random_state))
-            results.update(_connectivity(train, test, [m for m in methods
-                                                       if not m.startswith("brainmae")]))
+        if any(m.startswith("brainmae") for m in methods):
+            results.update(_brainmae(train, test, pre_params, ft_params, tuple(methods),
+                                     random_state))
+        results.update(_connectivity(train, test, [m for m in methods
+                                                   if not m.startswith("brainmae")]))
         for m in methods:
             score, seconds = results[m]
             threshold = 0.0 if m.endswith("svm") else 0.5  # decision function vs proba
@@ -246,8 +248,8 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
                          "note": ""})
             if verbose:
                 r = rows[-1]
-                print(f"{name:>10} {m:<20} acc {r['accuracy']:.3f} auc {r['roc_auc']:.3f} "
-                      f"({seconds:.1f} s)", flush=True)
+                logger.info("%10s %-20s acc %.3f auc %.3f (%.1f s)", name, m, r["accuracy"],
+                            r["roc_auc"], seconds)
     return pd.DataFrame(rows)
 
 
@@ -281,9 +283,9 @@ def save_fmri_results(results: pd.DataFrame, out_dir: str | Path,
     Parameters
     ----------
     results : pandas.DataFrame
-        Output of :func:`evaluate_fmri`.
+        Per-split scores from :func:`evaluate_fmri`, written as CSV and plotted.
     out_dir : str | Path
-        Folder (created if needed).
+        Folder for the CSV and PNG, created if needed.
     name : str
         File stem.
 
@@ -294,8 +296,6 @@ def save_fmri_results(results: pd.DataFrame, out_dir: str | Path,
     """
     from ..viz.fmri import plot_fmri_scores
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     summary = summarize_fmri(results)
     means = summary.reset_index().rename(columns={"accuracy_mean": "accuracy",
                                                   "roc_auc_mean": "roc_auc",
@@ -303,12 +303,7 @@ def save_fmri_results(results: pd.DataFrame, out_dir: str | Path,
     means["split"] = "mean"
     table = pd.concat([results, means[["method", "split", "accuracy", "roc_auc",
                                        "fit_seconds"]]], ignore_index=True)
-    csv = out_dir / f"{name}.csv"
-    table.to_csv(csv, index=False, float_format="%.4f")
-    fig = plot_fmri_scores(results)
-    png = out_dir / f"{name}.png"
-    fig.savefig(png, dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return {"csv": csv, "png": png}
+    paths = save_results(table, out_dir, name, plot=plot_fmri_scores(results),
+                         csv_kwargs={"float_format": "%.4f"},
+                         savefig_kwargs={"dpi": 110, "bbox_inches": "tight"})
+    return {"csv": paths["csv"], "png": paths["png"]}

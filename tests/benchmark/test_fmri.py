@@ -88,7 +88,7 @@ def test_cli_runs_offline_on_simulated_data(tmp_path, capsys):
     assert code == 0
     assert (tmp_path / "simulated_leave-site-out.csv").exists()
     assert "tangent_logreg" in capsys.readouterr().out
-    assert main(["fmri", "--epochs", "0", "--out", str(tmp_path)]) == 2
+    assert main(["fmri", "--max-epochs", "0", "--out", str(tmp_path)]) == 2
 
 
 @pytest.mark.realdata
@@ -102,3 +102,34 @@ def test_abide_two_site_evaluation(shared_data):
                         pretrainer_params={**TINY, "max_segments_per_subject": 2})
     assert set(res["split"]) == {"CALTECH", "OHSU"}
     assert res["roc_auc"].notna().all() and res["accuracy"].between(0, 1).all()
+
+
+def test_convergence_warning_reaches_the_caller(sim, monkeypatch):
+    from sklearn.exceptions import ConvergenceWarning
+
+    import neuroattn.benchmark.fmri as fmri
+
+    shipped = fmri.connectivity_pipeline
+
+    def one_iteration(kind="correlation", classifier="logreg"):
+        pipe = shipped(kind, classifier)
+        pipe.steps[-1][1].set_params(max_iter=1)
+        return pipe
+
+    monkeypatch.setattr(fmri, "connectivity_pipeline", one_iteration)
+    with pytest.warns(ConvergenceWarning):
+        evaluate_fmri(sim, methods=("correlation_logreg",))
+
+
+def test_verbose_logs_instead_of_printing(sim, caplog, capsys):
+    with caplog.at_level("INFO", logger="neuroattn.benchmark.fmri"):
+        evaluate_fmri(sim, methods=("correlation_logreg",), verbose=1)
+    assert capsys.readouterr().out == ""
+    assert sum("correlation_logreg" in r.getMessage() for r in caplog.records) == 3
+
+
+def test_leave_site_out_uses_the_site_splitter(sim):
+    from neuroattn.data.splits import LeaveOneSiteOut
+
+    ours = [(tr.tolist(), te.tolist()) for _, tr, te in fmri_splits(sim, "leave-site-out")]
+    assert ours == [(tr.tolist(), te.tolist()) for tr, te in LeaveOneSiteOut().split(sim)]

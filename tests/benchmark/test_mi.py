@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
 from neuroattn import NeuroClassifier
@@ -111,7 +112,7 @@ def test_summary_table_needs_moabb_columns():
 
 def test_cli_benchmark(tmp_path, capsys):
     code = main(["benchmark", "--pipelines", "TS+LR", "--subjects", "1", "--baseline", "TS+LR",
-                 "--output-dir", str(tmp_path), "--quiet"])
+                 "--out", str(tmp_path), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
     assert "TS+LR" in out and "+/-" in out and (tmp_path / "results.csv").exists()
@@ -133,3 +134,70 @@ def test_benchmark_on_physionet_subject_1(mne_data_env, tmp_path):
     # CSP+LDA on this subject scores well above chance (0.78 measured by the issue).
     assert res.loc[res.pipeline == "CSP+LDA", "score"].iloc[0] > 0.65
     assert result.plot_path.exists()
+
+
+def test_run_leaves_global_torch_rng_alone_and_seeds_unseeded_pipelines():
+    import torch
+
+    from neuroattn.benchmark import braindecode_classifier
+
+    pytest.importorskip("braindecode")
+    pipes = {"BD-EEGNet": make_pipeline(braindecode_classifier(
+        "EEGNet", max_epochs=1, batch_size=16, random_state=None))}
+    torch.manual_seed(1234)
+    state = torch.get_rng_state()
+    first = run(pipes, [_tiny(n_subjects=1, n_sessions=1)], baseline=None, verbose=0)
+    assert torch.initial_seed() == 1234 and torch.equal(torch.get_rng_state(), state)
+    torch.manual_seed(99)  # another global state: the scores must not depend on it
+    second = run(pipes, [_tiny(n_subjects=1, n_sessions=1)], baseline=None, verbose=0)
+    np.testing.assert_allclose(first.results["score"], second.results["score"])
+
+
+def test_braindecode_classifier_seeds_without_touching_global_rng():
+    import torch
+
+    from neuroattn.benchmark import TorchSeeded, braindecode_classifier
+
+    pytest.importorskip("braindecode")
+    X = np.random.default_rng(0).normal(size=(24, 4, 128)).astype(np.float32)
+    y = np.arange(24) % 2
+    clf = braindecode_classifier("EEGNet", max_epochs=1, batch_size=8, random_state=3)
+    assert isinstance(clf, TorchSeeded)
+    torch.manual_seed(7)
+    state = torch.get_rng_state()
+    a = clf.fit(X, y).predict_proba(X)
+    assert torch.initial_seed() == 7 and torch.equal(torch.get_rng_state(), state)
+    b = clone(clf).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(a, b)
+    assert list(clf.classes_) == [0, 1]
+    with pytest.raises(ValueError, match="random_state must be an int"):
+        TorchSeeded(clf.estimator, random_state="0").fit(X, y)
+
+
+def test_convergence_warning_of_a_pipeline_reaches_the_caller():
+    from pyriemann.estimation import Covariances
+    from pyriemann.tangentspace import TangentSpace
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    pipes = {"TS+LR-1iter": make_pipeline(Covariances("oas"), TangentSpace(),
+                                          LogisticRegression(max_iter=1))}
+    with pytest.warns(ConvergenceWarning):
+        run(pipes, [_tiny(n_subjects=1, n_sessions=1)], baseline=None, verbose=0)
+
+
+def test_plot_paired_leaves_the_backend_alone(tmp_path, monkeypatch):
+    import matplotlib
+    import pandas as pd
+
+    from neuroattn.benchmark import plot_paired
+
+    def no_switch(*args, **kwargs):
+        raise AssertionError("library code switched matplotlib's backend")
+
+    monkeypatch.setattr(matplotlib, "use", no_switch)
+    results = pd.DataFrame({"score": [0.6, 0.7, 0.8, 0.9], "pipeline": ["a", "a", "b", "b"],
+                            "dataset": "d", "subject": [1, 2, 1, 2], "session": "0"})
+    path = plot_paired(results, "a", tmp_path / "paired.png")
+    assert path.stat().st_size > 1000
+    assert not list(tmp_path.glob(".*.tmp"))  # the atomic write left no temporary file

@@ -1,0 +1,231 @@
+"""Seizure-forecasting track: leave-one-seizure-out folds, window AUC, event metrics.
+
+The splitter is :class:`~neuroattn.data.splits.LeaveOneSeizureOut` (or any splitter of
+a :class:`~neuroattn.data.seizure.SeizureWindows`); per fold a clone of the forecaster
+(and of an optional baseline) is fitted, scored on the held-out windows and run as a
+monitor on the held-out time; :func:`seizure_scores` turns the result into the scores
+table (one row per fold x method) written with :func:`~neuroattn.benchmark.save_results`.
+The labelling (SPH, SOP, postictal time) and band-pass are read from the windows, so
+the event metrics cannot use other values than the labels were made with.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from ..data.seizure import SeizureWindows
+from ..data.splits import LeaveOneSeizureOut
+from ..estimators.seizure import SeizureForecaster
+from ..metrics.seizure import event_metrics, window_auc
+
+__all__ = ["evaluate_leave_one_seizure_out", "rescore_alarms", "seizure_scores"]
+
+logger = logging.getLogger(__name__)
+
+#: The forecaster's alarm-rule parameters recorded with a result.
+ALARM_RULE = ("smoothing", "smoothing_seconds", "min_fraction", "threshold",
+              "refractory_seconds", "sop_seconds")
+
+
+def _labelling(windows: SeizureWindows) -> dict[str, float]:
+    return {"sph_seconds": float(windows.sph_seconds), "sop_seconds": float(windows.sop_seconds),
+            "postictal_seconds": float(windows.postictal_seconds)}
+
+
+def _check_verbose(verbose: Any) -> int:
+    if isinstance(verbose, bool) or not isinstance(verbose, (int, np.integer)) or verbose < 0:
+        raise ValueError(f"verbose must be an int >= 0, got {verbose!r}.")
+    return int(verbose)
+
+
+def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: SeizureWindows,
+                                   *, cv: Any = None, baseline: Any = None,
+                                   monitor_kwargs: dict | None = None,
+                                   verbose: int = 0) -> dict:
+    """Leave-one-seizure-out evaluation of one subject: window AUC and event metrics.
+
+    For each fold of ``cv`` a clone of ``forecaster`` is fitted on the training
+    windows; its window ROC AUC is measured on the held-out windows, and it monitors
+    the held-out seizure's whole file and the time span of the held-out interictal
+    windows. Alarms of all folds are pooled and scored with
+    :func:`neuroattn.metrics.seizure.event_metrics` over the held-out seizures, with the
+    SPH, SOP and postictal time the windows were labelled with.
+
+    Parameters
+    ----------
+    forecaster : SeizureForecaster
+        Unfitted estimator (cloned per fold); its alarm rule is used.
+    windows : SeizureWindows
+        Windows of one subject from :func:`neuroattn.data.seizure.extract_windows`:
+        ``X`` ``(n_windows, n_channels, n_times)``, labels, seizure ids, clock starts (s)
+        and the labelling (``sph_seconds``, ``sop_seconds``, ``postictal_seconds``) and
+        band-pass (``l_freq``, ``h_freq``, Hz) they were made with.
+    cv : cross-validator | None
+        Splitter whose ``split(windows)`` yields train / test positions, each test set
+        holding the preictal windows of exactly one seizure; default
+        :class:`~neuroattn.data.splits.LeaveOneSeizureOut`.
+    baseline : estimator | None
+        Also fitted per fold (e.g. :func:`band_power_baseline`); its window AUC reported.
+    monitor_kwargs : dict | None
+        Extra arguments of :meth:`SeizureForecaster.monitor`; channels, rate, window
+        length and band-pass default to those of ``windows``.
+    verbose : int
+        0: silent; 1 or more: log one INFO line per fold (logger
+        ``neuroattn.benchmark.seizure``).
+
+    Returns
+    -------
+    dict
+        ``"folds"`` (per fold: ``window_auc``, ``baseline_window_auc``, ``seizure`` id,
+        ``n_alarms`` raised in that fold's monitored time), ``"window_auc"`` (mean over
+        folds), ``"baseline_window_auc"``, ``"events"`` (an
+        :class:`~neuroattn.metrics.seizure.EventMetrics` as a dict, with the labelling
+        it used), ``"alarms"`` (s, subject clock), ``"monitored"`` and ``"seizures"``
+        (``(start, end)`` s), the ``"alarm_rule"``, and ``"traces"`` (per monitored file:
+        clock ``start``, ``times``, ``probability``, scored ``span``) to re-score other
+        alarm rules with :func:`rescore_alarms`.
+
+    Raises
+    ------
+    ValueError
+        If the subject has fewer than 2 seizures or no interictal windows, a test fold
+        of ``cv`` does not hold the preictal windows of exactly one seizure, or
+        ``verbose`` is not an int >= 0.
+    """
+    verbose = _check_verbose(verbose)
+    cv = LeaveOneSeizureOut() if cv is None else cv
+    if not hasattr(cv, "split"):
+        raise ValueError(f"cv must be a cross-validator with split(windows), got {cv!r}.")
+    labelling = _labelling(windows)
+    kwargs = dict(monitor_kwargs or {})
+    kwargs.setdefault("ch_names", windows.ch_names)
+    kwargs.setdefault("sfreq", windows.sfreq)
+    kwargs.setdefault("window_seconds", windows.window_seconds)
+    kwargs.setdefault("l_freq", windows.l_freq)
+    kwargs.setdefault("h_freq", windows.h_freq)
+    folds, alarms, monitored, seizures, traces = [], [], [], [], []
+    for train, test in cv.split(windows):
+        held_out = np.unique(windows.seizure[test][windows.y[test] == 1])
+        if held_out.size != 1:
+            raise ValueError(f"Each test fold of cv must hold the preictal windows of one "
+                             f"seizure, got seizures {held_out.tolist()}.")
+        sid = int(held_out[0])
+        est = clone(forecaster).fit(windows.X[train], windows.y[train])
+        fold = {"window_auc": window_auc(windows.y[test], est.preictal_proba(windows.X[test]))}
+        if baseline is not None:
+            base = clone(baseline).fit(windows.X[train], windows.y[train])
+            fold["baseline_window_auc"] = window_auc(
+                windows.y[test], base.predict_proba(windows.X[test])[:, 1])
+        fold_alarms: list[float] = []
+        for r in np.unique(windows.recording[test]):
+            rec = windows.recordings[int(r)]
+            res = est.monitor(rec, **kwargs)
+            if (windows.seizure[test][windows.recording[test] == r] == sid).any():
+                lo, hi = rec.start, rec.start + rec.duration
+                seizures += [s for s in rec.absolute_seizures]
+            else:
+                sel = windows.start[test][windows.recording[test] == r]
+                lo, hi = sel.min(), sel.max() + windows.window_seconds
+            keep = (res.alarms + rec.start >= lo) & (res.alarms + rec.start <= hi)
+            fold_alarms += (res.alarms[keep] + rec.start).tolist()
+            monitored.append((lo, hi))
+            traces.append({"start": rec.start, "times": res.times,
+                           "probability": res.probability, "span": (lo, hi)})
+        alarms += fold_alarms
+        fold.update(seizure=sid, n_alarms=len(fold_alarms))
+        folds.append(fold)
+        if verbose:
+            logger.info("fold seizure %d: %s", sid, ", ".join(
+                f"{k}={v:.3f}" for k, v in fold.items() if isinstance(v, float)))
+    events = event_metrics(alarms, sorted(set(seizures)), monitored, **labelling)
+    params = forecaster.get_params()
+    out = {"folds": folds, "window_auc": float(np.mean([f["window_auc"] for f in folds])),
+           "events": events.as_dict(), "alarms": alarms, "monitored": monitored,
+           "seizures": sorted(set(seizures)), "traces": traces,
+           "alarm_rule": {k: params[k] for k in ALARM_RULE}}
+    if baseline is not None:
+        out["baseline_window_auc"] = float(np.mean([f["baseline_window_auc"] for f in folds]))
+    return out
+
+
+def seizure_scores(result: dict, *, method: str = "forecaster",
+                   baseline: str = "baseline") -> pd.DataFrame:
+    """The per-fold scores of :func:`evaluate_leave_one_seizure_out` as a table.
+
+    Parameters
+    ----------
+    result : dict
+        Output of :func:`evaluate_leave_one_seizure_out`.
+    method, baseline : str
+        Names given to the forecaster's and the baseline's rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fold x method: ``fold, seizure, method, window_auc, n_alarms``
+        (``n_alarms`` is NaN for the baseline, which raises none).
+
+    Raises
+    ------
+    ValueError
+        If ``result`` has no ``"folds"``.
+    """
+    if not isinstance(result, dict) or "folds" not in result:
+        raise ValueError("result must be the dict of evaluate_leave_one_seizure_out "
+                         "(with 'folds').")
+    rows = []
+    for k, fold in enumerate(result["folds"]):
+        rows.append({"fold": k, "seizure": fold["seizure"], "method": method,
+                     "window_auc": fold["window_auc"], "n_alarms": fold["n_alarms"]})
+        if "baseline_window_auc" in fold:
+            rows.append({"fold": k, "seizure": fold["seizure"], "method": baseline,
+                         "window_auc": fold["baseline_window_auc"], "n_alarms": np.nan})
+    return pd.DataFrame(rows, columns=["fold", "seizure", "method", "window_auc", "n_alarms"])
+
+
+def rescore_alarms(result: dict, forecaster: SeizureForecaster) -> dict:
+    """Event metrics of the traces of :func:`evaluate_leave_one_seizure_out` under the
+    alarm rule (smoothing, threshold, refractory period) of ``forecaster``.
+
+    No model is refitted: only the alarm rule changes; the SPH, SOP and postictal time
+    are those of the evaluation (``result["events"]``). Choosing a rule by its score on
+    these held-out traces is optimistic; report it as such.
+
+    Parameters
+    ----------
+    result : dict
+        Output of :func:`evaluate_leave_one_seizure_out`, whose held-out probability
+        traces are rescored.
+    forecaster : SeizureForecaster
+        Holds the alarm-rule parameters (need not be fitted).
+
+    Returns
+    -------
+    dict
+        :class:`~neuroattn.metrics.seizure.EventMetrics` as a dict.
+
+    Raises
+    ------
+    ValueError
+        If ``result`` lacks the traces or the event metrics of an evaluation.
+    """
+    missing = [k for k in ("traces", "events", "seizures", "monitored")
+               if not isinstance(result, dict) or k not in result]
+    if missing:
+        raise ValueError(f"result must be the dict of evaluate_leave_one_seizure_out; it "
+                         f"lacks {missing}.")
+    alarms = []
+    for tr in result["traces"]:
+        _, a = forecaster.alarms_from_proba(tr["times"], tr["probability"])
+        a = a + tr["start"]
+        lo, hi = tr["span"]
+        alarms += a[(a >= lo) & (a <= hi)].tolist()
+    labelling = {k: result["events"][k] for k in ("sph_seconds", "sop_seconds",
+                                                   "postictal_seconds")}
+    return event_metrics(alarms, result["seizures"], result["monitored"],
+                         **labelling).as_dict()
