@@ -1,3 +1,4 @@
+import argparse
 import subprocess
 import sys
 
@@ -44,3 +45,142 @@ def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "neuroattn.cli", "--version"],
                          capture_output=True, text=True, check=True).stdout
     assert neuroattn.__version__ in out
+
+
+# --- one dialect for every subcommand (docs/design.md, "Command line") ---------------
+
+#: Spellings of the same ideas that the CLI does not use (the left-hand side of the
+#: glossary): epochs, heads, output, verbosity, seeds, devices, threads.
+DIALECT = {"--epochs", "--n-epochs", "--num-epochs", "--nb-epochs", "--heads",
+           "--num-heads", "--nheads", "--output", "--output-dir", "--outdir", "--out-dir",
+           "--output-folder", "--random-state", "--random-seed", "--gpu", "--cuda",
+           "--n-threads", "--num-threads", "--jobs", "--silent"}
+#: Commands that fit a model: each has --max-epochs, --device, --threads and --seed.
+TRAINING = {"demo", "benchmark", "fmri", "encoding", "seizure train"}
+#: Commands that write files: each names its output with --out.
+WRITING = {"benchmark", "fmri", "encoding", "seizure simulate", "seizure window",
+           "seizure train"}
+#: Commands without -v/--quiet: `models` prints a table and nothing else.
+NO_VERBOSITY = {"models"}
+
+
+def _walk(parser, path=()):
+    """``(command path, parser)`` of every leaf (sub)command."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield " ".join(path), parser
+    for action in subs:
+        for name, child in action.choices.items():
+            yield from _walk(child, (*path, name))
+
+
+def _dialect_problems(command: str, parser) -> list[str]:
+    options = {s: a for a in parser._actions for s in a.option_strings}
+    problems = [f"{command}: {s}" for s in options if s in DIALECT
+                or (s.startswith("--") and "_" in s) or s.startswith("--module")]
+    problems += [f"{command}: positional {a.dest!r} (use --out)" for a in parser._actions
+                 if not a.option_strings and a.dest in {"out", "output", "output_dir",
+                                                        "model_out", "outdir"}]
+    if command not in NO_VERBOSITY:
+        verbose, quiet = options.get("--verbose"), options.get("--quiet")
+        if not isinstance(verbose, argparse._CountAction) or options.get("-v") is not verbose:
+            problems.append(f"{command}: -v/--verbose must be an int count")
+        if quiet is None or quiet.dest != "verbose" or quiet.const != 0:
+            problems.append(f"{command}: --quiet must set verbose to 0")
+    trains = command in TRAINING or "--lr" in options or "--max-epochs" in options
+    for flag in ("--max-epochs", "--device", "--threads", "--seed"):
+        if trains and flag not in options:
+            problems.append(f"{command}: a training command without {flag}")
+    if "--device" in options and options["--device"].default != "auto":
+        problems.append(f"{command}: --device must default to 'auto'")
+    if command in WRITING and "--out" not in options:
+        problems.append(f"{command}: writes files but has no --out")
+    return problems
+
+
+def test_every_subcommand_speaks_one_dialect():
+    commands = dict(_walk(build_parser()))
+    assert set(commands) >= TRAINING | WRITING | NO_VERBOSITY, sorted(commands)
+    assert "seizure monitor" in commands
+    problems = [p for command, parser in commands.items()
+                for p in _dialect_problems(command, parser)]
+    assert not problems, problems
+
+
+def test_dialect_check_catches_old_spellings():
+    """The walker above fails on the dialect it is meant to refuse."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--n_jobs", type=int)
+    parser.add_argument("--module__depth", type=int)
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("output_dir")
+    problems = " ".join(_dialect_problems("seizure train", parser))
+    for word in ("--epochs", "--n_jobs", "--module__depth", "int count", "--quiet",
+                 "'output_dir'", "without --device", "without --max-epochs", "no --out"):
+        assert word in problems
+
+
+@pytest.mark.parametrize("argv", [["demo", "--epochs", "1"], ["encoding", "--heads", "2"],
+                                  ["benchmark", "--output-dir", "x"],
+                                  ["seizure", "train", "w", "--out", "m", "--heads", "2"]])
+def test_old_flag_spellings_are_refused(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_verbosity_is_an_int_count():
+    parser = build_parser()
+    assert parser.parse_args(["demo"]).verbose == 0
+    assert parser.parse_args(["demo", "-vv"]).verbose == 2
+    assert parser.parse_args(["fmri", "--quiet"]).verbose == 0
+    assert parser.parse_args(["fmri"]).verbose == 1
+    with pytest.raises(SystemExit):
+        parser.parse_args(["fmri", "-v", "--quiet"])
+
+
+def test_threads_below_one_are_refused(capsys):
+    assert main(["demo", "--threads", "0"]) == 2
+    assert "--threads must be >= 1, got 0" in capsys.readouterr().err
+
+
+# --- matplotlib: the CLI picks Agg only without a display; the library never does ------
+
+def _record_backend_calls(monkeypatch) -> list:
+    import matplotlib
+
+    calls = []
+    monkeypatch.setattr(matplotlib, "use", lambda *a, **k: calls.append(a[0]))
+    return calls
+
+
+def test_cli_selects_agg_only_without_a_display(monkeypatch, capsys):
+    calls = _record_backend_calls(monkeypatch)
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main(["models"]) == 0
+    assert calls == ["Agg"]
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert main(["models"]) == 0
+    monkeypatch.delenv("DISPLAY")
+    monkeypatch.setenv("MPLBACKEND", "svg")
+    assert main(["models"]) == 0
+    assert calls == ["Agg"]
+
+
+def test_benchmark_device_and_max_epochs_reach_the_neural_steps():
+    from neuroattn.commands.benchmark import _pipelines
+
+    args = build_parser().parse_args(["benchmark", "--pipelines", "CAN-SE", "CSP+LDA",
+                                      "--max-epochs", "3", "--device", "cpu"])
+    pipes = _pipelines(args)
+    neural = pipes["CAN-SE"].steps[-1][1]
+    assert (neural.max_epochs, neural.device) == (3, "cpu")
+    classical = pipes["CSP+LDA"].get_params()
+    assert not [k for k in classical if k.endswith(("__max_epochs", "__device"))]
+    kept = _pipelines(build_parser().parse_args(["benchmark", "--pipelines", "CAN-SE"]))
+    assert kept["CAN-SE"].steps[-1][1].max_epochs == 30  # the YAML's value by default

@@ -18,7 +18,7 @@ def _tool(name: str) -> str:
 
 
 def test_import_layers_point_down_only():
-    """DESIGN.md's layering, enforced by the import-linter contracts in pyproject.toml."""
+    """docs/design.md's layering, enforced by the import-linter contracts in pyproject.toml."""
     result = subprocess.run([_tool("lint-imports")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -44,3 +44,26 @@ def test_data_layer_does_not_import_torch_modules():
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names
                           if n == "torch.nn" or n.startswith("torch.nn.")]
     assert not offenders, offenders
+
+
+def test_design_document_names_every_subpackage_and_model():
+    """docs/design.md (the layers, tracks and glossary) keeps up with the package."""
+    from neuroattn import list_models
+
+    design = ROOT / "docs" / "design.md"
+    assert design.is_file(), "docs/design.md is missing"
+    text = design.read_text()
+    package = ROOT / "neuroattn"
+    subpackages = sorted(p.name for p in package.iterdir() if (p / "__init__.py").is_file())
+    subpackages += sorted(f"data/{p.name}" for p in (package / "data").iterdir()
+                          if (p / "__init__.py").is_file())
+    missing = [f"neuroattn/{name}" for name in subpackages
+               if f"neuroattn.{name}" not in text and f"{name}/" not in text]
+    missing += [f"model {name}" for name in list_models() if f"`{name}`" not in text]
+    assert not missing, f"docs/design.md does not mention {missing}"
+
+
+def test_pyproject_and_readme_point_at_the_design_document():
+    head = (ROOT / "pyproject.toml").read_text().split("[build-system]")[0]
+    assert "docs/design.md" in head, "pyproject.toml's opening comment names docs/design.md"
+    assert "(docs/design.md)" in (ROOT / "README.md").read_text()

@@ -43,3 +43,34 @@ def test_python_snippets_run(tmp_path, monkeypatch):
     for i, block in enumerate(blocks):
         exec(compile(block, f"README.md python block {i}", "exec"), namespace)
     assert (tmp_path / "mi_model.safetensors").exists()
+
+
+def _cli_examples(text: str) -> list[str]:
+    """``neuroattn ...`` command lines of code blocks and inline code (continuations joined)."""
+    text = re.sub(r"\\{1,2}\n\s*", " ", text)  # shell line continuations
+    found = re.findall(r"(?:^\s*|&&\s*|`)(neuroattn [a-z]+(?: [^`\n]*)?)", text, re.M)
+    return [cmd.strip() for cmd in found if "..." not in cmd and "|" not in cmd]
+
+
+def test_cli_examples_parse():
+    """Every ``neuroattn ...`` example in the README and the tutorials uses real flags."""
+    import shlex
+
+    from neuroattn.cli import build_parser
+
+    sources = [ROOT / "README.md", *sorted((ROOT / "tutorials").glob("*.py"))]
+    examples = [(src.name, cmd) for src in sources for cmd in _cli_examples(src.read_text())]
+    assert any("seizure train" in cmd for _, cmd in examples)
+    parser = build_parser()
+    bad = []
+    for where, cmd in examples:
+        words = shlex.split(cmd)
+        # Lines of the command table are "neuroattn name   description"; keep the name.
+        if len(words) > 2 and not words[2].startswith("-") and words[1] in (
+                "models", "demo", "benchmark", "fmri", "encoding"):
+            words = words[:2]
+        try:
+            parser.parse_args(words[1:])
+        except SystemExit:
+            bad.append(f"{where}: {cmd}")
+    assert not bad, bad

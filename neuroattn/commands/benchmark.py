@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import add_training, add_verbosity, set_threads
+
 NAME = "benchmark"
 HELP = ("Compare motor-imagery pipelines (channel-attention nets, DBConformer, CSP+LDA, "
         "tangent space) with MOABB; offline on simulated EEG by default.")
@@ -27,15 +29,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fmax", type=float, default=None, help="band-pass high edge (Hz)")
     parser.add_argument("--baseline", default="CSP+LDA",
                         help="pipeline on the x axis of the paired plot")
-    parser.add_argument("--output-dir", default="benchmark_output",
-                        help="where results.csv, summary.csv and paired.png go")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--out", default="benchmark_output",
+                        help="output folder: results.csv, summary.csv and paired.png")
     parser.add_argument("--n-jobs", type=int, default=1, help="MOABB parallel jobs")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads per fit (default 1: small nets on short "
-                             "windows gain little from more, and a busy machine loses)")
+    # --threads defaults to 1: small nets on short windows gain little from more, and a
+    # busy machine loses. --max-epochs and --device override every pipeline step that
+    # has that parameter (the YAML files say max_epochs 30 and device cpu).
+    add_training(parser, max_epochs=None, threads=1,
+                 max_epochs_help="training epochs of every neural pipeline step")
     parser.add_argument("--list", action="store_true", help="list the shipped pipelines")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_verbosity(parser, default=1)
+
+
+def _pipelines(args: argparse.Namespace) -> dict:
+    """The requested pipelines with ``--device`` / ``--max-epochs`` set on their steps."""
+    from ..benchmark import DEFAULT_PIPELINES, load_pipelines
+    from ..estimators import resolve_device
+
+    names = args.pipelines
+    if names is None:
+        pipes = load_pipelines(names=list(DEFAULT_PIPELINES))
+    elif any(n.endswith((".yml", ".yaml", "/")) for n in names):
+        pipes = load_pipelines(names)
+    else:
+        pipes = load_pipelines(names=names)
+    # A concrete device: braindecode's EEGClassifier (skorch) does not know "auto".
+    given = {"device": resolve_device(args.device), "max_epochs": args.max_epochs}
+    given = {name: value for name, value in given.items() if value is not None}
+    for pipe in pipes.values():
+        for step, estimator in pipe.steps:
+            own = estimator.get_params(deep=False)
+            pipe.set_params(**{f"{step}__{name}": value for name, value in given.items()
+                               if name in own})
+    return pipes
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,23 +72,16 @@ def run(args: argparse.Namespace) -> int:
         for name in list_pipelines():
             print(name)
         return 0
-    if args.threads is not None:
-        import torch
-
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}.")
-        torch.set_num_threads(args.threads)
+    if args.max_epochs is not None and args.max_epochs < 1:
+        raise ValueError(f"--max-epochs must be >= 1, got {args.max_epochs}.")
+    set_threads(args.threads)
     paradigm_kwargs = {k: v for k, v in (("fmin", args.fmin), ("fmax", args.fmax))
                        if v is not None}
-    pipelines = args.pipelines
-    if pipelines is not None and len(pipelines) == 1 and pipelines[0].endswith(
-            (".yml", ".yaml", "/")):
-        pipelines = pipelines[0]
-    result = run_benchmark(pipelines, args.datasets, evaluation=args.evaluation,
+    result = run_benchmark(_pipelines(args), args.datasets, evaluation=args.evaluation,
                            paradigm=args.paradigm, subjects=args.subjects,
-                           baseline=args.baseline, output_dir=args.output_dir,
+                           baseline=args.baseline, output_dir=args.out,
                            paradigm_kwargs=paradigm_kwargs, random_state=args.seed,
-                           n_jobs=args.n_jobs, verbose=not args.quiet)
+                           n_jobs=args.n_jobs, verbose=args.verbose)
     print(result.table)
     print(f"\n{len(result.results)} scores in {result.seconds:.0f} s; results: "
           f"{result.csv_path}, summary: {result.summary_path}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import add_training, add_verbosity, set_threads
+
 NAME = "demo"
 HELP = ("Fit a model on simulated motor-imagery EEG (planted C3/C4 desynchronisation) and "
         "report held-out accuracy; runs offline.")
@@ -13,9 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="eeg_transformer",
                         help="registered model name (see `neuroattn models`)")
     parser.add_argument("--n-trials", type=int, default=200, help="simulated trials")
-    parser.add_argument("--max-epochs", type=int, default=30, help="training epochs")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--verbose", type=int, default=0, help="1 shows training progress")
+    add_training(parser, max_epochs=30)
+    add_verbosity(parser, default=0)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,13 +26,14 @@ def run(args: argparse.Namespace) -> int:
     from ..data.simulate import simulate_motor_imagery
     from ..estimators import NeuroClassifier
 
+    set_threads(args.threads)
     epochs = simulate_motor_imagery(args.n_trials, sfreq=100.0, trial_seconds=2.0,
                                     random_state=args.seed)
     labels = np.array(list(epochs.event_id))[epochs.events[:, 2] - 1]
     train, test = train_test_split(np.arange(len(epochs)), test_size=0.3,
                                    stratify=labels, random_state=args.seed)
     clf = NeuroClassifier(args.model, max_epochs=args.max_epochs, random_state=args.seed,
-                          verbose=args.verbose)
+                          device=args.device, verbose=args.verbose)
     clf.fit(epochs[train], labels[train])
     accuracy = clf.score(epochs[test], labels[test])
     n_params = sum(p.numel() for p in clf.module_.parameters())

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ._common import add_device, add_seed, add_threads, add_training, add_verbosity, set_threads
+
 NAME = "seizure"
 HELP = ("Seizure forecasting from EDF files: simulate a CHB-MIT-layout subject, window and "
         "label recordings, train a forecaster, monitor recordings for alarms.")
@@ -28,7 +30,7 @@ def _labelling(p: argparse.ArgumentParser) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = sub.add_parser("simulate", help="write a simulated subject (EDF + chbNN-summary.txt)")
-    p.add_argument("out", help="folder in which chbNN/ is written")
+    p.add_argument("--out", required=True, help="folder in which chbNN/ is written")
     p.add_argument("--subject", type=int, default=1)
     p.add_argument("--n-seizures", type=int, default=4)
     p.add_argument("--n-interictal-files", type=int, default=4)
@@ -41,37 +43,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="clock gap between interictal and seizure files, h")
     p.add_argument("--margin", type=float, default=300.0,
                    help="time before the preictal change and after seizures, s")
-    p.add_argument("--seed", type=int, default=0)
+    add_seed(p)
+    add_verbosity(p, default=1)
 
     p = sub.add_parser("window", help="window and label the files of a summary")
     p.add_argument("summary", help="chbNN-summary.txt (EDF files beside it)")
-    p.add_argument("out", help="output folder: X.npy (memory map) and labels.npz")
+    p.add_argument("--out", required=True,
+                   help="output folder (written whole or not at all): X.npy, labels.npz, "
+                        "meta.json with the labelling and band-pass")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing non-empty --out folder")
     _labelling(p)
+    add_verbosity(p, default=1)
 
     p = sub.add_parser("train", help="train a SeizureForecaster on windowed data")
     p.add_argument("windows", help="folder written by 'neuroattn seizure window'")
-    p.add_argument("model_out", help="output .safetensors file")
+    p.add_argument("--out", required=True, help="output .safetensors file")
     p.add_argument("--model", default="stan")
     # Unset options keep SeizureForecaster's / STAN's defaults (2.3 M parameters, 15
     # epochs with warm-up: about 10 min on one CPU thread when an epoch draws 1,000
     # windows, i.e. 500 preictal ones).
-    p.add_argument("--epochs", type=int, help="max_epochs (default: 15)")
+    add_training(p, max_epochs=None)
     p.add_argument("--lr", type=float, help="peak learning rate (default: 3e-3)")
     p.add_argument("--batch-size", type=int, help="(default: 64)")
     p.add_argument("--adversarial-weight", type=float, help="critic weight (default: 0.05)")
     p.add_argument("--patch-size", type=int, help="STAN patch samples (default: 128)")
     p.add_argument("--embed-dim", type=int, help="STAN width (default: 216)")
     p.add_argument("--depth", type=int, help="STAN blocks (default: 3)")
-    p.add_argument("--heads", type=int, help="STAN heads (default: 8)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-heads", type=int, help="STAN heads (default: 8)")
+    add_verbosity(p, default=0)
 
-    p = sub.add_parser("monitor", help="monitor recordings with a trained forecaster")
+    # No band-pass, channel or rate options: the model carries those of its training
+    # windows (bandpass_, ch_names_, sfreq_) and monitor applies them.
+    p = sub.add_parser("monitor", help="monitor recordings with a trained forecaster "
+                                       "(windowed as at training)")
     p.add_argument("model", help=".safetensors file written by 'train'")
     p.add_argument("summary", help="chbNN-summary.txt listing the recordings to monitor")
     p.add_argument("--plot", help="folder for one alarm-timeline PNG per file")
     p.add_argument("--json", help="write probabilities and alarms to this JSON file")
-    p.add_argument("--l-freq", type=float, help="band-pass low edge used at training (Hz)")
-    p.add_argument("--h-freq", type=float, help="band-pass high edge used at training (Hz)")
+    add_device(p)
+    add_threads(p)
+    add_verbosity(p, default=1)
 
 
 def _channels(args, recordings) -> list[str] | None:
@@ -95,58 +107,66 @@ def _simulate(args) -> int:
                                       interictal_gap_hours=args.gap_hours,
                                       margin_seconds=args.margin, seizure_seconds=(20.0, 60.0),
                                       sfreq=args.sfreq, random_state=args.seed)
-    print(f"wrote {len(sim.edf_paths)} EDF files and {sim.summary_path}")
+    if args.verbose:
+        print(f"wrote {len(sim.edf_paths)} EDF files and {sim.summary_path}")
     return 0
 
 
 def _window(args) -> int:
-    import numpy as np
+    import tempfile
 
-    from ..data.seizure import extract_windows, read_chbmit_summary
+    from ..data.seizure import extract_windows, read_chbmit_summary, save_windows
 
     recs = read_chbmit_summary(args.summary, on_missing="warn")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    win = extract_windows(recs, window_seconds=args.window, ch_names=_channels(args, recs),
-                          sfreq=args.sfreq, l_freq=args.l_freq, h_freq=args.h_freq,
-                          sph_seconds=args.sph, sop_seconds=args.sop,
-                          min_interictal_seconds=args.min_interictal,
-                          postictal_seconds=args.postictal, out=out / "X.npy", verbose=True)
-    np.savez(out / "labels.npz", y=win.y, seizure=win.seizure, start=win.start,
-             recording=win.recording)
-    (out / "meta.json").write_text(json.dumps({
-        "ch_names": win.ch_names, "sfreq": win.sfreq, "window_seconds": win.window_seconds,
-        "l_freq": args.l_freq, "h_freq": args.h_freq, "sph": args.sph, "sop": args.sop,
-        "files": [str(r.path) for r in win.recordings]}, indent=1))
-    print(f"{len(win.y)} windows ({int((win.y == 1).sum())} preictal, "
-          f"{int((win.y == 0).sum())} interictal) -> {out}")
+    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
+        raise ValueError(f"--out {out} exists and is not empty; pass --overwrite to "
+                         "replace it.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Windows stream into a memory map beside --out (same disk, flat memory);
+    # save_windows then writes the folder whole or not at all.
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.x-") as tmp:
+        win = extract_windows(recs, window_seconds=args.window,
+                              ch_names=_channels(args, recs), sfreq=args.sfreq,
+                              l_freq=args.l_freq, h_freq=args.h_freq, sph_seconds=args.sph,
+                              sop_seconds=args.sop,
+                              min_interictal_seconds=args.min_interictal,
+                              postictal_seconds=args.postictal, out=Path(tmp) / "X.npy",
+                              verbose=args.verbose)
+        save_windows(win, out, overwrite=args.overwrite)
+        y = win.y
+        del win  # release the memory map before its folder goes
+    if args.verbose:
+        print(f"{len(y)} windows ({int((y == 1).sum())} preictal, "
+              f"{int((y == 0).sum())} interictal) -> {out}")
     return 0
 
 
 def _train(args) -> int:
-    import numpy as np
-
+    from ..data.seizure import load_windows
     from ..estimators.seizure import SeizureForecaster
 
-    folder = Path(args.windows)
-    if not (folder / "X.npy").is_file():
-        raise ValueError(f"{folder} has no X.npy: run 'neuroattn seizure window' first.")
-    X = np.load(folder / "X.npy", mmap_mode="r")
-    y = np.load(folder / "labels.npz")["y"]
-    meta = json.loads((folder / "meta.json").read_text())
-    given = {"max_epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
+    try:
+        windows = load_windows(args.windows)
+    except FileNotFoundError as exc:
+        raise ValueError(f"{exc} Run 'neuroattn seizure window' first.") from exc
+    set_threads(args.threads)
+    given = {"max_epochs": args.max_epochs, "lr": args.lr, "batch_size": args.batch_size,
              "adversarial_weight": args.adversarial_weight}
     if args.model == "stan":
         given.update(model__embed_dim=args.embed_dim, model__depth=args.depth,
-                     model__n_heads=args.heads, model__patch_size=args.patch_size)
-    est = SeizureForecaster(args.model, sop_seconds=meta["sop"], random_state=args.seed,
-                            verbose=0, device="cpu",
+                     model__n_heads=args.n_heads, model__patch_size=args.patch_size)
+    # The alarm rule's SOP is the one the windows were labelled with.
+    est = SeizureForecaster(args.model, sop_seconds=windows.sop_seconds,
+                            random_state=args.seed,
+                            verbose=args.verbose, device=args.device,
                             **{k: v for k, v in given.items() if v is not None})
-    est.fit(np.asarray(X), y)
-    est.ch_names_ = meta["ch_names"]
-    est.sfreq_ = meta["sfreq"]
-    path = est.save(args.model_out)
-    print(f"saved {path}")
+    # Channels, rate and band-pass of the windows become fitted attributes, saved
+    # with the weights: 'monitor' windows new recordings the same way.
+    est.fit(windows)
+    path = est.save(args.out)
+    if args.verbose:
+        print(f"saved {path}")
     return 0
 
 
@@ -156,21 +176,22 @@ def _monitor(args) -> int:
     from ..data.seizure import read_chbmit_summary
     from ..estimators.seizure import SeizureForecaster
 
-    est = SeizureForecaster.load(args.model, device="cpu")
+    set_threads(args.threads)
+    est = SeizureForecaster.load(args.model, device=args.device)
     recs = read_chbmit_summary(args.summary, on_missing="warn")
     report = {}
     for rec in recs:
-        res = est.monitor(rec, l_freq=args.l_freq, h_freq=args.h_freq)
+        res = est.monitor(rec)
         alarms = ", ".join(f"{a / 60:.1f}" for a in res.alarms) or "none"
         onsets = ", ".join(f"{s / 60:.1f}" for s, _ in rec.seizures) or "none"
-        print(f"{rec.path.name}: alarms at {alarms} min; seizure onsets at {onsets} min")
+        if args.verbose:
+            print(f"{rec.path.name}: alarms at {alarms} min; seizure onsets at {onsets} min")
         report[rec.path.name] = {"times": res.times.tolist(),
                                  "probability": np.round(res.probability, 4).tolist(),
                                  "alarms": res.alarms.tolist(), "seizures": rec.seizures}
         if args.plot:
-            import matplotlib
+            import matplotlib.pyplot as plt
 
-            matplotlib.use("Agg")
             from ..viz.seizure import plot_alarm_timeline
 
             Path(args.plot).mkdir(parents=True, exist_ok=True)
@@ -179,6 +200,7 @@ def _monitor(args) -> int:
                                       seizures=rec.seizures, sop_seconds=est.sop_seconds,
                                       title=rec.path.name)
             fig.savefig(Path(args.plot) / f"{rec.path.stem}.png", dpi=100)
+            plt.close(fig)  # one figure per file: do not pile them up in pyplot
     if args.json:
         Path(args.json).write_text(json.dumps(report))
     return 0

@@ -88,7 +88,8 @@ def raise_alarms(times: np.ndarray, score: np.ndarray, threshold: float,
         ``(n,)`` time (s) at which each score becomes available (e.g. window ends),
         increasing.
     score : numpy.ndarray
-        ``(n,)`` smoothed probability.
+        ``(n,)`` smoothed preictal probability at ``times`` (e.g. from
+        :func:`smooth_probability`).
     threshold : float
         An alarm is raised when ``score >= threshold``...
     refractory_seconds : float

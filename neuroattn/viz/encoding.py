@@ -7,9 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from .._docs import fill_doc
+
 __all__ = ["plot_routing_maps", "plot_region_r", "plot_glass_brain_r"]
 
 
+@fill_doc
 def plot_routing_maps(image: Any, maps: Any, grid_shape: tuple[int, int],
                       region_names: Sequence[str], *, true_maps: Any = None,
                       alpha: float = 0.55, cmap: str = "magma", axes: Any = None):
@@ -33,12 +36,13 @@ def plot_routing_maps(image: Any, maps: Any, grid_shape: tuple[int, int],
         Opacity of the maps over the image.
     cmap : str
         Colormap of the maps.
-    axes : array of matplotlib Axes | None
-        Where to draw (``(n_rows, n_regions)``); a new figure when None.
+    axes : array of matplotlib.axes.Axes | None
+        ``(n_rows, n_regions)`` axes to draw in (``n_rows`` 2 with ``true_maps``, else
+        1); None draws in a new figure.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    %(fig_returns)s
     """
     import matplotlib.pyplot as plt
 
@@ -85,6 +89,7 @@ def _as_hwc(image: Any) -> np.ndarray:
     raise ValueError(f"image must be (H, W), (C, H, W) or (H, W, C); got {img.shape}.")
 
 
+@fill_doc
 def plot_region_r(r_by_model: dict[str, Any], labels: Any, *, ceiling: Any = None,
                   ax: Any = None, ylabel: str = "Pearson r (test images)"):
     """Bar plot of mean per-voxel r in each region, one bar per model.
@@ -97,14 +102,13 @@ def plot_region_r(r_by_model: dict[str, Any], labels: Any, *, ceiling: Any = Non
         ``(n_voxels,)`` region (or query-group) label per voxel.
     ceiling : array-like | None
         ``(n_voxels,)`` noise ceiling; its regional mean is drawn as a tick.
-    ax : matplotlib Axes | None
-        Where to draw.
+    %(fig_ax)s
     ylabel : str
         Y axis label.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    %(fig_returns)s
     """
     import matplotlib.pyplot as plt
 
@@ -138,6 +142,7 @@ def plot_region_r(r_by_model: dict[str, Any], labels: Any, *, ceiling: Any = Non
     return fig
 
 
+@fill_doc
 def plot_glass_brain_r(r: Any, coords: Any, *, title: str = "Pearson r per voxel",
                        vmax: float | None = None, axes: Any = None):
     """Per-voxel r as markers on a nilearn glass brain (needs voxel coordinates).
@@ -148,16 +153,15 @@ def plot_glass_brain_r(r: Any, coords: Any, *, title: str = "Pearson r per voxel
         ``(n_voxels,)`` values to colour (NaN voxels are dropped).
     coords : array-like
         ``(n_voxels, 3)`` positions in MNI mm.
-    title : str
-        Figure title.
+    %(fig_title)s
     vmax : float | None
         Colour scale maximum (default the largest absolute value).
-    axes : matplotlib Axes | None
-        Where to draw.
+    axes : matplotlib.axes.Axes | None
+        Axes nilearn draws the glass brain in; None draws in a new figure.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    %(fig_returns)s
     """
     import matplotlib.pyplot as plt
     from nilearn import plotting

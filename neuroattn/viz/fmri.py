@@ -1,5 +1,5 @@
 """Pictures for the fMRI track: region attention, glass-brain connectome, reconstruction,
-cross-validated scores. matplotlib figures (use the Agg backend to save PNGs)."""
+cross-validated scores, as matplotlib figures."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from .._docs import fill_doc
 
 __all__ = ["plot_region_attention", "plot_attention_connectome", "plot_reconstruction",
            "plot_fmri_scores"]
@@ -19,6 +21,7 @@ def _check_square(matrix: Any) -> np.ndarray:
     return m
 
 
+@fill_doc
 def plot_region_attention(attention: Any, *, networks: Sequence[int] | None = None,
                           region_names: Sequence[str] | None = None, ax: Any = None,
                           title: str = "Region-to-region attention"):
@@ -32,14 +35,13 @@ def plot_region_attention(attention: Any, *, networks: Sequence[int] | None = No
         Network of each region; regions are sorted by it and boundaries drawn.
     region_names : sequence of str | None
         Tick labels (shown when there are at most 40 regions).
-    ax : matplotlib.axes.Axes | None
-        Axes to draw in (a new figure when None).
+    %(fig_ax)s
     title : str
         Axes title.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    %(fig_returns)s
 
     Raises
     ------
@@ -75,6 +77,7 @@ def plot_region_attention(attention: Any, *, networks: Sequence[int] | None = No
     return fig
 
 
+@fill_doc
 def plot_attention_connectome(attention: Any, coords: Any, *, edge_threshold: str = "95%",
                               title: str = "Region attention (symmetrised)"):
     """Region attention on a glass brain with ``nilearn.plotting.plot_connectome``.
@@ -88,13 +91,12 @@ def plot_attention_connectome(attention: Any, coords: Any, *, edge_threshold: st
         ``nilearn.plotting.find_parcellation_cut_coords`` or
         ``RoiTimeSeries.region_coords``).
     edge_threshold : str | float
-        Edges shown (nilearn's ``edge_threshold``; ``"95%"`` keeps the strongest 5 %).
-    title : str
-        Figure title.
+        Edges shown (nilearn's ``edge_threshold``; ``"95%%"`` keeps the strongest 5 %%).
+    %(fig_title)s
 
     Returns
     -------
-    matplotlib.figure.Figure
+    %(fig_returns)s
 
     Raises
     ------
@@ -118,6 +120,7 @@ def plot_attention_connectome(attention: Any, coords: Any, *, edge_threshold: st
     return fig
 
 
+@fill_doc
 def plot_reconstruction(truth: Any, reconstruction: Any, mask: Any, *, t_r: float = 1.0,
                         regions: Sequence[int] | None = None, max_regions: int = 6,
                         title: str = "Masked segment: reconstruction vs truth"):
@@ -138,12 +141,11 @@ def plot_reconstruction(truth: Any, reconstruction: Any, mask: Any, *, t_r: floa
         Regions to show; by default masked regions first, up to ``max_regions``.
     max_regions : int
         Number of regions shown when ``regions`` is None.
-    title : str
-        Figure title.
+    %(fig_title)s
 
     Returns
     -------
-    matplotlib.figure.Figure
+    %(fig_returns)s
 
     Raises
     ------
@@ -180,6 +182,7 @@ def plot_reconstruction(truth: Any, reconstruction: Any, mask: Any, *, t_r: floa
     return fig
 
 
+@fill_doc
 def plot_fmri_scores(results: Any, *, metrics: Sequence[str] = ("accuracy", "roc_auc")):
     """Per-split scores of each method (points) and their mean (bar).
 
@@ -193,7 +196,7 @@ def plot_fmri_scores(results: Any, *, metrics: Sequence[str] = ("accuracy", "roc
 
     Returns
     -------
-    matplotlib.figure.Figure
+    %(fig_returns)s
 
     Raises
     ------

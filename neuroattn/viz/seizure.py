@@ -7,9 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from .._docs import fill_doc
+
 __all__ = ["plot_alarm_timeline", "plot_attention_maps"]
 
 
+@fill_doc
 def plot_alarm_timeline(times: np.ndarray, probability: np.ndarray, *,
                         score: np.ndarray | None = None, threshold: float = 0.5,
                         alarms: Sequence[float] = (),
@@ -36,14 +39,13 @@ def plot_alarm_timeline(times: np.ndarray, probability: np.ndarray, *,
         ``[onset - sph - sop, onset - sph]`` shaded orange.
     sph_seconds, sop_seconds : float
         Prediction horizon and occurrence period, seconds.
-    ax : matplotlib.axes.Axes | None
-        Where to draw; a new figure when None.
+    %(fig_ax)s
     title : str | None
-        Axes title.
+        Axes title (None: no title).
 
     Returns
     -------
-    matplotlib.figure.Figure
+    %(fig_returns)s
 
     Raises
     ------
@@ -84,6 +86,7 @@ def plot_alarm_timeline(times: np.ndarray, probability: np.ndarray, *,
     return fig
 
 
+@fill_doc
 def plot_attention_maps(spatial: np.ndarray, temporal: np.ndarray,
                         ch_names: Sequence[str] | None = None,
                         token_seconds: float | None = None, title: str | None = None):
@@ -101,11 +104,11 @@ def plot_attention_maps(spatial: np.ndarray, temporal: np.ndarray,
     token_seconds : float | None
         Patch length, to label tokens by their start time in seconds.
     title : str | None
-        Figure title.
+        Figure title (None: no title).
 
     Returns
     -------
-    matplotlib.figure.Figure
+    %(fig_returns)s
 
     Raises
     ------

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .._docs import fill_doc
+
 __all__ = ["montage_info", "class_average", "spatial_patterns", "plot_channel_weights",
            "plot_spatial_filters"]
 
@@ -131,9 +133,6 @@ def spatial_patterns(filters: np.ndarray, X: np.ndarray) -> np.ndarray:
 
 def _topomap_grid(maps: list[np.ndarray], titles: list[str], info, path: str | Path | None,
                   suptitle: str, cmap: str = "RdBu_r", symmetric: bool = True):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import mne
 
@@ -155,10 +154,14 @@ def _topomap_grid(maps: list[np.ndarray], titles: list[str], info, path: str | P
     return fig
 
 
+@fill_doc
 def plot_channel_weights(weights: np.ndarray, y: np.ndarray, ch_names: list[str] | Any,
                          path: str | Path | None = None,
                          title: str = "channel-attention weights"):
     """Topomaps of electrode attention weights averaged per class, and their difference.
+
+    One panel per class (weights minus their mean over classes and electrodes) and, for
+    two classes, the difference of the first minus the second.
 
     Parameters
     ----------
@@ -167,19 +170,15 @@ def plot_channel_weights(weights: np.ndarray, y: np.ndarray, ch_names: list[str]
         attention block that sits on the electrodes (e.g. a ``ChannelAttentionNet``
         built with ``input_attention``, or DBConformer's ``channel_pool``).
     y : numpy.ndarray
-        ``(n_trials,)`` labels.
+        ``(n_trials,)`` class labels, one panel per class.
     ch_names : list of str | mne.Info
         Electrode names of the standard 10-20 system, in the order of ``weights``.
-    path : str | Path | None
-        PNG to write.
-    title : str
-        Figure title.
+    %(fig_path)s
+    %(fig_title)s
 
     Returns
     -------
-    matplotlib.figure.Figure
-        One panel per class (weights minus their mean over classes and electrodes) and,
-        for two classes, the difference of the first minus the second.
+    %(fig_returns)s
 
     Raises
     ------
@@ -201,6 +200,7 @@ def plot_channel_weights(weights: np.ndarray, y: np.ndarray, ch_names: list[str]
     return _topomap_grid(maps, titles, info, path, title)
 
 
+@fill_doc
 def plot_spatial_filters(filters: np.ndarray, ch_names: list[str] | Any,
                          X: np.ndarray | None = None, n_show: int = 6,
                          path: str | Path | None = None, title: str = "spatial filters"):
@@ -217,14 +217,12 @@ def plot_spatial_filters(filters: np.ndarray, ch_names: list[str] | Any,
         are drawn instead of the raw weights.
     n_show : int
         How many filters to draw (those with the largest norm first).
-    path : str | Path | None
-        PNG to write.
-    title : str
-        Figure title.
+    %(fig_path)s
+    %(fig_title)s
 
     Returns
     -------
-    matplotlib.figure.Figure
+    %(fig_returns)s
 
     Raises
     ------

@@ -4,28 +4,44 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
+import pytest
 
 from neuroattn.cli import main
+from neuroattn.data.seizure import load_windows
+from neuroattn.estimators import SeizureForecaster
 
 
 def test_simulate_window_train_monitor(tmp_path, capsys):
     sim = tmp_path / "sim"
-    assert main(["seizure", "simulate", str(sim), "--n-seizures", "2",
+    assert main(["seizure", "simulate", "--out", str(sim), "--n-seizures", "2",
                  "--n-interictal-files", "1", "--sfreq", "64", "--interictal-minutes", "4",
                  "--seizure-minutes", "8", "--preictal", "210", "--gap-hours", "1",
                  "--margin", "60"]) == 0
     summary = sim / "chb01" / "chb01-summary.txt"
     assert summary.is_file()
     win = tmp_path / "win"
-    assert main(["seizure", "window", str(summary), str(win), "--window", "4", "--sph", "30",
-                 "--sop", "180", "--min-interictal", "1800", "--postictal", "120"]) == 0
-    y = np.load(win / "labels.npz")["y"]
-    assert set(y) == {0, 1} and np.load(win / "X.npy", mmap_mode="r").shape[0] == len(y)
+    window = ["seizure", "window", str(summary), "--out", str(win), "--window", "4",
+              "--sph", "30", "--sop", "180", "--min-interictal", "1800", "--postictal",
+              "120", "--l-freq", "0.5", "--h-freq", "25"]
+    assert main(window) == 0
+    windows = load_windows(win)
+    assert set(windows.y) == {0, 1} and windows.X.shape[0] == len(windows.y)
+    assert (windows.l_freq, windows.h_freq, windows.sph_seconds, windows.sop_seconds,
+            windows.postictal_seconds) == (0.5, 25.0, 30.0, 180.0, 120.0)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+    capsys.readouterr()
+    assert main(window) == 2  # an existing folder is kept unless --overwrite
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main([*window, "--overwrite", "--quiet"]) == 0
     model = tmp_path / "m.safetensors"
-    assert main(["seizure", "train", str(win), str(model), "--epochs", "1", "--embed-dim",
-                 "8", "--depth", "1", "--heads", "2", "--patch-size", "64"]) == 0
+    assert main(["seizure", "train", str(win), "--out", str(model), "--max-epochs", "1",
+                 "--embed-dim", "8", "--depth", "1", "--n-heads", "2", "--patch-size", "64",
+                 "--device", "cpu", "--threads", "1"]) == 0
     assert model.is_file()
+    # The band-pass, channels and rate of the windows travel with the model.
+    est = SeizureForecaster.load(model, device="cpu")
+    assert est.bandpass_ == (0.5, 25.0)
+    assert est.ch_names_ == windows.ch_names and est.sfreq_ == windows.sfreq
     capsys.readouterr()
     assert main(["seizure", "monitor", str(model), str(summary), "--plot",
                  str(tmp_path / "png"), "--json", str(tmp_path / "r.json")]) == 0
@@ -36,6 +52,14 @@ def test_simulate_window_train_monitor(tmp_path, capsys):
 
 
 def test_errors_are_reported(tmp_path, capsys):
-    assert main(["seizure", "train", str(tmp_path), str(tmp_path / "m")]) == 2
-    assert "run 'neuroattn seizure window' first" in capsys.readouterr().err
-    assert main(["seizure", "window", str(tmp_path / "none-summary.txt"), str(tmp_path)]) == 2
+    assert main(["seizure", "train", str(tmp_path), "--out", str(tmp_path / "m")]) == 2
+    assert "Run 'neuroattn seizure window' first" in capsys.readouterr().err
+    assert main(["seizure", "window", str(tmp_path / "none-summary.txt"), "--out",
+                 str(tmp_path / "w")]) == 2
+
+
+def test_monitor_takes_no_band_pass(capsys):
+    """The model carries the training band-pass; monitor has no option to contradict it."""
+    with pytest.raises(SystemExit):
+        main(["seizure", "monitor", "m.safetensors", "s.txt", "--l-freq", "1"])
+    assert "unrecognized arguments: --l-freq" in capsys.readouterr().err

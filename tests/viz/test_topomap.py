@@ -55,3 +55,34 @@ def test_shape_mismatch():
         class_average(np.ones((3, 4)), np.array([0, 1]))
     with pytest.raises(ValueError, match="share n_chans"):
         spatial_patterns(np.ones((2, 3)), np.ones((4, 5, 10)))
+
+
+def test_plotting_leaves_the_matplotlib_backend_alone(monkeypatch, tmp_path):
+    """Library code selects no backend (it used to call ``matplotlib.use("Agg")``)."""
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"matplotlib.use{args} called by library code")
+
+    monkeypatch.setattr(matplotlib, "use", refuse)
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1] * 5)
+    fig = plot_channel_weights(rng.uniform(size=(10, len(MI_CHANNELS))), y,
+                               list(MI_CHANNELS), path=tmp_path / "w.png")
+    assert (tmp_path / "w.png").exists() and fig.axes
+
+
+def test_library_never_selects_a_backend():
+    """No ``matplotlib.use`` / ``pyplot.switch_backend`` anywhere but the CLI entry point."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "neuroattn"
+    offenders = []
+    for path in package.rglob("*.py"):
+        if path.name == "cli.py" and path.parent == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("use", "switch_backend") \
+                    and isinstance(node.value, ast.Name) \
+                    and node.value.id in ("matplotlib", "plt", "mpl"):
+                offenders.append(f"{path.relative_to(package.parent)}:{node.lineno}")
+    assert not offenders, offenders

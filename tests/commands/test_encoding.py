@@ -1,17 +1,18 @@
-"""``neuroattn encode``: offline simulator run and a local Algonauts-layout run."""
+"""``neuroattn encoding``: offline simulator run and a local Algonauts-layout run."""
 
 import json
 
 import numpy as np
+import pytest
 
-from neuroattn.cli import main
+from neuroattn.cli import build_parser, main
 from neuroattn.data.encoding import ALGONAUTS_ROI_FAMILIES
 
-FAST = ["--epochs", "2", "--embed-dim", "16", "--n-heads", "2", "--device", "cpu"]
+FAST = ["--max-epochs", "2", "--embed-dim", "16", "--n-heads", "2", "--device", "cpu"]
 
 
 def test_encode_simulator_writes_table_and_figures(tmp_path, capsys):
-    assert main(["encode", "--out", str(tmp_path), "--n-images", "48", *FAST]) == 0
+    assert main(["encoding", "--out", str(tmp_path), "--n-images", "48", *FAST]) == 0
     res = json.loads((tmp_path / "results.json").read_text())
     assert set(res["mean_r"]) == {"encoder", "ridge_mean", "ridge_flatten"}
     assert res["n_test"] == 12 and res["mean_r_normalized"] is not None
@@ -35,11 +36,25 @@ def test_encode_algonauts_layout_with_precomputed_features(tmp_path, capsys):
                     np.array([1, 1, 2, 0, 0]) if family == "floc-faces" else np.zeros(5))
     np.save(tmp_path / "feats.npy", feats)
     out = tmp_path / "out"
-    code = main(["encode", "--algonauts", str(tmp_path / "data"), "--features",
+    code = main(["encoding", "--algonauts", str(tmp_path / "data"), "--features",
                  str(tmp_path / "feats.npy"), "--out", str(out), *FAST])
     assert code == 0
     res = json.loads((out / "results.json").read_text())
     assert res["n_voxels"] == 10 and "OFA_lh" in res["r_by_region"]["encoder"]
     assert not (out / "glass_brain_r.png").exists()  # no voxel coordinates in this layout
-    assert main(["encode", "--algonauts", str(tmp_path / "data"), "--out", str(out)]) == 2
+    assert main(["encoding", "--algonauts", str(tmp_path / "data"), "--out", str(out)]) == 2
     assert "needs --features" in capsys.readouterr().err
+
+
+def test_encode_is_a_hidden_deprecated_alias(capsys):
+    """``neuroattn encode`` still parses (as ``encoding``) but is not listed in the help."""
+    with pytest.raises(SystemExit) as exc:
+        main(["encode", "--help"])
+    assert exc.value.code == 0
+    captured = capsys.readouterr()
+    assert "usage: neuroattn encoding" in captured.out
+    assert "'encode' is deprecated, use 'neuroattn encoding'" in captured.err
+    assert main([]) == 0
+    listing = capsys.readouterr().out
+    assert "encoding" in listing and "encode " not in listing
+    assert "encode" not in build_parser()._subparsers._group_actions[0].choices
