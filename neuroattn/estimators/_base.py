@@ -151,13 +151,15 @@ class NeuroEstimatorMixin:
                              ensure_all_finite=True)
         return check_signal_array(data[:, None, :], check_flat=reset)
 
-    def _set_signal_attributes(self, X: Any, data: np.ndarray) -> None:
-        """Fitted ``n_chans_``, ``n_times_``, ``sfreq_``, ``chs_info_``, ``ch_names_``."""
-        meta = signal_metadata(X)
+    def _set_signal_attributes(self, data: np.ndarray, meta: dict[str, Any]) -> None:
+        """Fitted ``n_chans_``, ``n_times_``, ``sfreq_``, ``chs_info_``, ``ch_names_``
+        from the checked data and ``meta`` (:func:`~neuroattn.data.signal_metadata`'s
+        keys, optionally ``ch_names`` when names are known without ``chs_info``)."""
         self.n_chans_, self.n_times_ = int(data.shape[1]), int(data.shape[2])
         self.sfreq_ = meta["sfreq"]
         self.chs_info_ = meta["chs_info"]
-        self.ch_names_ = [c["ch_name"] for c in meta["chs_info"]] if meta["chs_info"] else None
+        names = [c["ch_name"] for c in meta["chs_info"]] if meta["chs_info"] else None
+        self.ch_names_ = names or meta.get("ch_names")
 
     # ----------------------------------------------------------------- building
     def _signal_args(self) -> dict[str, Any]:
@@ -254,15 +256,20 @@ class NeuroEstimatorMixin:
         rng = check_random_state(self.random_state) if rng is None else rng
         return int(rng.randint(np.iinfo(np.int32).max))
 
-    def _fit(self, X: Any, y: Any) -> NeuroEstimatorMixin:
-        """``fit`` of the signal estimators: checks, fitted attributes, :meth:`_train`."""
+    def _fit(self, X: Any, y: Any, meta: dict[str, Any] | None = None,
+             ) -> NeuroEstimatorMixin:
+        """``fit`` of the signal estimators: checks, fitted attributes, :meth:`_train`.
+
+        ``meta`` describes the recording when ``X`` cannot (plain arrays cut from a
+        known recording); by default it is read from ``X`` (an ``mne.Epochs``).
+        """
         self._check_params()
         data = self._validate_X(X, reset=True)
         if data.shape[0] < 2:
             raise ValueError(f"Found {data.shape[0]} sample(s): n_samples = 1 is too few to "
                              "train; at least 2 are needed.")
         y_enc = self._encode_targets(y, n_samples=data.shape[0])
-        self._set_signal_attributes(X, data)
+        self._set_signal_attributes(data, signal_metadata(X) if meta is None else meta)
         self._train(data, y_enc, seed=self._seed())
         return self
 

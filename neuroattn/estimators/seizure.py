@@ -300,9 +300,10 @@ class SeizureForecaster(NeuroClassifier):
                 warnings.warn(f"The windows were labelled with sop_seconds={sop}, but the "
                               f"alarm rule's sop_seconds is {self.sop_seconds}.",
                               UserWarning, stacklevel=2)
-            self._fit(windows.X, windows.y)
-            self.ch_names_ = list(windows.ch_names) if windows.ch_names else None
-            self.sfreq_ = float(windows.sfreq)
+            # The model is built knowing the windows' rate, as load() rebuilds it.
+            self._fit(windows.X, windows.y, meta={
+                "sfreq": float(windows.sfreq), "chs_info": None,
+                "ch_names": list(windows.ch_names) if windows.ch_names else None})
             self.bandpass_ = (getattr(windows, "l_freq", None), getattr(windows, "h_freq", None))
             return self
         self._fit(X, y)

@@ -230,6 +230,8 @@ def test_fit_on_windows_keeps_their_bandpass_for_monitoring(subject, tmp_path):
     est = SeizureForecaster(**{**TINY, "max_epochs": 1}).fit(filtered)
     assert est.bandpass_ == (0.5, 25.0)
     assert est.ch_names_ == list(win.ch_names) and est.sfreq_ == win.sfreq
+    # The model was built knowing the rate, as load() rebuilds it.
+    assert est.module_.sfreq == win.sfreq
     loaded = SeizureForecaster.load(est.save(tmp_path / "m"), device="cpu")
     assert loaded.bandpass_ == (0.5, 25.0) and loaded.ch_names_ == est.ch_names_
     res = loaded.monitor(recs[-1])
