@@ -62,7 +62,7 @@ def test_every_estimator_trains_through_the_one_loop(cases, monkeypatch):
     assert calls == [type(est).__name__ for est, _ in cases]
 
 
-def test_one_load_and_no_private_fit_state():
+def test_no_estimator_redefines_the_core():
     # No estimator redefines the loop, the net builder or the loader.
     for cls in (NeuroClassifier, NeuroRegressor, SeizureForecaster, BrainMAEPretrainer,
                 BrainEncoderRegressor):
