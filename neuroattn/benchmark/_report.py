@@ -37,6 +37,13 @@ def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> 
     return path
 
 
+def _json_default(obj: Any) -> Any:
+    """numpy scalars and arrays as their Python values (an int stays an int)."""
+    if hasattr(obj, "tolist") and type(obj).__module__ == "numpy":
+        return obj.tolist()
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
 def save_figure(fig: Any, path: str | Path, *, dpi: int = 110, **savefig_kwargs: Any) -> Path:
     """Write a matplotlib figure atomically and release it.
 
@@ -93,8 +100,8 @@ def save_results(table: pd.DataFrame | None, out_dir: str | Path, stem: str, *,
     plot : matplotlib.figure.Figure | None
         Figure written as ``<stem>.png`` and then closed; None writes no image.
     extra_json : dict | None
-        JSON-serialisable record (numpy scalars are written as floats) written as
-        ``<stem>.json`` with 2-space indentation; None writes no JSON.
+        JSON-serialisable record (numpy scalars and arrays as their Python values)
+        written as ``<stem>.json`` with 2-space indentation; None writes no JSON.
     csv_kwargs : dict | None
         Passed to :meth:`pandas.DataFrame.to_csv` (``float_format``, ``na_rep``...).
     savefig_kwargs : dict | None
@@ -110,7 +117,8 @@ def save_results(table: pd.DataFrame | None, out_dir: str | Path, stem: str, *,
     ------
     ValueError
         If ``stem`` is empty or holds a path separator, ``table`` is not a DataFrame,
-        or nothing is to be written.
+        ``plot`` is not a figure, ``extra_json`` cannot be written as JSON, or nothing
+        is to be written; in each case before any file is written.
     """
     if not stem or os.sep in stem or "/" in stem:
         raise ValueError(f"stem must be a bare file name, got {stem!r}.")
@@ -119,14 +127,24 @@ def save_results(table: pd.DataFrame | None, out_dir: str | Path, stem: str, *,
                          f"{type(table).__name__}.")
     if table is None and plot is None and extra_json is None:
         raise ValueError("Nothing to save: table, plot and extra_json are all None.")
+    if plot is not None and not hasattr(plot, "savefig"):
+        raise ValueError(f"plot must be a matplotlib Figure or None, got "
+                         f"{type(plot).__name__}.")
+    # Everything that can fail on the caller's data fails before the first file is
+    # replaced, so a run never leaves a new CSV beside an old JSON.
+    text = None
+    if extra_json is not None:
+        try:
+            text = json.dumps(extra_json, indent=2, default=_json_default)
+        except TypeError as exc:
+            raise ValueError(f"extra_json is not JSON-serialisable: {exc}") from exc
     out_dir = Path(out_dir)
     paths: dict[str, Path] = {}
     if table is not None:
         kwargs = {"index": table.index.name is not None, **(csv_kwargs or {})}
         paths["csv"] = _atomic_write(out_dir / f"{stem}.csv",
                                      lambda fh: table.to_csv(fh, **kwargs))
-    if extra_json is not None:
-        text = json.dumps(extra_json, indent=2, default=float)
+    if text is not None:
         paths["json"] = _atomic_write(out_dir / f"{stem}.json", lambda fh: fh.write(text))
     if plot is not None:
         paths["png"] = save_figure(plot, out_dir / f"{stem}.png", **(savefig_kwargs or {}))

@@ -21,10 +21,13 @@ def test_writes_csv_json_and_png(tmp_path):
     fig = Figure()
     fig.subplots().plot([0, 1], [1, 0])
     paths = save_results(_table(), tmp_path / "new", "scores", plot=fig,
-                         extra_json={"mean": np.float64(0.6), "n": 4})
+                         extra_json={"mean": np.float64(0.6), "n": np.int64(4),
+                                     "ok": np.bool_(True), "v": np.arange(2)})
     assert set(paths) == {"csv", "json", "png"}
     assert pd.read_csv(paths["csv"]).shape == (4, 3)  # unnamed index not written
-    assert json.loads(paths["json"].read_text()) == {"mean": 0.6, "n": 4}
+    text = paths["json"].read_text()
+    assert json.loads(text) == {"mean": 0.6, "n": 4, "ok": True, "v": [0, 1]}
+    assert '"n": 4,' in text  # an integer stays an integer (not 4.0)
     assert paths["png"].read_bytes()[:4] == b"\x89PNG"
     named = _table().set_index("fold")
     text = save_results(named, tmp_path, "named", csv_kwargs={"na_rep": "nan"})["csv"]
@@ -37,9 +40,18 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path):
     class Unserialisable:
         pass
 
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="not JSON-serialisable"):
         save_results(None, tmp_path, "run", extra_json={"version": Unserialisable()})
     assert json.loads((tmp_path / "run.json").read_text()) == {"version": 1}
+    # A table with a bad record or a bad figure: neither file is replaced.
+    save_results(_table(), tmp_path, "both", extra_json={"version": 1})
+    before = (tmp_path / "both.csv").read_text()
+    with pytest.raises(ValueError, match="not JSON-serialisable"):
+        save_results(_table().iloc[:1], tmp_path, "both",
+                     extra_json={"version": Unserialisable()})
+    with pytest.raises(ValueError, match="plot must be a matplotlib Figure"):
+        save_results(_table().iloc[:1], tmp_path, "both", plot="notafig")
+    assert (tmp_path / "both.csv").read_text() == before
 
     class Broken(Figure):
         def savefig(self, *args, **kwargs):
