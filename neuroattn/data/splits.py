@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
 from .seizure import INTERICTAL, PREICTAL
@@ -38,6 +39,9 @@ def _fields(X: Any, names: tuple[str, ...], what: str) -> list[np.ndarray]:
 
 def _group_folds(groups: np.ndarray, kind: str, what: str,
                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    if pd.isna(groups).any():
+        raise ValueError(f"{kind}: groups hold {int(pd.isna(groups).sum())} missing "
+                         f"(NaN/None) {what} labels; every sample needs one.")
     names = list(dict.fromkeys(groups.tolist()))
     if len(names) < 2:
         raise ValueError(f"{kind} needs at least 2 {what}, found {len(names)} ({names}).")
@@ -65,9 +69,20 @@ def _resolve_groups(X: Any, groups: Any, attr: str, kind: str, what: str) -> np.
     if groups.ndim != 1:
         raise ValueError(f"groups must be 1-D (one label per sample), got shape "
                          f"{groups.shape}.")
-    if X is not None and hasattr(X, "__len__") and len(X) != len(groups):
-        raise ValueError(f"groups has {len(groups)} entries but X has {len(X)} samples.")
+    n = _n_samples(X)
+    if n is not None and n != len(groups):
+        raise ValueError(f"groups has {len(groups)} entries but X has {n} samples.")
     return groups
+
+
+def _n_samples(X: Any) -> int | None:
+    """Samples in X: its length, or the length of its labels (a SeizureWindows)."""
+    if X is None:
+        return None
+    if hasattr(X, "__len__"):
+        return len(X)
+    y = getattr(X, "y", None)
+    return None if y is None else len(y)
 
 
 class LeaveOneSeizureOut(BaseCrossValidator):

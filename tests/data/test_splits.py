@@ -101,6 +101,14 @@ def test_leave_one_patient_out(windows):
         list(cv.split(X))
     with pytest.raises(ValueError, match="5 samples"):
         list(cv.split(X, groups=subj[:3]))
+    # Missing labels would make a fold with an empty test set.
+    with pytest.raises(ValueError, match="missing"):
+        list(cv.split(X, groups=np.array(["a", "a", None, "b", "b"], dtype=object)))
+    with pytest.raises(ValueError, match="missing"):
+        list(cv.split(X, groups=np.array([0.0, 1.0, np.nan, 1.0, 2.0])))
+    # Windows have no len(); their labels give the sample count.
+    with pytest.raises(ValueError, match=f"{len(windows.y)} samples"):
+        list(cv.split(windows, groups=np.array(["a", "b", "c"])))
 
 
 def test_leave_one_site_out():
