@@ -160,8 +160,13 @@ def evaluate_encoding(features: FeatureTokens, Y: Any, *, Y_repeats: Any = None,
     for name, arr in (("Y", Y), ("Y_repeats", Y_repeats)):
         if arr is not None and len(arr) != n:
             raise ValueError(f"{name} must have one row per image ({n}), got {len(arr)}.")
-    if routing is not None and group_names is None:
-        raise ValueError("routing needs group_names (the name of each routing group).")
+    if routing is not None:
+        if group_names is None:
+            raise ValueError("routing needs group_names (the name of each routing group).")
+        shape = np.shape(routing)
+        if len(shape) < 2 or shape[0] != n or shape[1] != len(group_names):
+            raise ValueError(f"routing must be (n_images={n}, n_groups={len(group_names)}, "
+                             f"n_tokens), one map per group_names entry; got shape {shape}.")
     train, test = split_images(n, test_fraction, random_state)
     y_test = np.asarray(Y_repeats)[test] if Y_repeats is not None else Y[test]
     encoder = BrainEncoderRegressor() if encoder is None else encoder

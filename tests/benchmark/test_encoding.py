@@ -34,14 +34,26 @@ def test_evaluate_encoding_table_summary_and_routing(tmp_path):
     assert summary["n_train"] + summary["n_test"] == 40 and summary["n_test"] == 10
     assert list(table.columns) == ["encoder", "ridge_mean", "ridge_flatten"]
     assert table.index.name == "group"
-    assert table["encoder"].to_dict() == summary["r_by_region"]["encoder"]
-    assert set(summary["routing_correlation"]) <= set(sim.group_names) - {"other"}
+    # Each table cell is the mean r of the held-out voxels of that group.
+    r, labels = res["r"]["encoder"], res["labels"]
+    for group, value in table["encoder"].items():
+        np.testing.assert_allclose(value, np.nanmean(r[labels == group]))
+    # Every planted group but "other" is scored, each a correlation.
+    corr = summary["routing_correlation"]
+    assert set(corr) == set(sim.group_names) - {"other"}
+    assert all(-1 <= v <= 1 for v in corr.values())
     assert res["routing_maps"].shape[0] == 10
     paths = save_results(table, tmp_path, "r_by_region", extra_json=summary,
                          csv_kwargs={"float_format": "%.4f"})
     assert paths["csv"].read_text().startswith("group,encoder,ridge_mean,ridge_flatten\n")
     with pytest.raises(ValueError, match="group_names"):
         evaluate_encoding(as_feature_tokens(sim.features), sim.Y, routing=sim.routing)
+    with pytest.raises(ValueError, match="one map per group_names entry"):
+        evaluate_encoding(as_feature_tokens(sim.features), sim.Y, routing=sim.routing,
+                          group_names=sim.group_names[:1])
+    with pytest.raises(ValueError, match="one map per group_names entry"):
+        evaluate_encoding(as_feature_tokens(sim.features), sim.Y, routing=sim.routing[:5],
+                          group_names=sim.group_names)
     with pytest.raises(ValueError, match="one row per image"):
         evaluate_encoding(as_feature_tokens(sim.features), sim.Y[:5])
     with pytest.raises(ValueError, match="FeatureTokens"):
