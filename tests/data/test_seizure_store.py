@@ -134,6 +134,40 @@ def test_load_names_the_missing_or_bad_file(windows, tmp_path, broken, error, ma
         load_windows(folder)
 
 
+@pytest.mark.parametrize("change, match", [
+    (dict(y="seven"), "y must hold 0"),
+    (dict(ch_names=["a"]), "channel names"),
+    (dict(sph_seconds=None), "sph_seconds must be a finite number"),
+    (dict(sop_seconds=float("nan")), "sop_seconds must be a positive"),
+    (dict(l_freq=30.0, h_freq=1.0), "l_freq < h_freq"),
+    (dict(recording="beyond"), "'recording' must index"),
+])
+def test_save_refuses_windows_that_cannot_be_right(windows, tmp_path, change, match):
+    import dataclasses
+
+    if change.get("y") == "seven":
+        change = dict(y=np.full_like(windows.y, 7))
+    if change.get("recording") == "beyond":
+        change = dict(recording=windows.recording + len(windows.recordings))
+    bad = dataclasses.replace(windows, **change)
+    with pytest.raises(ValueError, match=match):
+        save_windows(bad, tmp_path / "win")
+    assert not (tmp_path / "win").exists()  # nothing written
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("sfreq", -5, "sfreq must be a positive"),
+    ("l_freq", "hello", "l_freq, h_freq must be None"),
+    ("format", 999, "layout version 999"),
+])
+def test_load_refuses_a_tampered_description(windows, tmp_path, key, value, match):
+    folder = save_windows(windows, tmp_path / "win")
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, key: value}))
+    with pytest.raises(ValueError, match=match):
+        load_windows(folder)
+
+
 def test_load_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_windows(tmp_path / "nowhere")

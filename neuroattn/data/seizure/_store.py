@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._labels import INTERICTAL, PREICTAL
 from ._reading import SeizureRecording
 from ._windows import SeizureWindows
 
@@ -32,6 +33,46 @@ _META = ("ch_names", "sfreq", "window_seconds", "l_freq", "h_freq", "sph_seconds
 _CHUNK_BYTES = 64 * 2**20
 
 
+def _check_content(where: str, *, n_chans: int, y: np.ndarray, recording: np.ndarray,
+                   start: np.ndarray, n_recordings: int, meta: dict) -> None:
+    """Refuse windows whose labels or description cannot be right (``where`` names
+    the object or file in the message). Same rules when saving and when loading."""
+    if len(meta["ch_names"]) != n_chans:
+        raise ValueError(f"{where}: {len(meta['ch_names'])} channel names for windows of "
+                         f"{n_chans} channels.")
+    for key, minimum in (("sfreq", 0.0), ("window_seconds", 0.0), ("sop_seconds", 0.0)):
+        v = meta[key]
+        if not (isinstance(v, (int, float)) and np.isfinite(v) and v > minimum):
+            raise ValueError(f"{where}: {key} must be a positive finite number, got {v!r}.")
+    for key in ("sph_seconds", "postictal_seconds", "min_interictal_seconds"):
+        v = meta[key]
+        if not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
+            raise ValueError(f"{where}: {key} must be a finite number >= 0, got {v!r}.")
+    band = (meta["l_freq"], meta["h_freq"])
+    if any(f is not None and not (isinstance(f, (int, float)) and np.isfinite(f) and f > 0)
+           for f in band) or (None not in band and band[0] >= band[1]):
+        raise ValueError(f"{where}: l_freq, h_freq must be None or positive with l_freq < "
+                         f"h_freq (Hz), got {band}.")
+    if y.size and not np.isin(y, (INTERICTAL, PREICTAL)).all():
+        raise ValueError(f"{where}: y must hold {INTERICTAL} (interictal) and {PREICTAL} "
+                         f"(preictal) only, got {sorted(set(np.unique(y).tolist()))}.")
+    if recording.size and not (np.issubdtype(recording.dtype, np.integer)
+                               and recording.min() >= 0 and recording.max() < n_recordings):
+        raise ValueError(f"{where}: 'recording' must index the {n_recordings} recordings, "
+                         f"got values of dtype {recording.dtype} in "
+                         f"[{recording.min()}, {recording.max()}].")
+    if not np.isfinite(np.asarray(start, dtype=float)).all():
+        raise ValueError(f"{where}: 'start' holds non-finite window start times.")
+
+
+def _meta_of(windows: SeizureWindows) -> dict:
+    return {"ch_names": list(windows.ch_names), "sfreq": windows.sfreq,
+            "window_seconds": windows.window_seconds,
+            **{k: getattr(windows, k) for k in ("l_freq", "h_freq", "sph_seconds",
+                                                "sop_seconds", "postictal_seconds",
+                                                "min_interictal_seconds")}}
+
+
 def _write(windows: SeizureWindows, folder: Path) -> None:
     X = windows.X
     if X.ndim != 3:
@@ -41,6 +82,9 @@ def _write(windows: SeizureWindows, folder: Path) -> None:
     if set(lengths.values()) != {n}:
         raise ValueError(f"windows.X has {n} windows but the label arrays have lengths "
                          f"{lengths}.")
+    _check_content("windows", n_chans=X.shape[1], y=np.asarray(windows.y),
+                   recording=np.asarray(windows.recording), start=np.asarray(windows.start),
+                   n_recordings=len(windows.recordings), meta=_meta_of(windows))
     out = np.lib.format.open_memmap(folder / "X.npy", mode="w+", dtype=np.float32,
                                     shape=X.shape)
     step = max(1, _CHUNK_BYTES // max(1, X[:1].nbytes))
@@ -128,6 +172,9 @@ def _read_meta(path: Path) -> dict:
     if missing:
         raise ValueError(f"{path} lacks {missing} (written by an older version? run "
                          "extract_windows and save_windows again).")
+    if meta.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{path}: layout version {meta.get('format')!r}, this version of "
+                         f"neuroattn reads {FORMAT_VERSION}; window the recordings again.")
     return meta
 
 
@@ -194,10 +241,9 @@ def load_windows(folder: str | Path, mmap: bool = True) -> SeizureWindows:
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{folder / 'meta.json'}: bad 'recordings' entry ({exc!r}); each "
                          "needs path, seizures, start, subject and duration.") from exc
-    if len(labels["recording"]) and not (
-            labels["recording"].min() >= 0 and labels["recording"].max() < len(recordings)):
-        raise ValueError(f"{folder / 'labels.npz'}: 'recording' indexes beyond the "
-                         f"{len(recordings)} recordings of meta.json.")
+    _check_content(str(folder), n_chans=X.shape[1], y=labels["y"],
+                   recording=labels["recording"], start=labels["start"],
+                   n_recordings=len(recordings), meta=meta)
     return SeizureWindows(
         X=X, y=labels["y"], seizure=labels["seizure"], recording=labels["recording"],
         start=labels["start"], subject=labels["subject"].astype(object),
