@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(message)s")
     try:
         return int(args._run(args) or 0)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
+        # Bad input and unreadable/unwritable files: one line naming them, no traceback.
         print(f"neuroattn {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -141,9 +141,25 @@ def test_verbosity_is_an_int_count():
         parser.parse_args(["fmri", "-v", "--quiet"])
 
 
-def test_threads_below_one_are_refused(capsys):
-    assert main(["demo", "--threads", "0"]) == 2
-    assert "--threads must be >= 1, got 0" in capsys.readouterr().err
+@pytest.mark.parametrize("argv, message", [
+    (["demo", "--threads", "0"], "--threads: expected an integer >= 1, got 0"),
+    (["demo", "--max-epochs", "-1"], "--max-epochs: expected an integer >= 1, got -1"),
+    (["fmri", "--finetune-max-epochs", "0"], "expected an integer >= 1, got 0"),
+    (["demo", "--device", "bogus"], "--device: expected auto, cpu, cuda or cuda:N"),
+    (["encoding", "--device", "cuda:7"], "no such CUDA device"),
+])
+def test_bad_numbers_and_devices_are_refused_at_parse_time(argv, message, capsys):
+    # argparse refuses them before any data is simulated or loaded.
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_file_errors_are_one_line(tmp_path, capsys):
+    assert main(["seizure", "monitor", str(tmp_path / "missing.safetensors"),
+                 str(tmp_path / "chb01-summary.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neuroattn seizure: error:") and "Traceback" not in err
 
 
 # --- matplotlib: the CLI picks Agg only without a display; the library never does ------

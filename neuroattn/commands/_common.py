@@ -13,7 +13,36 @@ from __future__ import annotations
 import argparse
 
 __all__ = ["add_verbosity", "add_seed", "add_device", "add_threads", "add_training",
-           "set_threads"]
+           "set_threads", "positive_int", "device"]
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (refused at parse time, before any work)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def device(text: str) -> str:
+    """argparse type: ``auto`` or a torch device this machine has (``cpu``, ``cuda:1``)."""
+    if text == "auto":
+        return text
+    import torch
+
+    try:
+        dev = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"expected auto, cpu, cuda or cuda:N, got {text!r}") from None
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (
+            dev.index is not None and dev.index >= torch.cuda.device_count())):
+        raise argparse.ArgumentTypeError(f"{text!r}: no such CUDA device on this machine "
+                                         f"({torch.cuda.device_count()} present)")
+    return text
 
 
 def add_verbosity(parser: argparse.ArgumentParser, default: int = 0) -> None:
@@ -33,14 +62,14 @@ def add_seed(parser: argparse.ArgumentParser) -> None:
 
 def add_device(parser: argparse.ArgumentParser) -> None:
     """``--device`` (default ``"auto"``: CUDA when present, else CPU)."""
-    parser.add_argument("--device", default="auto",
+    parser.add_argument("--device", type=device, default="auto",
                         help="torch device: auto (CUDA when present, else CPU), cpu, cuda, "
                              "cuda:1 (default auto)")
 
 
 def add_threads(parser: argparse.ArgumentParser, default: int | None = None) -> None:
     """``--threads`` (torch CPU threads; None keeps torch's choice)."""
-    parser.add_argument("--threads", type=int, default=default,
+    parser.add_argument("--threads", type=positive_int, default=default,
                         help="torch CPU threads (default: "
                              + ("torch's choice" if default is None else str(default)) + ")")
 
@@ -53,7 +82,7 @@ def add_training(parser: argparse.ArgumentParser, *, max_epochs: int | None,
     ``max_epochs=None`` leaves the estimator's (or pipeline's) own default in place.
     """
     default = "the model's default" if max_epochs is None else str(max_epochs)
-    parser.add_argument("--max-epochs", type=int, default=max_epochs,
+    parser.add_argument("--max-epochs", type=positive_int, default=max_epochs,
                         help=f"{max_epochs_help} (default {default})")
     add_device(parser)
     add_threads(parser, threads)
@@ -61,17 +90,10 @@ def add_training(parser: argparse.ArgumentParser, *, max_epochs: int | None,
 
 
 def set_threads(threads: int | None) -> None:
-    """Apply ``--threads`` to torch (None: leave torch's setting).
-
-    Raises
-    ------
-    ValueError
-        If ``threads`` is smaller than 1.
-    """
+    """Apply ``--threads`` (already checked by :func:`positive_int`) to torch; None
+    leaves torch's setting."""
     if threads is None:
         return
-    if threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {threads}.")
     import torch
 
     torch.set_num_threads(threads)

@@ -72,8 +72,6 @@ def run(args: argparse.Namespace) -> int:
         for name in list_pipelines():
             print(name)
         return 0
-    if args.max_epochs is not None and args.max_epochs < 1:
-        raise ValueError(f"--max-epochs must be >= 1, got {args.max_epochs}.")
     set_threads(args.threads)
     paradigm_kwargs = {k: v for k, v in (("fmin", args.fmin), ("fmax", args.fmax))
                        if v is not None}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_training, add_verbosity, set_threads
+from ._common import add_training, add_verbosity, positive_int, set_threads
 
 NAME = "fmri"
 HELP = ("Evaluate BrainMAE (linear probe, fine-tuned) against nilearn connectivity + linear "
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", nargs="+", default=list(FMRI_METHODS),
                         choices=list(FMRI_METHODS))
     add_training(parser, max_epochs=5, max_epochs_help="BrainMAE pretraining epochs")
-    parser.add_argument("--finetune-max-epochs", type=int, default=15,
+    parser.add_argument("--finetune-max-epochs", type=positive_int, default=15,
                         help="BrainMAE fine-tuning epochs (default 15)")
     parser.add_argument("--embed-dim", type=int, default=16)
     parser.add_argument("--max-segments", type=int, default=8,
@@ -41,9 +41,6 @@ def run(args: argparse.Namespace) -> int:
     from ..data.fmri import fetch_abide_rois
     from ..data.simulate.fmri import simulate_fmri_rois
 
-    if args.max_epochs < 1 or args.finetune_max_epochs < 1:
-        raise ValueError("--max-epochs and --finetune-max-epochs must be >= 1, got "
-                         f"{args.max_epochs} and {args.finetune_max_epochs}.")
     set_threads(args.threads)
     if args.abide_dir:
         data = fetch_abide_rois(args.abide_dir, sites=args.sites)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from ._common import add_device, add_seed, add_threads, add_training, add_verbosity, set_threads
@@ -119,6 +120,8 @@ def _window(args) -> int:
 
     recs = read_chbmit_summary(args.summary, on_missing="warn")
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; windows are written to a folder.")
     if out.is_dir() and any(out.iterdir()) and not args.overwrite:
         raise ValueError(f"--out {out} exists and is not empty; pass --overwrite to "
                          "replace it.")
@@ -150,6 +153,12 @@ def _train(args) -> int:
         windows = load_windows(args.windows)
     except FileNotFoundError as exc:
         raise ValueError(f"{exc} Run 'neuroattn seizure window' first.") from exc
+    # The destination is checked before training, not after minutes of it.
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir() or not os.access(out.parent, os.W_OK):
+        raise ValueError(f"--out {out}: cannot write a model file there (a folder, or "
+                         "its folder is not writable).")
     set_threads(args.threads)
     given = {"max_epochs": args.max_epochs, "lr": args.lr, "batch_size": args.batch_size,
              "adversarial_weight": args.adversarial_weight}

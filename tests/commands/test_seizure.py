@@ -23,6 +23,10 @@ def test_simulate_window_train_monitor(tmp_path, capsys):
     window = ["seizure", "window", str(summary), "--out", str(win), "--window", "4",
               "--sph", "30", "--sop", "180", "--min-interictal", "1800", "--postictal",
               "120", "--l-freq", "0.5", "--h-freq", "25"]
+    afile = tmp_path / "a-file"
+    afile.write_text("keep")
+    assert main([*window[:4], str(afile), *window[5:]]) == 2  # --out is a file
+    assert "is a file" in capsys.readouterr().err and afile.read_text() == "keep"
     assert main(window) == 0
     windows = load_windows(win)
     assert set(windows.y) == {0, 1} and windows.X.shape[0] == len(windows.y)
@@ -33,6 +37,10 @@ def test_simulate_window_train_monitor(tmp_path, capsys):
     assert main(window) == 2  # an existing folder is kept unless --overwrite
     assert "pass --overwrite" in capsys.readouterr().err
     assert main([*window, "--overwrite", "--quiet"]) == 0
+    capsys.readouterr()
+    # A destination that cannot take the model is refused before any training.
+    assert main(["seizure", "train", str(win), "--out", str(tmp_path)]) == 2
+    assert "cannot write a model file" in capsys.readouterr().err
     model = tmp_path / "m.safetensors"
     assert main(["seizure", "train", str(win), "--out", str(model), "--max-epochs", "1",
                  "--embed-dim", "8", "--depth", "1", "--n-heads", "2", "--patch-size", "64",
