@@ -88,7 +88,10 @@ def test_cli_runs_offline_on_simulated_data(tmp_path, capsys):
     assert code == 0
     assert (tmp_path / "simulated_leave-site-out.csv").exists()
     assert "tangent_logreg" in capsys.readouterr().out
-    assert main(["fmri", "--max-epochs", "0", "--out", str(tmp_path)]) == 2
+    with pytest.raises(SystemExit) as exc:  # refused by argparse, before any work
+        main(["fmri", "--max-epochs", "0", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "expected an integer >= 1, got 0" in capsys.readouterr().err
 
 
 @pytest.mark.realdata
