@@ -169,6 +169,17 @@ docdict["training_params"] = """model : str | type, default=@
     callbacks : list | None, default=@
         Extra skorch callbacks (``(name, callback)`` pairs or callbacks). They belong to
         a training run: :meth:`save` does not store them.
+    checkpoint_dir : str | Path | None, default=@
+        Folder in which the training state (weights, optimizer, critic, scheduler,
+        early-stopping state, history) is written after every epoch, atomically, with
+        a ``checkpoint.json`` whose ``status`` stays ``"partial"`` until the fit
+        completes. A fit given a folder holding a partial checkpoint of the same run
+        (same estimator, parameters -- ``callbacks``, ``device`` and ``verbose``
+        aside -- and data) resumes after its last epoch and ends with the model an
+        uninterrupted fit with the same ``random_state`` gives; a complete one is
+        loaded without training again; a checkpoint of another run is refused with a
+        ``ValueError`` naming what differs. Callbacks passed in ``callbacks`` restart
+        their own state on resume. The folder is locked while a fit writes it.
     device : str, default=@
         ``"auto"`` picks CUDA when present (with bfloat16 mixed precision), else CPU;
         or an explicit ``"cpu"`` / ``"cuda"`` / ``"cuda:1"``.

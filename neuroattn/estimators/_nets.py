@@ -6,23 +6,79 @@ nets per fit; nothing here knows about estimators' parameters or fitted attribut
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import torch
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.dataset import unpack_data
 from skorch.utils import to_device
 
-__all__ = ["TrainStep", "WarmupCosineLR", "resolve_device"]
+__all__ = ["TrainStep", "WarmupCosineLR", "resolve_device", "epoch_seeds"]
 
 
 def resolve_device(device: str | torch.device) -> str:
-    """``"auto"`` -> ``"cuda"`` when a CUDA device is present, else ``"cpu"``."""
-    if str(device) == "auto":
+    """The torch device a fit or a load uses, checked against this machine.
+
+    Parameters
+    ----------
+    device : str | torch.device
+        ``"auto"`` (``"cuda"`` when a CUDA device is present, else ``"cpu"``),
+        ``"cpu"``, ``"cuda"``, ``"cuda:<index>"`` or ``"mps"``.
+
+    Returns
+    -------
+    str
+        The device, e.g. ``"cpu"`` or ``"cuda:1"``.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is not one of the accepted spellings, or names a device this
+        machine does not have (the message lists the ones it has).
+    """
+    text = str(device)
+    if text == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
+    match = re.fullmatch(r"(cpu|cuda|mps)(?::(\d+))?", text)
+    if match is None or (match.group(1) == "cpu" and match.group(2) not in (None, "0")):
+        raise ValueError(f"device={text!r} is not a device neuroattn trains on; accepted: "
+                         "'auto', 'cpu', 'cuda', 'cuda:<index>' (e.g. 'cuda:1'), 'mps'.")
+    kind, index = match.group(1), match.group(2)
+    if kind == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (index is not None and int(index) >= count):
+            raise ValueError(f"device={text!r}, but this machine has "
+                             f"{_available_devices()}; use device='auto' or one of those.")
+    elif kind == "mps" and not (hasattr(torch.backends, "mps")
+                                and torch.backends.mps.is_available()):
+        raise ValueError(f"device={text!r}, but MPS is not available here; this machine "
+                         f"has {_available_devices()}.")
+    return text
+
+
+def _available_devices() -> str:
+    names = ["'cpu'"]
+    if torch.cuda.is_available():
+        names += [f"'cuda:{i}'" for i in range(torch.cuda.device_count())]
+    if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
+        names.append("'mps'")
+    return ("only " if len(names) == 1 else "") + ", ".join(names)
+
+
+def epoch_seeds(seed: int, epoch: int) -> tuple[int, int]:
+    """Seeds of one training epoch, from the run's seed and the epoch (1-based).
+
+    Returns ``(torch_seed, generator_seed)``: the global torch RNG (dropout, masking,
+    the critic's gradient penalty) and the generator that shuffles or samples the
+    training batches are reseeded from them at the start of every epoch, so a fit
+    resumed from a checkpoint after epoch ``k`` draws what an uninterrupted fit
+    draws from epoch ``k + 1`` on.
+    """
+    a, b = np.random.SeedSequence([int(seed), int(epoch)]).generate_state(2)
+    return int(a), int(b)
 
 
 class WarmupCosineLR(Callback):
@@ -57,11 +113,26 @@ class WarmupCosineLR(Callback):
     def on_train_begin(self, net, **kwargs):
         # Base rates are read once per optimizer: a later partial_fit continues the
         # schedule from the rates the optimizer was built with, not from decayed ones.
+        # The base rate is kept in the optimizer's groups ("initial_lr", as torch's
+        # schedulers do), so it survives an optimizer restored from a checkpoint.
         if getattr(self, "optimizer_", None) is not net.optimizer_:
             self.optimizer_ = net.optimizer_
-            self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
+            for group in net.optimizer_.param_groups:
+                group.setdefault("initial_lr", group["lr"])
         self.step_ = 0
         self.total_steps_ = None
+
+    @property
+    def base_lrs_(self) -> list[float]:
+        return [group["initial_lr"] for group in self.optimizer_.param_groups]
+
+    def checkpoint_state(self) -> dict:
+        """What a checkpoint keeps of this callback: the optimizer steps taken."""
+        return {"step": int(self.step_)}
+
+    def load_checkpoint_state(self, state: dict) -> None:
+        """Continue the schedule at the step a checkpoint recorded."""
+        self.step_ = int(state["step"])
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         if self.total_steps_ is None:
@@ -111,18 +182,67 @@ class TrainStep:
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
+    def state_dict(self) -> dict[str, dict]:
+        """State of the modules and optimizers the step owns (e.g. a critic and its
+        optimizer), by attribute name: what a checkpoint needs to resume the step."""
+        return {name: value.state_dict() for name, value in vars(self).items()
+                if isinstance(value, (torch.nn.Module, torch.optim.Optimizer))}
+
+    def load_state_dict(self, state: dict[str, dict]) -> None:
+        """Restore :meth:`state_dict` (after :meth:`initialize` built the objects)."""
+        for name, value in state.items():
+            getattr(self, name).load_state_dict(value)
+
+
+class TrainingInterrupted(BaseException):
+    """Raised through skorch (which swallows ``KeyboardInterrupt``) when a fit is
+    interrupted; the estimator turns it back into a ``KeyboardInterrupt``."""
+
+
+class ResumableLRScheduler(LRScheduler):
+    """skorch's :class:`~skorch.callbacks.LRScheduler` whose schedule a checkpoint keeps."""
+
+    def checkpoint_state(self) -> dict:
+        return {"scheduler": self.lr_scheduler_.state_dict(),
+                "batch_idx": int(self.batch_idx_)}
+
+    def load_checkpoint_state(self, state: dict) -> None:
+        self.lr_scheduler_.load_state_dict(state["scheduler"])
+        self.batch_idx_ = int(state["batch_idx"])
+
+
+class ResumableEarlyStopping(EarlyStopping):
+    """skorch's :class:`~skorch.callbacks.EarlyStopping` whose counters and best
+    weights a checkpoint keeps."""
+
+    def checkpoint_state(self) -> dict:
+        return {"misses": int(self.misses_),
+                "dynamic_threshold": float(self.dynamic_threshold_),
+                "best_epoch": int(self.best_epoch_),
+                "best_model_weights": self.best_model_weights_}
+
+    def load_checkpoint_state(self, state: dict) -> None:
+        self.misses_ = state["misses"]
+        self.dynamic_threshold_ = state["dynamic_threshold"]
+        self.best_epoch_ = state["best_epoch"]
+        self.best_model_weights_ = state["best_model_weights"]
+
 
 class _CoreNetMixin:
     """What every neuroattn skorch net adds: bfloat16 autocast on CUDA, a pluggable
-    :class:`TrainStep`, and optional class-balanced training batches.
+    :class:`TrainStep`, optional class-balanced training batches, per-epoch seeds,
+    interruption that is not swallowed, and resuming from a checkpoint.
 
     Set by the estimator after construction: ``train_step_`` (a TrainStep),
-    ``balance`` (bool) and ``sampler_seed`` (int).
+    ``balance`` (bool), ``run_seed`` (int: every epoch reseeds the torch RNG and the
+    batch generator from ``(run_seed, epoch)``, see :func:`epoch_seeds`) and
+    ``resume_state_`` (a checkpoint's state, restored when training begins).
     """
 
     train_step_: TrainStep | None = None
     balance = False
-    sampler_seed = 0
+    run_seed = 0
+    resume_state_: dict | None = None
 
     def infer(self, x, **fit_params):
         if str(self.device).startswith("cuda") and torch.cuda.is_bf16_supported():
@@ -151,6 +271,75 @@ class _CoreNetMixin:
         return self.train_step_(self, to_device(Xi, self.device), to_device(yi, self.device),
                                 **fit_params)
 
+    # ------------------------------------------------- interruption and resume
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        # skorch ends training quietly on KeyboardInterrupt (its EarlyStopping stops
+        # that way); a Ctrl-C (or a callback raising it) must not look like a finished
+        # fit, so fit_loop re-raises it as TrainingInterrupted, past skorch.
+        try:
+            return super().partial_fit(X, y, classes=classes, **fit_params)
+        except TrainingInterrupted as exc:
+            raise KeyboardInterrupt(*exc.args) from None
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        state, self.resume_state_ = self.resume_state_, None
+        if state is not None:
+            # After on_train_begin (which resets callbacks and may load initial weights):
+            # the checkpoint's weights, optimizer, history and callback states win.
+            self.load_training_state(state)
+            epochs = max(0, self.max_epochs - len(self.history))
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            if self._stopped_early():
+                raise  # skorch's EarlyStopping: a normal end of training
+            raise TrainingInterrupted(len(self.history)) from None
+
+    def _stopped_early(self) -> bool:
+        return any(isinstance(cb, EarlyStopping) and getattr(cb, "misses_", 0) >= cb.patience
+                   for _, cb in self.callbacks_)
+
+    def training_state(self) -> dict:
+        """Everything a resumed fit needs beyond the history: weights, optimizer, the
+        train step's own modules and optimizers, and callbacks' ``checkpoint_state()``."""
+        return {"module": self.module_.state_dict(),
+                "optimizer": self.optimizer_.state_dict(),
+                "train_step": self.train_step_.state_dict() if self.train_step_ else {},
+                "callbacks": {name: cb.checkpoint_state() for name, cb in self.callbacks_
+                              if hasattr(cb, "checkpoint_state")}}
+
+    def load_training_state(self, state: dict) -> None:
+        """Restore :meth:`training_state` plus ``state["history"]`` into this net."""
+        from skorch.history import History
+
+        self.module_.load_state_dict(state["module"])
+        self.optimizer_.load_state_dict(state["optimizer"])
+        if self.train_step_ is not None:
+            self.train_step_.load_state_dict(state["train_step"])
+        callbacks = dict(self.callbacks_)
+        for name, cb_state in state["callbacks"].items():
+            if name in callbacks and hasattr(callbacks[name], "load_checkpoint_state"):
+                callbacks[name].load_checkpoint_state(cb_state)
+        self.history = History(state["history"])
+
+    # ------------------------------------------------------- per-epoch seeds
+    @property
+    def train_generator_(self) -> torch.Generator:
+        gen = self.__dict__.get("_train_generator")
+        if gen is None:
+            gen = self.__dict__["_train_generator"] = torch.Generator()
+            gen.manual_seed(self.run_seed)
+        return gen
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                               **kwargs)
+        torch_seed, gen_seed = epoch_seeds(self.run_seed, len(self.history))
+        torch.default_generator.manual_seed(torch_seed)
+        if str(self.device).startswith("cuda"):
+            torch.cuda.manual_seed_all(torch_seed)
+        self.train_generator_.manual_seed(gen_seed)
+
     # ------------------------------------------------------- balanced batches
     @staticmethod
     def _balanced_draws(y: np.ndarray) -> int:
@@ -165,20 +354,24 @@ class _CoreNetMixin:
         return -(-n // bs)
 
     def get_iterator(self, dataset, training=False):
-        if not (training and self.balance):
+        if not training:
             return super().get_iterator(dataset, training=training)
+        # Shuffling or balanced sampling draws from the one generator that
+        # on_epoch_begin reseeds.
+        kwargs = self.get_params_for("iterator_train")
+        kwargs.setdefault("batch_size", self.batch_size)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        if not self.balance:
+            kwargs["generator"] = self.train_generator_
+            return self.iterator_train(dataset, **kwargs)
         y = _dataset_targets(dataset)
         weights = 1.0 / np.bincount(y).astype(float)[y]
         sampler = torch.utils.data.WeightedRandomSampler(
             torch.as_tensor(weights, dtype=torch.double),
-            num_samples=self._balanced_draws(y),
-            replacement=True, generator=torch.Generator().manual_seed(self.sampler_seed))
-        self.sampler_seed += 1
-        kwargs = self.get_params_for("iterator_train")
+            num_samples=self._balanced_draws(y), replacement=True,
+            generator=self.train_generator_)
         kwargs.update(shuffle=False, sampler=sampler, generator=None)
-        kwargs.setdefault("batch_size", self.batch_size)
-        if kwargs["batch_size"] == -1:
-            kwargs["batch_size"] = len(dataset)
         return self.iterator_train(dataset, **kwargs)
 
 

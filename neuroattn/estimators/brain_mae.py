@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from numbers import Integral, Real
 from pathlib import Path
@@ -14,11 +13,12 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import Callback, Checkpoint
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Callback
 from skorch.utils import to_tensor
 
 from .._docs import fill_estimator_doc
+from ..data._convert import check_signal_array
 from ..data.fmri import RoiTimeSeries, Segments, segment_series
 from ._base import TRAINING_CONSTRAINTS, NeuroEstimatorMixin
 from ._nets import _Net
@@ -72,18 +72,58 @@ class InitFromPretrained(Callback):
         net.module_.load_state_dict(weights, strict=False)
 
 
+def _checked_segments(seg: Segments) -> Segments:
+    """A :class:`Segments` given by the user, checked like cut ones (3-D, finite)."""
+    X = check_signal_array(np.asarray(seg.X), check_flat=False)
+    groups = np.asarray(seg.groups)
+    if groups.shape != (X.shape[0],):
+        raise ValueError(f"Segments.groups has shape {groups.shape}, but Segments.X has "
+                         f"{X.shape[0]} segments: one group per segment is expected.")
+    return Segments(X=X, groups=groups, skipped=list(seg.skipped), t_r=float(seg.t_r))
+
+
 def _as_segment_input(X: Any, t_r: float | None, segment_seconds: float,
                       step_seconds: float | None, target_t_r: float | None) -> Segments:
+    """Cut ``X`` into segments (see :meth:`BrainMAEPretrainer.segments`).
+
+    Raises
+    ------
+    ValueError
+        For a 2-D array (one subject's series cannot be told from a table of
+        snapshots), a sparse matrix, an array that is not 3-D, or plain arrays
+        without ``t_r``.
+    """
     if isinstance(X, Segments):
-        return X
-    if isinstance(X, np.ndarray) and X.ndim == 3:  # (n, n_regions, n_timepoints)
-        X = [x.T for x in X]
-    elif not isinstance(X, RoiTimeSeries):
-        if isinstance(X, np.ndarray) and X.ndim != 3 and X.dtype != object:
-            raise ValueError(f"X must be a list of (n_timepoints, n_regions) series, a "
-                             f"RoiTimeSeries or a (n, n_regions, n_timepoints) array, got an "
-                             f"array of shape {X.shape}.")
-        X = list(X)
+        return _checked_segments(X)
+    if not isinstance(X, (RoiTimeSeries, list, tuple)):
+        if sp.issparse(X):
+            raise ValueError("BrainMAEPretrainer takes ROI time series, not a sparse "
+                             f"matrix ({type(X).__name__} of shape {X.shape}).")
+        arr = np.asarray(X)
+        if arr.ndim == 1 and arr.dtype == object:  # an object array of series
+            X = list(arr)
+        elif arr.ndim == 3:  # (n, n_regions, n_timepoints)
+            X = [x.T for x in arr]
+        elif arr.ndim == 2:
+            raise ValueError(
+                f"BrainMAEPretrainer got a 2-D array of shape {arr.shape}: one subject's "
+                f"(n_timepoints, n_regions) series would be read as {arr.shape[0]} "
+                "one-sample segments. Pass a list of per-subject (n_timepoints, n_regions) "
+                "arrays ([series] for one subject), a RoiTimeSeries, or a 3-D "
+                "(n_samples, n_regions, n_timepoints) array.")
+        else:
+            raise ValueError(
+                "X must be a list of per-subject (n_timepoints, n_regions) series, a "
+                "RoiTimeSeries or an array of shape (n_samples, n_regions, n_timepoints); "
+                f"got a {arr.ndim}-D array of shape {arr.shape}.")
+    if isinstance(X, RoiTimeSeries) and t_r is not None:
+        own = X.t_r
+        if np.isfinite(own).all():  # a RoiTimeSeries brings its own TRs (t_r fills gaps)
+            if not np.allclose(own, t_r):
+                warnings.warn(f"t_r={t_r} is ignored: the RoiTimeSeries brings its own "
+                              f"repetition times {sorted(set(own.tolist()))} s.",
+                              UserWarning, stacklevel=4)
+            t_r = None
     if t_r is None and not isinstance(X, RoiTimeSeries):
         raise ValueError("t_r (seconds) is needed to cut segments of plain arrays; set t_r "
                          "or pass a RoiTimeSeries.")
@@ -93,22 +133,6 @@ def _as_segment_input(X: Any, t_r: float | None, segment_seconds: float,
         warnings.filterwarnings("ignore", message=r".*were skipped\.", category=UserWarning)
         return segment_series(X, t_r=t_r, segment_seconds=segment_seconds,
                               step_seconds=step_seconds, target_t_r=target_t_r)
-
-
-def _is_snapshot_table(X: Any) -> bool:
-    """Tabular input (scikit-learn style): a sparse matrix, a 1-D/2-D array(-like) of
-    numbers or a list of rows of numbers -- not per-subject ``(n_timepoints,
-    n_regions)`` series, a 3-D array or a RoiTimeSeries."""
-    if isinstance(X, (RoiTimeSeries, Segments)):
-        return False
-    if sp.issparse(X):
-        return True
-    if isinstance(X, (list, tuple)):
-        return len(X) > 0 and np.ndim(X[0]) <= 1
-    if not (hasattr(X, "__array__") or hasattr(X, "iloc")):
-        return False
-    arr = np.asarray(X)
-    return arr.ndim == 2 or (arr.ndim == 1 and arr.dtype != object)
 
 
 @fill_estimator_doc
@@ -140,9 +164,6 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
         (``random_state``) once at ``fit``: bounds the cost on long recordings.
     level : {"subject", "segment"}, default="subject"
         One embedding per input series, or per segment.
-    checkpoint_dir : str | Path | None, default=None
-        Save weights, optimizer and history (skorch ``Checkpoint``) here whenever the
-        training loss improves.
     %(training_params)s
         Here the model is :class:`~neuroattn.models.brain_mae.BrainMAE`
         (``model__embed_dim``, ``model__mask_ratio``, ``model__mask_strategy``, ...).
@@ -186,7 +207,6 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
         "target_t_r": [Interval(Real, 0, None, closed="neither"), None],
         "max_segments_per_subject": [Interval(Integral, 1, None, closed="left"), None],
         "level": [StrOptions({"subject", "segment"})],
-        "checkpoint_dir": [str, os.PathLike, None],
     }
     #: The registry model trained (a class attribute, not a parameter).
     model = "brain_mae"
@@ -209,11 +229,12 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : list of numpy.ndarray | RoiTimeSeries | numpy.ndarray
-            ``(n_timepoints, n_regions)`` series per subject, a :class:`RoiTimeSeries`,
-            or a ``(n, n_regions, n_timepoints)`` array. A 2-D array ``(n, n_regions)``
-            (not a list) is read as ``n`` one-sample segments, one per row
-            (scikit-learn's tabular input; ``segment_seconds`` is then ignored).
+        X : list of numpy.ndarray | RoiTimeSeries | numpy.ndarray | Segments
+            ``(n_timepoints, n_regions)`` series per subject (a list, also for one
+            subject), a :class:`RoiTimeSeries`, a ``(n_samples, n_regions,
+            n_timepoints)`` array (one series per sample), or :class:`Segments`
+            already cut (used as they are). A 2-D array is refused: one subject's
+            series and a table of snapshots cannot be told apart.
         fit : bool
             Use ``step_seconds`` (pretraining) rather than non-overlapping segments.
 
@@ -221,23 +242,15 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
         -------
         Segments
             ``X`` ``(n_segments, n_regions, n_samples)`` and the subject of each.
+
+        Raises
+        ------
+        ValueError
+            For a 2-D array, a sparse matrix, an array of another dimension, NaN or
+            inf, or plain arrays without ``t_r``.
         """
-        if _is_snapshot_table(X):
-            # (n, n_regions): one single-sample series per row (scikit-learn's 2-D input)
-            table = validate_data(self, X, reset=fit, dtype=np.float32,
-                                  ensure_min_features=2 if fit else 1)
-            return Segments(X=np.ascontiguousarray(table[:, :, None]),
-                            groups=np.arange(len(table)), skipped=[],
-                            t_r=float(self.t_r or 1.0))
         return _as_segment_input(X, self.t_r, self.segment_seconds,
                                  self.step_seconds if fit else None, self.target_t_r)
-
-    def _callbacks(self) -> list:
-        callbacks = super()._callbacks()
-        if self.checkpoint_dir is not None:
-            callbacks.append(("checkpoint", Checkpoint(
-                monitor="train_loss_best", dirname=str(self.checkpoint_dir))))
-        return callbacks
 
     # ------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any = None) -> BrainMAEPretrainer:
@@ -258,7 +271,8 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
         ------
         ValueError
             On NaN, different region counts, missing ``t_r``, mixed TRs without
-            ``target_t_r``, no segment at all, or bad hyperparameters.
+            ``target_t_r``, no segment at all, a 2-D array (pass ``[series]`` for one
+            subject), or bad hyperparameters.
         """
         self._check_params()
         seg = self.segments(X, fit=True)

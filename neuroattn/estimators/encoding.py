@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import RidgeCV
@@ -31,7 +32,6 @@ from ..data.encoding import (
     FeatureTokens,
     as_feature_tokens,
     check_encoding_data,
-    check_finite_tokens,
     region_groups,
 )
 from ..metrics.encoding import noise_ceiling, normalized_r, pearson_r
@@ -60,21 +60,60 @@ class _TokenDataset(torch.utils.data.Dataset):
         return torch.from_numpy(np.ascontiguousarray(x.T)), torch.from_numpy(y)
 
 
+def _check_finite(values: Any, what: str, chunk: int = 256) -> None:
+    """Raise a ValueError counting the NaN/inf of ``values`` (first axis: images),
+    read in chunks of images (memmap friendly)."""
+    n_bad, first = 0, None
+    for start in range(0, len(values), chunk):
+        block = np.asarray(values[start:start + chunk])
+        bad = ~np.isfinite(block)
+        if bad.any():
+            n_bad += int(bad.sum())
+            if first is None:
+                first = start + int(np.flatnonzero(bad.reshape(len(block), -1).any(1))[0])
+    if n_bad:
+        raise ValueError(f"Input X contains NaN or infinity (first in image {first}): "
+                         f"{n_bad} non-finite value(s) in the {what}. Clean or drop those "
+                         "images first.")
+
+
+def _feature_array(X: Any) -> np.ndarray:
+    """Array features checked for shape, dtype and finiteness (scikit-learn's checks
+    for sparse, object and empty input)."""
+    shape = tuple(X.shape) if sp.issparse(X) or hasattr(X, "shape") else np.asarray(X).shape
+    if len(shape) not in (2, 3, 4):
+        raise ValueError(
+            "X must be features of shape (n_images, n_tokens, dim), (n_images, C, H, W) "
+            f"or (n_images, dim); got a {len(shape)}-D array of shape {shape}. Reshape "
+            "your data: one image is X[None].")
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None and np.dtype(dtype).kind == "c":
+        raise ValueError(f"Complex data not supported: X has dtype {dtype}; features must "
+                         "be real numbers.")
+    arr = check_array(X, allow_nd=True, dtype=(np.float32, np.float64),
+                      ensure_all_finite=False, input_name="X")
+    _check_finite(arr, "features")
+    return arr
+
+
 def _features(est: Any, X: Any, *, reset: bool) -> FeatureTokens:
     """Features of ``X`` (extracted through the backbone when there is one), checked."""
     backbone = getattr(est, "backbone", None)
     if backbone is not None and not isinstance(X, FeatureTokens):
         if est.layer is None:
             raise ValueError("A backbone needs a layer name (layer=...) to take features from.")
+        if not isinstance(X, (str, os.PathLike, list, tuple)) and np.ndim(X) > 0:
+            images = np.asarray(X)
+            if images.dtype.kind in "fc":
+                _check_finite(images, "images")
         feats = extract_features(X, backbone, est.layer, device=est.device,
                                  cache_dir=est.feature_cache, normalize=est.normalize)
+        _check_finite(feats.tokens, f"features of layer {est.layer!r}")
     elif isinstance(X, (FeatureTokens, str, os.PathLike)):
         feats = as_feature_tokens(X)
-        check_finite_tokens(feats.tokens)
+        _check_finite(feats.tokens, "features")
     else:
-        # scikit-learn's checks and messages (sparse, complex, object, empty, NaN, 1-D)
-        feats = as_feature_tokens(check_array(X, allow_nd=True, dtype=(np.float32, np.float64),
-                                              input_name="X"))
+        feats = as_feature_tokens(_feature_array(X))
     n_features = int(feats.tokens.shape[1] * feats.tokens.shape[2])
     if reset:
         est.n_features_in_ = n_features
@@ -422,6 +461,11 @@ class RidgeEncoder(_EncodingScoreMixin, RegressorMixin, BaseEstimator):
         self.n_tokens_, self.n_dims_ = int(feats.tokens.shape[1]), int(feats.tokens.shape[2])
         Y, _, _ = _check_Y(self, y, feats.n_images, regions, hemispheres)
         self.missing_responses_ = np.isnan(Y).sum(axis=0)
+        if self.missing_responses_.any():
+            warnings.warn(f"{int(self.missing_responses_.sum())} NaN responses in "
+                          f"{int((self.missing_responses_ > 0).sum())} voxels are replaced by "
+                          "their voxel's mean (see missing_responses_).", UserWarning,
+                          stacklevel=2)
         Y = np.where(np.isnan(Y), np.nanmean(Y, axis=0), Y)
         Z = _pool(feats.tokens, self.pooling)
         self.mean_, std = Z.mean(0), Z.std(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ class _NeuralEstimator(NeuroEstimatorMixin, BaseEstimator):
                  lr_scheduler: str | None = "cosine",
                  validation_fraction: float | None = None, early_stopping: bool = False,
                  patience: int = 10, callbacks: list | None = None, device: str = "auto",
+                 checkpoint_dir: str | Path | None = None,
                  random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
         self._init_params(locals())
 
@@ -37,8 +39,12 @@ class NeuroClassifier(ClassifierMixin, _NeuralEstimator):
 
     ``X`` is ``(n_samples, n_chans, n_times)`` float (EEG in microvolts), a 2-D
     ``(n_samples, n_times)`` array read as one channel, or an ``mne.Epochs`` (converted
-    to microvolts; its sampling rate and channel info reach the model). ``y`` holds
-    class labels of any type (strings work).
+    to microvolts; its sampling rate and channel info reach the model). Of an
+    ``mne.Epochs`` only the data channels are used: types ``eeg``, ``seeg``, ``ecog``
+    and ``dbs``, without those in ``info["bads"]`` (a warning names what is left out).
+    At prediction an ``mne.Epochs`` is matched to ``ch_names_`` by name (reordered if
+    needed) and must have the fitted ``sfreq_``; after a fit on arrays only its channel
+    count is checked. ``y`` holds class labels of any type (strings work).
 
     Parameters
     ----------

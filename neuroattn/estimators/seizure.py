@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._docs import docdict, fill_estimator_doc
 from ..data.seizure import SeizureRecording, SeizureWindows, iter_windows
-from ..metrics.seizure import raise_alarms, smooth_probability
+from ..data.seizure._windows import _check_window_args
+from ..metrics.seizure import _probabilities, _times, raise_alarms, smooth_probability
 from ..nn.losses import WassersteinCritic, critic_loss, wasserstein_distance
 from ..preprocessing import BandPowerFeatures
 from ._nets import TrainStep
@@ -228,6 +230,7 @@ class SeizureForecaster(NeuroClassifier):
                  lr_scheduler: str | None = "warmup_cosine",
                  validation_fraction: float | None = None, early_stopping: bool = False,
                  patience: int = 10, callbacks: list | None = None, device: str = "auto",
+                 checkpoint_dir: str | Path | None = None,
                  random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
         self._init_params(locals())
 
@@ -331,9 +334,18 @@ class SeizureForecaster(NeuroClassifier):
             ``(n,)`` smoothed probability.
         alarms : numpy.ndarray
             Alarm times, seconds.
+
+        Raises
+        ------
+        ValueError
+            Naming the parameter: an alarm-rule parameter out of range (``threshold``
+            NaN or outside [0, 1], ...), ``probability`` holding NaN or values outside
+            [0, 1], ``times`` not finite and strictly increasing (unsorted or
+            duplicated), or ``times`` and ``probability`` of different lengths.
         """
         self._check_alarm_params()
-        times = np.asarray(times, dtype=float)
+        probability = _probabilities("probability", probability)
+        times = _times("times", times, len(probability))
         step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
         n = max(1, int(round(self.smoothing_seconds / step)))
         score = smooth_probability(probability, n, method=self.smoothing,
@@ -374,14 +386,20 @@ class SeizureForecaster(NeuroClassifier):
         ------
         ValueError
             If the windows would not match the fitted shape, the band-pass contradicts
-            the fitted one, or the recording is shorter than one window.
+            the fitted one, the recording is shorter than one window, or a parameter
+            cannot be right (naming it): ``window_seconds``, ``stride_seconds`` or
+            ``sfreq`` not a positive finite number, ``l_freq >= h_freq`` (a band-stop),
+            or a band edge at or above the Nyquist frequency.
         """
         check_is_fitted(self, "net_")
         if not isinstance(recording, SeizureRecording):
             raise ValueError(f"monitor expects a SeizureRecording, got "
                              f"{type(recording).__name__}.")
+        _check_window_args(1.0 if window_seconds is None else window_seconds,
+                           stride_seconds, sfreq, l_freq, h_freq)
         raw = recording.open()
-        fs = sfreq or self.sfreq_ or float(raw.info["sfreq"])
+        fs = (float(sfreq) if sfreq is not None
+              else self.sfreq_ or float(raw.info["sfreq"]))
         if window_seconds is None:
             window_seconds = self.n_times_ / fs
         if int(round(window_seconds * fs)) != self.n_times_:

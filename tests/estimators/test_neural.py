@@ -145,8 +145,8 @@ def test_get_attention_weights(arrays):
 
 # ------------------------------------------------------------------ bad input
 @pytest.mark.parametrize("make_X, match", [
-    (lambda X: X[0, 0], "Expected 2D array"),
-    (lambda X: X[..., None], "Found array with dim 4|allow_nd"),
+    (lambda X: X[0, 0], r"\(n_samples, n_chans, n_times\).*1-D array of shape \(200,\)"),
+    (lambda X: X[..., None], r"\(n_samples, n_chans, n_times\).*4-D array of shape"),
     (lambda X: np.where(np.arange(X.shape[2]) == 3, np.nan, X), "NaN"),
     (lambda X: np.where(np.arange(X.shape[2]) == 3, np.inf, X), "infinity"),
     (lambda X: np.concatenate([X, np.zeros_like(X[:, :1])], axis=1),

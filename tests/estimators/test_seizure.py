@@ -108,7 +108,9 @@ def test_learns_the_planted_change(subject, split, fitted):
     # Scored on the held-out seizure's windows, never on the training windows.
     _, win = subject
     _, test = split
-    assert window_auc(win.y[test], fitted.preictal_proba(win.X[test])) > 0.7
+    # Chance is 0.5. Over random_state 0-9 this fit scores 0.75 +- 0.07 (min 0.64,
+    # measured with per-epoch seeding); the bound says "it learns", not how well.
+    assert window_auc(win.y[test], fitted.preictal_proba(win.X[test])) > 0.6
 
 
 def test_monitor_recording_gives_trace_and_alarms(subject, fitted):
