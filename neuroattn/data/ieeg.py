@@ -51,6 +51,14 @@ def _segment_number(path: Path) -> int:
     return int(match.group(1)) if match else 0
 
 
+def _channel_names(channels: np.ndarray) -> list[str]:
+    """Channel names of a clip: the challenge's ``.mat`` files hold a MATLAB struct
+    (a structured numpy scalar, one field per channel) or a cell array of strings."""
+    cell = channels[0, 0]
+    items = cell.tolist() if isinstance(cell, np.void) else np.ravel(cell)
+    return [str(np.ravel(c)[0]) for c in items]
+
+
 def load_seizure_detection_clips(folder: str | Path, *, max_interictal: int | None = None,
                                  ) -> IEEGClips:
     """Ictal and interictal 1-s clips of one subject of the 2014 seizure detection challenge.
@@ -75,11 +83,17 @@ def load_seizure_detection_clips(folder: str | Path, *, max_interictal: int | No
     Raises
     ------
     ValueError
-        If the folder holds no labelled clip, or clips differ in shape or rate.
+        If the folder holds no labelled clip, a clip lacks ``data``/``freq``/
+        ``channels`` or holds non-finite data, clips differ in shape, rate or
+        channels, or ``max_interictal`` is not an integer >= 1 (naming the file).
     """
     from scipy.io import loadmat
 
     folder = Path(folder)
+    if max_interictal is not None and (isinstance(max_interictal, bool) or not isinstance(
+            max_interictal, (int, np.integer)) or max_interictal < 1):
+        raise ValueError(f"max_interictal must be None or an integer >= 1, got "
+                         f"{max_interictal!r}.")
     ictal = sorted(folder.glob("*_ictal_segment_*.mat"), key=_segment_number)
     inter = sorted(folder.glob("*_interictal_segment_*.mat"), key=_segment_number)
     if max_interictal is not None:
@@ -91,15 +105,27 @@ def load_seizure_detection_clips(folder: str | Path, *, max_interictal: int | No
     X, y, latency, sfreq, ch_names = [], [], [], None, None
     for label, files in ((1, ictal), (0, inter)):
         for f in files:
-            m = loadmat(f)
-            fs = float(np.ravel(m["freq"])[0])
+            try:
+                m = loadmat(f)
+                fs = float(np.ravel(m["freq"])[0])
+                names = _channel_names(m["channels"])
+                data = np.asarray(m["data"], dtype=np.float32)
+            except (KeyError, ValueError, TypeError, IndexError, OSError) as exc:
+                raise ValueError(f"{f}: not a clip of the seizure detection challenge "
+                                 f"(expected 'data', 'freq' and 'channels'): "
+                                 f"{type(exc).__name__}: {exc}") from exc
+            if data.ndim != 2 or not np.isfinite(data).all():
+                raise ValueError(f"{f.name}: 'data' must be a finite (n_chans, n_times) "
+                                 f"array, got shape {data.shape}.")
             if sfreq is None:
-                sfreq = fs
-                ch_names = [str(np.ravel(c)[0]) for c in np.ravel(m["channels"][0, 0])]
-            elif abs(fs - sfreq) > 1e-3 or m["data"].shape != X[0].shape:
-                raise ValueError(f"{f.name}: {m['data'].shape} at {fs} Hz differs from the "
+                sfreq, ch_names = fs, names
+            elif abs(fs - sfreq) > 1e-3 or data.shape != X[0].shape:
+                raise ValueError(f"{f.name}: {data.shape} at {fs} Hz differs from the "
                                  f"first clip, {X[0].shape} at {sfreq} Hz.")
-            X.append(m["data"].astype(np.float32))
+            elif names != ch_names:
+                raise ValueError(f"{f.name}: channels {names} differ from the first clip's "
+                                 f"{ch_names}.")
+            X.append(data)
             y.append(label)
             latency.append(float(np.ravel(m["latency"])[0]) if "latency" in m else np.nan)
     latency = np.asarray(latency)
@@ -135,7 +161,8 @@ def load_bonn(folder: str | Path, *, sets: tuple[str, ...] = ("Z", "O", "N", "F"
     Raises
     ------
     ValueError
-        If a set folder is missing or empty, or segments differ in length.
+        If a set folder is missing or empty, a segment is not a column of finite
+        numbers, or segments differ in length (naming the file).
     """
     folder = Path(folder)
     X, y, group = [], [], []
@@ -144,7 +171,13 @@ def load_bonn(folder: str | Path, *, sets: tuple[str, ...] = ("Z", "O", "N", "F"
         if not files:
             raise ValueError(f"No segments (*.txt) in {folder / s}.")
         for f in files:
-            data = np.loadtxt(f, dtype=np.float32)
+            try:
+                data = np.loadtxt(f, dtype=np.float32, ndmin=1)
+            except ValueError as exc:
+                raise ValueError(f"{f}: expected one number per line: {exc}") from exc
+            if data.ndim != 1 or data.size == 0 or not np.isfinite(data).all():
+                raise ValueError(f"{f}: expected a non-empty column of finite numbers, got "
+                                 f"shape {data.shape}.")
             if X and data.shape != X[0].shape:
                 raise ValueError(f"{f.name} has {data.shape[0]} samples, the first segment "
                                  f"{X[0].shape[0]}.")

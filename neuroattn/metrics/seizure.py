@@ -20,13 +20,51 @@ clock:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
 
 __all__ = ["smooth_probability", "raise_alarms", "EventMetrics", "event_metrics",
            "random_predictor_pvalue", "window_auc"]
+
+
+def _finite_real(name: str, value, low: float = -np.inf, high: float = np.inf) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not low <= value <= high:
+        bounds = (f"in [{low:g}, {high:g}]" if np.isfinite(high)
+                  else f">= {low:g}" if np.isfinite(low) else "finite")
+        raise ValueError(f"{name} must be a number {bounds}, got {value!r}.")
+    return float(value)
+
+
+def _probabilities(name: str, values) -> np.ndarray:
+    p = np.asarray(values, dtype=float)
+    if p.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (n_windows,), got shape {p.shape}.")
+    bad = ~(np.isfinite(p) & (p >= 0) & (p <= 1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must hold probabilities in [0, 1]; {int(bad.sum())} "
+                         f"value(s) are not (the first, at index {i}, is {p[i]}).")
+    return p
+
+
+def _times(name: str, values, n: int | None = None) -> np.ndarray:
+    t = np.asarray(values, dtype=float)
+    if t.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {t.shape}.")
+    if n is not None and len(t) != n:
+        raise ValueError(f"{name} ({len(t)} values) and the probabilities ({n} values) must "
+                         "have the same length.")
+    if not np.isfinite(t).all():
+        raise ValueError(f"{name} must hold finite times (seconds); found NaN or inf.")
+    if len(t) > 1 and not (np.diff(t) > 0).all():
+        i = int(np.flatnonzero(np.diff(t) <= 0)[0])
+        raise ValueError(f"{name} must be strictly increasing (one probability per time, in "
+                         f"time order); {name}[{i + 1}]={t[i + 1]:g} follows {t[i]:g}.")
+    return t
 
 
 def smooth_probability(probability: np.ndarray, n_windows: int, *, method: str = "mean",
@@ -57,15 +95,18 @@ def smooth_probability(probability: np.ndarray, n_windows: int, *, method: str =
     Raises
     ------
     ValueError
-        On an unknown method, ``n_windows < 1``, or a non-1-D input.
+        On an unknown method, ``n_windows`` not an integer >= 1, ``min_fraction`` not
+        in (0, 1], ``threshold`` not in [0, 1] (NaN included), or ``probability`` not
+        1-D or holding values outside [0, 1] (NaN included).
     """
-    p = np.asarray(probability, dtype=float)
-    if p.ndim != 1:
-        raise ValueError(f"probability must be 1-D (n_windows,), got shape {p.shape}.")
-    if int(n_windows) < 1:
-        raise ValueError(f"n_windows must be >= 1, got {n_windows}.")
+    p = _probabilities("probability", probability)
+    if isinstance(n_windows, bool) or not isinstance(n_windows, Integral) or n_windows < 1:
+        raise ValueError(f"n_windows must be an integer >= 1, got {n_windows!r}.")
     if method not in ("mean", "k_of_n"):
         raise ValueError(f"method must be 'mean' or 'k_of_n', got {method!r}.")
+    _finite_real("threshold", threshold, 0.0, 1.0)
+    if _finite_real("min_fraction", min_fraction, 0.0, 1.0) == 0:
+        raise ValueError("min_fraction must be in (0, 1], got 0.")
     n = int(n_windows)
     values = p if method == "mean" else (p > threshold).astype(float)
     csum = np.concatenate([[0.0], np.cumsum(values)])
@@ -103,14 +144,16 @@ def raise_alarms(times: np.ndarray, score: np.ndarray, threshold: float,
     Raises
     ------
     ValueError
-        On mismatched shapes or a negative refractory period.
+        Naming the parameter: ``times`` not finite and strictly increasing, ``score``
+        not of the same length or outside [0, 1] (NaN included), ``threshold`` not in
+        [0, 1], or a negative or NaN refractory period.
     """
-    times, score = np.asarray(times, dtype=float), np.asarray(score, dtype=float)
-    if times.shape != score.shape or times.ndim != 1:
-        raise ValueError(f"times and score must be 1-D of one length, got {times.shape} "
-                         f"and {score.shape}.")
-    if refractory_seconds < 0:
-        raise ValueError(f"refractory_seconds must be >= 0, got {refractory_seconds}.")
+    score = _probabilities("score", score)
+    times = _times("times", times, len(score))
+    _finite_real("threshold", threshold, 0.0, 1.0)
+    if isinstance(refractory_seconds, bool) or not isinstance(refractory_seconds, Real) \
+            or not refractory_seconds >= 0:
+        raise ValueError(f"refractory_seconds must be >= 0, got {refractory_seconds!r}.")
     alarms, last = [], -np.inf
     for t in times[score >= threshold]:
         if t - last >= refractory_seconds:
@@ -179,6 +222,17 @@ def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]):
             if min(x1, y1) > max(x0, y0)]
 
 
+def _intervals(name: str, intervals) -> list[tuple[float, float]]:
+    try:
+        out = sorted((float(a), float(b)) for a, b in intervals)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be (start, end) pairs of seconds: {exc}") from exc
+    for a, b in out:
+        if not (np.isfinite(a) and np.isfinite(b) and b > a):
+            raise ValueError(f"{name}: interval ({a}, {b}) must be finite with end > start.")
+    return out
+
+
 def event_metrics(alarms: Sequence[float], seizures: Sequence[tuple[float, float]],
                   monitored: Sequence[tuple[float, float]], *, sph_seconds: float = 300.0,
                   sop_seconds: float = 900.0, postictal_seconds: float = 1800.0,
@@ -205,21 +259,43 @@ def event_metrics(alarms: Sequence[float], seizures: Sequence[tuple[float, float
     Raises
     ------
     ValueError
-        If there is no seizure, no monitored time, an interval ends before it starts,
-        or no interictal time remains (false alarms per hour would be undefined).
+        Naming the argument: no seizure, no monitored time, a time that is not finite,
+        an interval that ends before it starts, overlapping seizures, ``sop_seconds``
+        not > 0 or ``sph_seconds``/``postictal_seconds`` not >= 0 (NaN included), or no
+        interictal time left (false alarms per hour would be undefined).
+
+    Warns
+    -----
+    UserWarning
+        If a seizure's onset lies outside every monitored interval: it counts as
+        missed, though the forecaster never ran before it (a clock mismatch?).
     """
-    if sop_seconds <= 0 or sph_seconds < 0 or postictal_seconds < 0:
-        raise ValueError("sop_seconds must be > 0 and sph_seconds, postictal_seconds >= 0.")
-    seizures = sorted((float(a), float(b)) for a, b in seizures)
-    monitored = sorted((float(a), float(b)) for a, b in monitored)
+    _finite_real("sop_seconds", sop_seconds, 0.0)
+    if sop_seconds == 0:
+        raise ValueError("sop_seconds must be > 0, got 0.")
+    _finite_real("sph_seconds", sph_seconds, 0.0)
+    _finite_real("postictal_seconds", postictal_seconds, 0.0)
+    seizures, monitored = (_intervals(nm, v) for nm, v in (("seizures", seizures),
+                                                            ("monitored", monitored)))
     if not seizures:
         raise ValueError("No seizure to score: sensitivity is undefined.")
-    if any(b <= a for a, b in monitored + seizures):
-        raise ValueError("Every (start, end) interval must have end > start.")
+    for (a0, a1), (b0, b1) in zip(seizures, seizures[1:]):
+        if b0 < a1:
+            raise ValueError(f"seizures ({a0:g}, {a1:g}) and ({b0:g}, {b1:g}) overlap; list "
+                             "each seizure once.")
     total = _intervals_length(monitored)
     if total <= 0:
         raise ValueError("No monitored time.")
-    alarms = np.sort(np.asarray(alarms, dtype=float))
+    unseen = [s for s, _ in seizures if not any(a <= s <= b for a, b in monitored)]
+    if unseen:
+        warnings.warn(f"{len(unseen)} seizure(s) (onsets {[round(s, 1) for s in unseen]} s) "
+                      "lie outside the monitored time: they count as missed although the "
+                      "forecaster never ran before them; check that seizures and monitored "
+                      "intervals are on one clock.", UserWarning, stacklevel=2)
+    alarms = np.asarray(alarms, dtype=float).ravel()
+    if not np.isfinite(alarms).all():
+        raise ValueError("alarms must be finite times (seconds); found NaN or inf.")
+    alarms = np.sort(alarms)
     zones = [(s - sph_seconds - sop_seconds, e + postictal_seconds) for s, e in seizures]
     interictal = total - _intervals_length(_intersect(monitored, zones))
     if interictal <= 0:

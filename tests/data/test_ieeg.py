@@ -51,6 +51,8 @@ def test_real_dog_1(shared_data):
     assert clips.X.shape == (378, 16, 400) and round(clips.sfreq) == 400
     assert (clips.y == 1).sum() == 178
     assert np.unique(clips.group[clips.y == 1]).tolist() == [0, 1, 2, 3, 4]
+    # the names are read from the MATLAB struct, one per channel (not its repr)
+    assert len(clips.ch_names) == 16 and clips.ch_names[0] == "NVC0905_22_002_Ecog_c001"
 
 
 @pytest.mark.realdata

@@ -20,16 +20,20 @@ Every other window (ictal, postictal, the prediction horizon, the grey zone betw
 preictal and interictal) is labelled -1 and left out: no window is silently
 mislabelled.
 
-Modules: ``_reading`` (files, annotations, summaries), ``_labels`` (labelling and
+Modules: ``_reading`` (files, annotations, summaries), ``_chbmit`` (the strict
+CHB-MIT summary parser and the subject's clock), ``_annotations`` (which annotation
+descriptions are seizure onsets: :data:`SEIZURE_PATTERN`), ``_labels`` (labelling and
 balancing), ``_windows`` (streaming and extracting windows) and ``_store`` (saving and
 loading them).
 The cross-validation splitters are in :mod:`neuroattn.data.splits`.
 """
 
+from ._annotations import SEIZURE_END_PATTERN
 from ._labels import EXCLUDED, INTERICTAL, PREICTAL, balanced_indices, label_windows
 from ._reading import (
     SEIZURE_PATTERN,
     SeizureRecording,
+    check_recordings_disjoint,
     check_subject_recordings,
     pick_channel_indices,
     read_chbmit_summary,
@@ -43,7 +47,8 @@ from ._windows import SeizureWindows, extract_windows, iter_windows, window_star
 
 __all__ = ["SeizureRecording", "SeizureWindows", "read_raw_lazy", "read_edf_seizures",
            "read_chbmit_summary", "read_events_tsv", "read_seizure_table",
-           "check_subject_recordings", "pick_channel_indices", "window_starts",
+           "check_subject_recordings", "check_recordings_disjoint", "pick_channel_indices",
+           "window_starts",
            "iter_windows", "label_windows", "extract_windows", "balanced_indices",
            "save_windows", "load_windows",
-           "SEIZURE_PATTERN", "PREICTAL", "INTERICTAL", "EXCLUDED"]
+           "SEIZURE_PATTERN", "SEIZURE_END_PATTERN", "PREICTAL", "INTERICTAL", "EXCLUDED"]

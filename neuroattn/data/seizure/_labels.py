@@ -12,6 +12,17 @@ __all__ = ["PREICTAL", "INTERICTAL", "EXCLUDED", "label_windows", "balanced_indi
 PREICTAL, INTERICTAL, EXCLUDED = 1, 0, -1
 
 
+def _check_number(name: str, value, *, positive: bool = False) -> float:
+    """``value`` as a float if it is a finite real number (> 0 if ``positive``, else
+    >= 0); otherwise a ValueError naming ``name``."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, bool) and np.isfinite(value) and (value > 0 if positive else value >= 0)
+    if not ok:
+        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'} "
+                         f"(seconds or Hz), got {value!r}.")
+    return float(value)
+
+
 def label_windows(starts: np.ndarray, window_seconds: float,
                   seizures: Sequence[tuple[float, float]], *, sph_seconds: float = 300.0,
                   sop_seconds: float = 900.0, min_interictal_seconds: float = 4 * 3600.0,
@@ -48,16 +59,28 @@ def label_windows(starts: np.ndarray, window_seconds: float,
     Raises
     ------
     ValueError
-        On negative lengths.
+        Naming the parameter: a length that is not a finite number (> 0 for
+        ``window_seconds`` and ``sop_seconds``, >= 0 for the others), window starts
+        that are not finite, or a seizure that is not ``(onset, offset)`` with finite
+        ``onset < offset``.
     """
-    for nm, v in (("sph_seconds", sph_seconds), ("sop_seconds", sop_seconds),
+    for nm, v in (("sph_seconds", sph_seconds),
                   ("min_interictal_seconds", min_interictal_seconds),
                   ("postictal_seconds", postictal_seconds)):
-        if v < 0:
-            raise ValueError(f"{nm} must be >= 0 seconds, got {v}.")
-    if sop_seconds <= 0 or window_seconds <= 0:
-        raise ValueError("sop_seconds and window_seconds must be > 0.")
+        _check_number(nm, v)
+    _check_number("sop_seconds", sop_seconds, positive=True)
+    _check_number("window_seconds", window_seconds, positive=True)
     starts = np.asarray(starts, dtype=float)
+    if starts.ndim != 1 or not np.isfinite(starts).all():
+        raise ValueError("starts must be a 1-D array of finite window starts (seconds).")
+    for sz in seizures:
+        try:
+            onset, offset = (float(v) for v in sz)
+        except (TypeError, ValueError):
+            onset = offset = float("nan")
+        if not (np.isfinite(onset) and np.isfinite(offset) and onset < offset):
+            raise ValueError(f"seizures must be (onset, offset) pairs of finite seconds with "
+                             f"onset < offset, got {sz!r}.")
     ends = starts + window_seconds
     labels = np.zeros(starts.shape, dtype=np.int8)
     seizure_index = np.full(starts.shape, -1, dtype=np.int64)

@@ -13,8 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: Annotation descriptions taken as seizures (not "preictal", "interictal", "postictal").
-SEIZURE_PATTERN = r"(?i)^(?!.*(pre|inter|post)ictal).*(seiz|^sz|ictal)"
+import numpy as np
+
+from ._annotations import SEIZURE_PATTERN, seizures_from_events
+from ._chbmit import (
+    _duration,
+    check_recordings_disjoint,
+    clock_duration,
+    clock_starts,
+    parse_chbmit_summary,
+    warn_no_clock,
+)
 
 
 @dataclass
@@ -90,13 +99,48 @@ def read_raw_lazy(path: str | Path):
     ------
     ValueError
         If the file does not exist.
+
+    Warns
+    -----
+    UserWarning
+        If an EDF/BDF file is shorter than its header says (a truncated copy or an
+        interrupted recording): MNE reads the records present, and the warning names
+        the file and the expected and found durations.
     """
     import mne
 
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"Recording {path} does not exist.")
+    if path.suffix.lower() in (".edf", ".bdf"):
+        _check_edf_size(path)
     return mne.io.read_raw(path, preload=False, verbose="error")
+
+
+def _check_edf_size(path: Path) -> None:
+    """Warn when an EDF/BDF file holds fewer data records than its header announces."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+            n_signals = int(head[252:256].decode("ascii").strip())
+            fh.seek(256 + n_signals * 216)
+            samples = [int(fh.read(8).decode("ascii").strip()) for _ in range(n_signals)]
+        header_bytes = int(head[184:192].decode("ascii").strip())
+        n_records = int(head[236:244].decode("ascii").strip())
+        record_seconds = float(head[244:252].decode("ascii").strip())
+    except (ValueError, UnicodeDecodeError, OSError):
+        return  # not a header this check understands: MNE reports what is wrong
+    per_sample = 3 if head[:1] == b"\xff" else 2
+    record_bytes = sum(samples) * per_sample
+    if n_records <= 0 or record_bytes <= 0:
+        return  # -1: number of records unknown (recording not closed)
+    found = max(0, (path.stat().st_size - header_bytes) // record_bytes)
+    if found < n_records:
+        warnings.warn(
+            f"{path.name} is truncated: its header announces {n_records} records "
+            f"({n_records * record_seconds:g} s) but the file holds {found} complete ones "
+            f"({found * record_seconds:g} s). Only the {found * record_seconds:g} s present "
+            "are read; check the copy of the file.", UserWarning, stacklevel=3)
 
 
 def _check_seizures(seizures: Sequence[tuple[float, float]], duration: float,
@@ -106,6 +150,11 @@ def _check_seizures(seizures: Sequence[tuple[float, float]], duration: float,
             raise ValueError(f"{name}: seizure ({onset:g} s, {offset:g} s) is outside the "
                              f"recording (0 to {duration:g} s) or ends before it starts; "
                              "expected 0 <= onset < offset <= duration.")
+    ordered = sorted(seizures)
+    for (a0, a1), (b0, b1) in zip(ordered, ordered[1:]):
+        if b0 < a1:
+            raise ValueError(f"{name}: seizures ({a0:g} s, {a1:g} s) and ({b0:g} s, "
+                             f"{b1:g} s) overlap; each seizure must be listed once.")
 
 
 def read_edf_seizures(path_or_raw, pattern: str = SEIZURE_PATTERN, *,
@@ -117,9 +166,11 @@ def read_edf_seizures(path_or_raw, pattern: str = SEIZURE_PATTERN, *,
     path_or_raw : str | Path | mne.io.BaseRaw
         The recording.
     pattern : str
-        Regular expression matched against annotation descriptions; by default any
-        description mentioning a seizure or ictal activity but not pre-, inter- or
-        postictal.
+        Regular expression a whole annotation description must match (``re.fullmatch``)
+        to be a seizure onset; by default :data:`SEIZURE_PATTERN`, the spellings of
+        real datasets (``seizure``, ``Seizure onset``, ``sz``, ``EEG onset``, the TUSZ
+        codes ``seiz``/``fnsz``/``gnsz``/..., SzCORE's ``sz_*``), never ``no seizure``,
+        ``Seizure end``, ``pre-seizure`` or ``preictal``.
     encoding : str
         Character encoding of an EDF+/BDF+ annotation channel (as in
         ``mne.read_annotations``).
@@ -128,13 +179,19 @@ def read_edf_seizures(path_or_raw, pattern: str = SEIZURE_PATTERN, *,
     -------
     list of tuple of float
         ``(onset, offset)`` seconds from the start of the recording; offset = onset +
-        duration (a zero-duration annotation gives a 1-s seizure).
+        duration, or for a zero-duration onset the next end marker (``Seizure end``,
+        ``sz offset``, ...) before the next onset, else onset + 1 s.
 
     Raises
     ------
     ValueError
-        If an annotation points outside the recording, or the annotation channel of an
-        EDF+/BDF+ file cannot be read (naming the file).
+        If a seizure lies outside the recording, two seizures overlap, or the
+        annotation channel of an EDF+/BDF+ file cannot be read (naming the file).
+
+    Warns
+    -----
+    UserWarning
+        Naming the descriptions that mention a seizure but were not taken as onsets.
     """
     import mne
 
@@ -157,24 +214,36 @@ def read_edf_seizures(path_or_raw, pattern: str = SEIZURE_PATTERN, *,
                 f"{name}: its EDF+ annotations cannot be read ({type(exc).__name__}: "
                 f"{exc}). Pass the right encoding=..., fix the annotation, or give the "
                 "seizures another way (read_chbmit_summary, read_seizure_table).") from exc
-    regex = re.compile(pattern)
-    out = []
-    for ann in annotations:
-        if regex.search(str(ann["description"])):
-            onset = float(ann["onset"]) - (first if annotations is raw.annotations else 0.0)
-            out.append((onset, onset + max(float(ann["duration"]), 1.0)))
+    shift = first if annotations is raw.annotations else 0.0
+    out = seizures_from_events(
+        ((float(a["onset"]) - shift, float(a["duration"]), str(a["description"]))
+         for a in annotations), name, pattern)
     _check_seizures(out, duration, name)
-    return sorted(out)
+    return out
 
 
-_SUMMARY_FILE = re.compile(r"File Name:\s*(\S+)")
-_SUMMARY_TIME = re.compile(r"File (Start|End) Time:\s*(\d+):(\d+):(\d+)")
-_SUMMARY_SZ = re.compile(r"Seizure\s*\d*\s*(Start|End)\s*Time:\s*([\d.]+)\s*seconds", re.I)
+def _clock_and_durations(blocks, recordings, name):
+    """Clock starts (seconds from the first file) for the kept recordings."""
+    starts = clock_starts(blocks, name)
+    if starts is None:
+        warn_no_clock(name)
+        starts, t = [], 0.0
+        for rec in recordings:
+            starts.append(t)
+            if rec is not None:
+                t += rec.duration if rec.duration is not None else _duration(rec)
+    return starts
 
 
 def read_chbmit_summary(summary: str | Path, *, on_missing: str = "raise",
                         check: bool = True) -> list[SeizureRecording]:
     """Recordings and seizures listed in a CHB-MIT ``chbNN-summary.txt``.
+
+    The file is read line by line: every line must be a field the real summaries use
+    (see ``neuroattn/data/seizure/_chbmit.py``: ``File Name``, ``File Start/End Time``
+    as ``H:MM:SS`` with hours possibly past 24, ``Number of Seizures in File``,
+    ``Seizure [n] Start/End Time: <t> seconds``, channel lists); anything else is
+    refused with its line number, so no seizure is dropped unseen.
 
     Parameters
     ----------
@@ -184,19 +253,25 @@ def read_chbmit_summary(summary: str | Path, *, on_missing: str = "raise",
         What to do when a named EDF file is absent: raise, or warn and skip it.
     check : bool
         Open each file's header to read its length and check that its seizures lie
-        inside it.
+        inside it and that files do not overlap in time.
 
     Returns
     -------
     list of SeizureRecording
         In clock order; ``start`` is seconds since the first file's start (clock times
-        past midnight, written 24:xx:xx or wrapping to 00:xx:xx, are handled).
+        past midnight, written 24:xx:xx or wrapping to 00:xx:xx, are handled). When
+        the summary gives no clock time (chb24), the files are placed end to end in
+        the listed order, with a warning.
 
     Raises
     ------
     ValueError
         If the file names no recording, names a missing file (with
-        ``on_missing="raise"``), or lists a seizure outside its file.
+        ``on_missing="raise"``), has a line it cannot read (a clock time such as
+        ``12:35`` or ``99:99:99``, a seizure time without its unit of seconds), lists
+        a seizure ending before it starts, overlapping seizures, a seizure count that
+        differs from the listed seizures, a seizure outside its file, or files that
+        overlap in time. The message names the summary and the line.
     """
     if on_missing not in ("raise", "warn"):
         raise ValueError(f"on_missing must be 'raise' or 'warn', got {on_missing!r}.")
@@ -204,42 +279,42 @@ def read_chbmit_summary(summary: str | Path, *, on_missing: str = "raise",
     if not summary.is_file():
         raise ValueError(f"Summary file {summary} does not exist.")
     subject = summary.name.split("-summary")[0]
-    blocks = re.split(r"(?=File Name:)", summary.read_text(errors="replace"))
-    recordings, previous, day = [], None, 0.0
+    blocks = parse_chbmit_summary(summary)
+    recordings: list[SeizureRecording | None] = []
     for block in blocks:
-        match = _SUMMARY_FILE.search(block)
-        if not match:
-            continue
-        times = {kind: int(h) * 3600 + int(m) * 60 + int(s)
-                 for kind, h, m, s in _SUMMARY_TIME.findall(block)}
-        start = times.get("Start")
-        if start is not None:
-            start += day
-            if previous is not None and start < previous:  # wrapped past midnight
-                day += 86400.0
-                start += 86400.0
-            previous = start
-        onsets = [float(v) for k, v in _SUMMARY_SZ.findall(block) if k.lower() == "start"]
-        offsets = [float(v) for k, v in _SUMMARY_SZ.findall(block) if k.lower() == "end"]
-        if len(onsets) != len(offsets):
-            raise ValueError(f"{summary.name}: {match.group(1)} lists {len(onsets)} seizure "
-                             f"starts but {len(offsets)} ends.")
-        path = summary.parent / match.group(1)
+        path = summary.parent / block.name
         if not path.is_file():
-            msg = f"{summary.name} names {match.group(1)}, which is not in {summary.parent}."
+            msg = (f"{summary.name}, line {block.line} names {block.name}, which is not in "
+                   f"{summary.parent}.")
             if on_missing == "raise":
                 raise ValueError(msg + " Pass on_missing='warn' to skip it.")
             warnings.warn(msg + " Skipped.", stacklevel=2)
+            recordings.append(None)
             continue
-        rec = SeizureRecording(path, list(zip(onsets, offsets)), start=float(start or 0.0),
-                               subject=subject)
-        recordings.append(rec.check() if check else rec)
-    if not recordings:
+        rec = SeizureRecording(path, block.seizures, subject=subject)
+        if check:
+            try:
+                rec.check()
+            except ValueError as exc:
+                raise ValueError(f"{summary.name}, line {block.line}: {exc}") from exc
+            expected = clock_duration(block)
+            if expected is not None and abs(expected - rec.duration) > 60.0:
+                warnings.warn(f"{summary.name}, line {block.line}: {block.name} lasts "
+                              f"{rec.duration:g} s, but its File Start and End Times span "
+                              f"{expected:g} s; check its clock times.", UserWarning,
+                              stacklevel=2)
+        recordings.append(rec)
+    if not any(r is not None for r in recordings):
         raise ValueError(f"{summary} names no recording (no 'File Name:' lines with files).")
-    origin = min(r.start for r in recordings)
-    for r in recordings:
-        r.start -= origin
-    return sorted(recordings, key=lambda r: r.start)
+    starts = _clock_and_durations(blocks, recordings, summary.name)
+    kept = [(r, s, b) for r, s, b in zip(recordings, starts, blocks) if r is not None]
+    origin = min(s for _, s, _ in kept)
+    for rec, start, _ in kept:
+        rec.start = float(start - origin)
+    if check:
+        check_recordings_disjoint([r for r, _, _ in kept], where=[
+            f"{summary.name}, line {b.line}" for _, _, b in kept])
+    return sorted((r for r, _, _ in kept), key=lambda r: r.start)
 
 
 def read_events_tsv(path: str | Path, pattern: str = SEIZURE_PATTERN,
@@ -252,31 +327,40 @@ def read_events_tsv(path: str | Path, pattern: str = SEIZURE_PATTERN,
     path : str | Path
         The events file.
     pattern : str
-        Regular expression matched against the event type column (see
+        Regular expression a whole event type must match to be a seizure onset (see
         :func:`read_edf_seizures`).
 
     Returns
     -------
     list of tuple of float
-        ``(onset, offset)`` in seconds.
+        ``(onset, offset)`` in seconds (``n/a`` durations count as 0, see
+        :func:`read_edf_seizures` for zero-duration onsets).
 
     Raises
     ------
     ValueError
-        If the columns are missing.
+        If the columns are missing, or a seizure's onset or duration is not a finite
+        number of seconds, or two seizures overlap.
+
+    Warns
+    -----
+    UserWarning
+        Naming the event types that mention a seizure but were not taken as onsets.
     """
     import pandas as pd
 
+    path = Path(path)
     table = pd.read_csv(path, sep="\t")
     kind = next((c for c in ("trial_type", "eventType", "value") if c in table), None)
     if "onset" not in table or "duration" not in table or kind is None:
         raise ValueError(f"{path} must have columns onset, duration and one of trial_type, "
                          f"eventType, value; found {list(table.columns)}.")
-    regex = re.compile(pattern)
-    keep = table[kind].astype(str).map(lambda v: bool(regex.search(v)))
-    rows = table[keep]
-    return sorted((float(o), float(o) + max(float(d), 1.0))
-                  for o, d in zip(rows["onset"], rows["duration"].fillna(0)))
+    onsets = pd.to_numeric(table["onset"], errors="coerce")
+    durations = pd.to_numeric(table["duration"], errors="coerce").fillna(0.0)
+    out = seizures_from_events(zip(onsets, durations, table[kind].astype(str)), path.name,
+                               pattern)
+    _check_seizures(out, float("inf"), path.name)
+    return out
 
 
 def read_seizure_table(path: str | Path) -> dict[str, list[tuple[float, float]]]:
@@ -296,7 +380,8 @@ def read_seizure_table(path: str | Path) -> dict[str, list[tuple[float, float]]]
     Raises
     ------
     ValueError
-        If the columns are missing.
+        If the columns are missing, a time is not a number, or a seizure ends before
+        it starts or overlaps another of its file (naming the row).
     """
     import pandas as pd
 
@@ -307,8 +392,17 @@ def read_seizure_table(path: str | Path) -> dict[str, list[tuple[float, float]]]
                          f"found {list(table.columns)}.")
     offset = table["offset"] if "offset" in table else table["onset"] + table["duration"]
     out: dict[str, list[tuple[float, float]]] = {}
-    for f, on, off in zip(table["file"], table["onset"], offset):
-        out.setdefault(str(f), []).append((float(on), float(off)))
+    for row, (f, on, off) in enumerate(zip(table["file"], table["onset"], offset), start=2):
+        try:
+            on, off = float(on), float(off)
+        except (TypeError, ValueError):
+            on = off = float("nan")
+        if not (np.isfinite(on) and np.isfinite(off) and 0 <= on < off):
+            raise ValueError(f"{Path(path).name}, line {row}: seizure of {f} from {on} to "
+                             f"{off} s; expected finite seconds with 0 <= onset < offset.")
+        out.setdefault(str(f), []).append((on, off))
+    for f, seizures in out.items():
+        _check_seizures(seizures, float("inf"), f"{Path(path).name} ({f})")
     return out
 
 

@@ -13,12 +13,11 @@ A windows folder holds three files:
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
 
+from ..._files import atomic_folder
 from ._labels import INTERICTAL, PREICTAL
 from ._reading import SeizureRecording
 from ._windows import SeizureWindows
@@ -33,10 +32,15 @@ _META = ("ch_names", "sfreq", "window_seconds", "l_freq", "h_freq", "sph_seconds
 _CHUNK_BYTES = 64 * 2**20
 
 
-def _check_content(where: str, *, n_chans: int, y: np.ndarray, recording: np.ndarray,
-                   start: np.ndarray, n_recordings: int, meta: dict) -> None:
+def _check_content(where: str, *, n_chans: int, y: np.ndarray, seizure: np.ndarray,
+                   recording: np.ndarray, start: np.ndarray, n_recordings: int,
+                   meta: dict) -> None:
     """Refuse windows whose labels or description cannot be right (``where`` names
     the object or file in the message). Same rules when saving and when loading."""
+    names = meta["ch_names"]
+    if not isinstance(names, (list, tuple)) or not all(isinstance(c, str) for c in names):
+        raise ValueError(f"{where}: ch_names must be a list of channel names (str), got "
+                         f"{names!r}.")
     if len(meta["ch_names"]) != n_chans:
         raise ValueError(f"{where}: {len(meta['ch_names'])} channel names for windows of "
                          f"{n_chans} channels.")
@@ -61,6 +65,11 @@ def _check_content(where: str, *, n_chans: int, y: np.ndarray, recording: np.nda
         raise ValueError(f"{where}: 'recording' must index the {n_recordings} recordings, "
                          f"got values of dtype {recording.dtype} in "
                          f"[{recording.min()}, {recording.max()}].")
+    if seizure.size and not (np.issubdtype(seizure.dtype, np.integer)
+                             and (seizure[y == PREICTAL] >= 0).all()
+                             and (seizure[y == INTERICTAL] == -1).all()):
+        raise ValueError(f"{where}: 'seizure' must be an integer id >= 0 for each preictal "
+                         "window (the seizure it precedes) and -1 for each interictal one.")
     if not np.isfinite(np.asarray(start, dtype=float)).all():
         raise ValueError(f"{where}: 'start' holds non-finite window start times.")
 
@@ -73,7 +82,7 @@ def _meta_of(windows: SeizureWindows) -> dict:
                                                 "min_interictal_seconds")}}
 
 
-def _write(windows: SeizureWindows, folder: Path) -> None:
+def _check_windows(windows: SeizureWindows) -> None:
     X = windows.X
     if X.ndim != 3:
         raise ValueError(f"windows.X must be (n, n_chans, n_times), got shape {X.shape}.")
@@ -83,15 +92,13 @@ def _write(windows: SeizureWindows, folder: Path) -> None:
         raise ValueError(f"windows.X has {n} windows but the label arrays have lengths "
                          f"{lengths}.")
     _check_content("windows", n_chans=X.shape[1], y=np.asarray(windows.y),
+                   seizure=np.asarray(windows.seizure),
                    recording=np.asarray(windows.recording), start=np.asarray(windows.start),
                    n_recordings=len(windows.recordings), meta=_meta_of(windows))
-    out = np.lib.format.open_memmap(folder / "X.npy", mode="w+", dtype=np.float32,
-                                    shape=X.shape)
-    step = max(1, _CHUNK_BYTES // max(1, X[:1].nbytes))
-    for i in range(0, n, step):  # in chunks: memory stays flat for a memory-mapped X
-        out[i: i + step] = X[i: i + step]
-    out.flush()
-    del out
+
+
+def _write_description(windows: SeizureWindows, folder: Path) -> None:
+    """Write ``labels.npz`` and ``meta.json`` of ``windows`` into ``folder``."""
     np.savez(folder / "labels.npz", y=np.asarray(windows.y), seizure=np.asarray(windows.seizure),
              recording=np.asarray(windows.recording), start=np.asarray(windows.start),
              subject=np.asarray(windows.subject).astype(str))
@@ -106,12 +113,26 @@ def _write(windows: SeizureWindows, folder: Path) -> None:
     (folder / "meta.json").write_text(json.dumps(meta, indent=1))
 
 
+def _write(windows: SeizureWindows, folder: Path) -> None:
+    _check_windows(windows)
+    X = windows.X
+    out = np.lib.format.open_memmap(folder / "X.npy", mode="w+", dtype=np.float32,
+                                    shape=X.shape)
+    step = max(1, _CHUNK_BYTES // max(1, X[:1].nbytes))
+    for i in range(0, len(X), step):  # in chunks: memory stays flat for a memory-mapped X
+        out[i: i + step] = X[i: i + step]
+    out.flush()
+    del out
+    _write_description(windows, folder)
+
+
 def save_windows(windows: SeizureWindows, folder: str | Path, *,
                  overwrite: bool = False) -> Path:
     """Write labelled windows to a folder, all at once or not at all.
 
     The files are written into a temporary sibling folder, which is renamed into place
-    only when complete: an error midway never leaves a half-written ``folder``.
+    only when complete (:func:`neuroattn._files.atomic_folder`): an error midway never
+    leaves a half-written ``folder``. Files get the permissions of the user's umask.
 
     Parameters
     ----------
@@ -136,29 +157,29 @@ def save_windows(windows: SeizureWindows, folder: str | Path, *,
     """
     if not isinstance(windows, SeizureWindows):
         raise ValueError(f"windows must be a SeizureWindows, got {type(windows).__name__}.")
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"folder {folder} is a file, expected a folder.")
-    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
-        raise ValueError(f"folder {folder} exists and is not empty; pass overwrite=True to "
-                         "replace it.")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tag = uuid.uuid4().hex[:8]
-    tmp = folder.parent / f".{folder.name}.partial-{tag}"
-    old = folder.parent / f".{folder.name}.old-{tag}"
-    tmp.mkdir()
-    try:
+    _check_windows(windows)  # before anything is created
+    with atomic_folder(folder, overwrite=overwrite) as tmp:
         _write(windows, tmp)
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not folder.exists():
-            old.rename(folder)  # put the previous contents back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-    return folder
+    return Path(folder)
+
+
+def _check_npy_size(path: Path) -> None:
+    """Refuse an ``.npy`` file shorter than its header says (a truncated copy)."""
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read(fh)
+            offset = fh.tell()
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ValueError(f"{path} is not a readable .npy file: {exc}") from exc
+    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    found = path.stat().st_size
+    if found < expected:
+        raise ValueError(f"{path} is truncated: its header announces shape {shape} of "
+                         f"{dtype}, {expected} bytes, but the file holds {found}. Write the "
+                         "windows again (extract_windows(..., out=...) or save_windows).")
 
 
 def _read_meta(path: Path) -> dict:
@@ -225,6 +246,7 @@ def load_windows(folder: str | Path, mmap: bool = True) -> SeizureWindows:
         if not (folder / name).is_file():
             raise FileNotFoundError(f"{folder / name} is missing: not a folder written by "
                                     "save_windows.")
+    _check_npy_size(folder / "X.npy")
     try:
         X = np.load(folder / "X.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -234,6 +256,9 @@ def load_windows(folder: str | Path, mmap: bool = True) -> SeizureWindows:
                          f"shape {X.shape}.")
     labels = _read_labels(folder / "labels.npz", len(X))
     meta = _read_meta(folder / "meta.json")
+    if not isinstance(meta["recordings"], list):
+        raise ValueError(f"{folder / 'meta.json'}: 'recordings' must be a list of "
+                         f"recordings, got {type(meta['recordings']).__name__}.")
     try:
         recordings = [SeizureRecording(r["path"], [tuple(s) for s in r["seizures"]],
                                        start=r["start"], subject=r["subject"],
@@ -242,7 +267,7 @@ def load_windows(folder: str | Path, mmap: bool = True) -> SeizureWindows:
         raise ValueError(f"{folder / 'meta.json'}: bad 'recordings' entry ({exc!r}); each "
                          "needs path, seizures, start, subject and duration.") from exc
     _check_content(str(folder), n_chans=X.shape[1], y=labels["y"],
-                   recording=labels["recording"], start=labels["start"],
+                   seizure=labels["seizure"], recording=labels["recording"], start=labels["start"],
                    n_recordings=len(recordings), meta=meta)
     return SeizureWindows(
         X=X, y=labels["y"], seizure=labels["seizure"], recording=labels["recording"],

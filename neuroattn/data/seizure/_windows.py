@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -10,26 +12,69 @@ from pathlib import Path
 
 import numpy as np
 
-from ._labels import INTERICTAL, PREICTAL, label_windows
-from ._reading import SeizureRecording, check_subject_recordings, pick_channel_indices
+from ..._files import atomic_folder, check_output_file
+from ._labels import INTERICTAL, PREICTAL, _check_number, label_windows
+from ._reading import (
+    SeizureRecording,
+    check_recordings_disjoint,
+    check_subject_recordings,
+    pick_channel_indices,
+)
+
+
+def _check_window_args(window_seconds, stride_seconds=None, sfreq=None, l_freq=None,
+                       h_freq=None) -> None:
+    """Refuse windowing parameters that cannot be right, naming the parameter."""
+    _check_number("window_seconds", window_seconds, positive=True)
+    for name, value in (("stride_seconds", stride_seconds), ("sfreq", sfreq),
+                        ("l_freq", l_freq), ("h_freq", h_freq)):
+        if value is not None:
+            _check_number(name, value, positive=True)
+    if l_freq is not None and h_freq is not None and not l_freq < h_freq:
+        raise ValueError(f"l_freq={l_freq} must be below h_freq={h_freq} (Hz): a band-pass "
+                         "needs l_freq < h_freq; l_freq > h_freq would filter a band-stop.")
+
+
+def _check_band(l_freq, h_freq, rates: Sequence[float]) -> None:
+    """Band edges below the Nyquist frequency of every rate the data passes through."""
+    nyquist = min(rates) / 2.0
+    for name, value in (("l_freq", l_freq), ("h_freq", h_freq)):
+        if value is not None and value >= nyquist:
+            raise ValueError(f"{name}={value} Hz is at or above the Nyquist frequency "
+                             f"({nyquist:g} Hz at {min(rates):g} Hz sampling); use a lower "
+                             f"{name} (or None).")
 
 
 def window_starts(duration: float, window_seconds: float,
                   stride_seconds: float | None = None) -> np.ndarray:
     """Start times (s) of the fixed-length windows that fit in ``duration`` seconds.
 
+    Parameters
+    ----------
+    duration : float
+        Recording length, seconds (>= 0).
+    window_seconds : float
+        Window length, seconds (> 0, finite).
+    stride_seconds : float | None
+        Step between starts, seconds (> 0, finite); None: ``window_seconds``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` starts in seconds.
+
     Raises
     ------
     ValueError
-        If the recording is shorter than one window, or lengths are not positive.
+        If a length is not a positive finite number, or the recording is shorter than
+        one window (naming the parameter).
     """
+    _check_window_args(window_seconds, stride_seconds)
+    _check_number("duration", duration)
     stride = window_seconds if stride_seconds is None else stride_seconds
-    if window_seconds <= 0 or stride <= 0:
-        raise ValueError(f"window_seconds and stride_seconds must be > 0, got "
-                         f"{window_seconds} and {stride}.")
     if duration < window_seconds:
-        raise ValueError(f"Recording of {duration:g} s is shorter than one window "
-                         f"({window_seconds:g} s).")
+        raise ValueError(f"window_seconds={window_seconds:g} is longer than the recording "
+                         f"({duration:g} s): the recording is shorter than one window.")
     n = int(np.floor((duration - window_seconds) / stride + 1e-9)) + 1
     return np.arange(n) * stride
 
@@ -74,13 +119,22 @@ def iter_windows(recording: SeizureRecording, *, window_seconds: float = 5.0,
     Raises
     ------
     ValueError
-        If the recording is shorter than one window or lacks a channel.
+        If the recording is shorter than one window or lacks a channel, or a parameter
+        cannot be right (naming it): a length, rate or band edge that is not a
+        positive finite number, ``l_freq >= h_freq`` (a band-stop), a band edge at or
+        above the Nyquist frequency of the file's or the output rate, or window starts
+        outside the recording.
     """
     import mne
 
+    _check_window_args(window_seconds, stride_seconds, sfreq, l_freq, h_freq)
+    if isinstance(chunk_windows, bool) or not isinstance(chunk_windows, (int, np.integer)) \
+            or chunk_windows < 1:
+        raise ValueError(f"chunk_windows must be an integer >= 1, got {chunk_windows!r}.")
     raw = recording.open()
     fs0 = float(raw.info["sfreq"])
     fs = fs0 if sfreq is None else float(sfreq)
+    _check_band(l_freq, h_freq, (fs0, fs))
     picks = (list(range(len(raw.ch_names))) if ch_names is None
              else pick_channel_indices(raw.ch_names, ch_names, name=recording.path.name))
     scale = np.array([1e6 if raw.info["chs"][p]["unit"] == mne.io.constants.FIFF.FIFF_UNIT_V
@@ -88,11 +142,16 @@ def iter_windows(recording: SeizureRecording, *, window_seconds: float = 5.0,
     if starts is None:
         starts = window_starts(recording.duration, window_seconds, stride_seconds)
     starts = np.asarray(starts, dtype=float)
+    if starts.ndim != 1 or not np.isfinite(starts).all():
+        raise ValueError(f"{recording.path.name}: starts must be a 1-D array of finite "
+                         "seconds.")
     if starts.size and (starts.min() < 0 or starts.max() + window_seconds >
                         recording.duration + 1e-6):
         raise ValueError(f"{recording.path.name}: window starts must lie in [0, "
                          f"{recording.duration - window_seconds:g}] s.")
     n_times = int(round(window_seconds * fs))
+    if n_times < 1:
+        raise ValueError(f"window_seconds={window_seconds:g} holds no sample at {fs:g} Hz.")
     ratio = Fraction(fs / fs0).limit_denominator(1000)
     filtering = l_freq is not None or h_freq is not None
     margin = (10.0 if filtering else 0.0) + (1.0 if ratio != 1 else 0.0)
@@ -173,50 +232,72 @@ def extract_windows(recordings: Sequence[SeizureRecording], *, window_seconds: f
                     sph_seconds: float = 300.0, sop_seconds: float = 900.0,
                     min_interictal_seconds: float = 4 * 3600.0,
                     postictal_seconds: float = 1800.0, out: str | Path | None = None,
-                    verbose: int = 0) -> SeizureWindows:
+                    overwrite: bool = False, verbose: int = 0) -> SeizureWindows:
     """Labelled preictal and interictal windows of every recording (excluded ones dropped).
 
     Labels are computed from the headers before any data is read, so the output is
-    allocated once: in memory, or as a ``.npy`` memory map at ``out`` (then memory
-    stays flat however many hours are windowed). Recordings shorter than one window
-    are skipped with a warning.
+    allocated once: in memory, or as a ``.npy`` memory map on disk with ``out`` (then
+    memory stays flat however many hours are windowed). Recordings shorter than one
+    window are skipped with a warning.
 
     Parameters
     ----------
     recordings : sequence of SeizureRecording
         Files of one or more subjects (``subject`` tells them apart; each subject's
-        seizures are pooled across its files to measure distances).
+        seizures are pooled across its files to measure distances; a subject's files
+        must not overlap on its clock).
     window_seconds, stride_seconds, ch_names, sfreq, l_freq, h_freq
         See :func:`iter_windows`.
     sph_seconds, sop_seconds, min_interictal_seconds, postictal_seconds
         See :func:`label_windows`.
     out : str | Path | None
-        Write ``X`` to this ``.npy`` file as a memory map.
+        A folder: the whole window store (``X.npy``, ``labels.npz``, ``meta.json``, as
+        :func:`save_windows` writes it) is written into a temporary sibling folder
+        that replaces ``out`` only when complete, so a failure midway leaves ``out`` as
+        it was. A path ending in ``.npy``: only ``X``, written beside it and renamed
+        into place when complete. Files get the permissions of the user's umask.
+    overwrite : bool
+        Replace an existing non-empty ``out`` folder (or ``.npy`` file); otherwise
+        refuse, before any work.
     verbose : int
         Show a progress bar over recordings when > 0.
 
     Returns
     -------
     SeizureWindows
-        ``X`` of shape ``(n, n_chans, n_times)`` float32 microvolts, with the labelling
-        and band-pass above recorded on it; :func:`save_windows` writes it to a folder.
+        ``X`` of shape ``(n, n_chans, n_times)`` float32 microvolts (a memory map of
+        the written ``X.npy`` with ``out``), with the labelling and band-pass above
+        recorded on it.
 
     Raises
     ------
     ValueError
-        If files of a subject disagree on channels or rate (when ``sfreq`` is None),
-        a seizure lies outside its file, or no window is preictal or none interictal
-        (e.g. no interictal time at least ``min_interictal_seconds`` from seizures).
+        If a parameter cannot be right (see :func:`iter_windows` and
+        :func:`label_windows`; checked before any file is read), ``window_seconds`` is
+        longer than every recording, files of a subject disagree on channels or rate
+        (when ``sfreq`` is None) or overlap in time, a seizure lies outside its file,
+        ``out`` exists and is not empty (without ``overwrite``), or no window is
+        preictal or none interictal (e.g. no interictal time at least
+        ``min_interictal_seconds`` from seizures).
     """
     from tqdm.auto import tqdm
 
+    _check_window_args(window_seconds, stride_seconds, sfreq, l_freq, h_freq)
+    for nm, v in (("sph_seconds", sph_seconds), ("min_interictal_seconds",
+                  min_interictal_seconds), ("postictal_seconds", postictal_seconds)):
+        _check_number(nm, v)
+    _check_number("sop_seconds", sop_seconds, positive=True)
+    out = _check_out(out, overwrite)
     recordings = [r.check() for r in recordings]
     subjects = sorted({r.subject for r in recordings})
     names = list(ch_names) if ch_names is not None else None
     for subj in subjects:
         recs = [r for r in recordings if r.subject == subj]
         names, _ = check_subject_recordings(recs, names, same_sfreq=sfreq is None)
-    plan, seizure_offset = [], 0
+        check_recordings_disjoint(recs)
+    rates = [float(r.open().info["sfreq"]) for r in recordings]
+    _check_band(l_freq, h_freq, rates + ([] if sfreq is None else [float(sfreq)]))
+    plan, seizure_offset, n_fit, skipped = [], 0, 0, []
     for subj in subjects:
         recs = [(i, r) for i, r in enumerate(recordings) if r.subject == subj]
         all_sz = sorted(s for _, r in recs for s in r.absolute_seizures)
@@ -224,8 +305,9 @@ def extract_windows(recordings: Sequence[SeizureRecording], *, window_seconds: f
             try:
                 starts = window_starts(r.duration, window_seconds, stride_seconds)
             except ValueError as exc:
-                warnings.warn(f"{r.path.name} skipped: {exc}", stacklevel=2)
+                skipped.append(f"{r.path.name} skipped: {exc}")
                 continue
+            n_fit += 1
             lab, sz = label_windows(r.start + starts, window_seconds, all_sz,
                                     sph_seconds=sph_seconds, sop_seconds=sop_seconds,
                                     min_interictal_seconds=min_interictal_seconds,
@@ -235,6 +317,11 @@ def extract_windows(recordings: Sequence[SeizureRecording], *, window_seconds: f
                 plan.append((i, r, starts[keep], lab[keep],
                              np.where(sz[keep] >= 0, sz[keep] + seizure_offset, -1)))
         seizure_offset += len(all_sz)
+    if recordings and not n_fit:
+        raise ValueError(f"window_seconds={window_seconds:g} is longer than every recording "
+                         f"(the longest lasts {max(r.duration for r in recordings):g} s).")
+    for msg in skipped:
+        warnings.warn(msg, UserWarning, stacklevel=2)
     y = np.concatenate([p[3] for p in plan]) if plan else np.zeros(0, np.int8)
     if not (y == PREICTAL).any() or not (y == INTERICTAL).any():
         raise ValueError(
@@ -243,33 +330,75 @@ def extract_windows(recordings: Sequence[SeizureRecording], *, window_seconds: f
             f"min_interictal_seconds={min_interictal_seconds:g} s from every seizure, "
             f"preictal ones within [onset - {sph_seconds + sop_seconds:g}, onset - "
             f"{sph_seconds:g}] s; add recordings or change these parameters.")
-    fs = sfreq
-    if fs is None:
-        fs = float(recordings[plan[0][0]].open().info["sfreq"])
-    n_times = int(round(window_seconds * fs))
-    shape = (len(y), len(names), n_times)
-    if out is not None:
-        X = np.lib.format.open_memmap(Path(out), mode="w+", dtype=np.float32, shape=shape)
-    else:
+    fs = float(sfreq) if sfreq is not None else rates[plan[0][0]]
+    shape = (len(y), len(names), int(round(window_seconds * fs)))
+
+    def build(X):
+        return SeizureWindows(
+            X=X, y=y.astype(np.int64), seizure=np.concatenate([p[4] for p in plan]),
+            recording=np.concatenate([np.full(len(p[2]), p[0]) for p in plan]),
+            start=np.concatenate([p[1].start + p[2] for p in plan]),
+            subject=np.concatenate([np.full(len(p[2]), p[1].subject, dtype=object)
+                                    for p in plan]),
+            recordings=list(recordings), ch_names=list(names), sfreq=fs,
+            window_seconds=float(window_seconds), sph_seconds=float(sph_seconds),
+            sop_seconds=float(sop_seconds), postictal_seconds=float(postictal_seconds),
+            min_interictal_seconds=float(min_interictal_seconds),
+            l_freq=None if l_freq is None else float(l_freq),
+            h_freq=None if h_freq is None else float(h_freq))
+
+    def fill(X):
+        pos = 0
+        for _, r, starts, _, _ in tqdm(plan, disable=not verbose, desc="windowing"):
+            for chunk, win in iter_windows(r, window_seconds=window_seconds, ch_names=names,
+                                           sfreq=sfreq, l_freq=l_freq, h_freq=h_freq,
+                                           starts=starts):
+                X[pos: pos + len(chunk)] = win
+                pos += len(chunk)
+
+    if out is None:
         X = np.empty(shape, dtype=np.float32)
-    pos = 0
-    for _, r, starts, _, _ in tqdm(plan, disable=not verbose, desc="windowing"):
-        for chunk, win in iter_windows(r, window_seconds=window_seconds, ch_names=names,
-                                       sfreq=sfreq, l_freq=l_freq, h_freq=h_freq,
-                                       starts=starts):
-            X[pos: pos + len(chunk)] = win
-            pos += len(chunk)
-    if out is not None:
+        fill(X)
+        return build(X)
+    if out.suffix.lower() == ".npy":
+        tmp = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
+        try:
+            X = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+            fill(X)
+            X.flush()
+            del X
+            os.replace(tmp, out)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return build(np.load(out, mmap_mode="r+"))
+    from ._store import _check_windows, _write_description
+
+    with atomic_folder(out, overwrite=overwrite) as tmp:
+        X = np.lib.format.open_memmap(tmp / "X.npy", mode="w+", dtype=np.float32,
+                                      shape=shape)
+        fill(X)
         X.flush()
-    return SeizureWindows(
-        X=X, y=y.astype(np.int64), seizure=np.concatenate([p[4] for p in plan]),
-        recording=np.concatenate([np.full(len(p[2]), p[0]) for p in plan]),
-        start=np.concatenate([p[1].start + p[2] for p in plan]),
-        subject=np.concatenate([np.full(len(p[2]), p[1].subject, dtype=object)
-                                for p in plan]),
-        recordings=list(recordings), ch_names=list(names), sfreq=float(fs),
-        window_seconds=float(window_seconds), sph_seconds=float(sph_seconds),
-        sop_seconds=float(sop_seconds), postictal_seconds=float(postictal_seconds),
-        min_interictal_seconds=float(min_interictal_seconds),
-        l_freq=None if l_freq is None else float(l_freq),
-        h_freq=None if h_freq is None else float(h_freq))
+        windows = build(X)
+        _check_windows(windows)
+        _write_description(windows, tmp)
+        del X
+        windows.X = None
+    windows.X = np.load(out / "X.npy", mmap_mode="r")
+    return windows
+
+
+def _check_out(out: str | Path | None, overwrite: bool) -> Path | None:
+    """The destination of :func:`extract_windows`, checked before the work."""
+    if out is None:
+        return None
+    out = Path(out)
+    if out.suffix.lower() == ".npy":
+        return check_output_file(out, overwrite=overwrite, parameter="out")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out: {out} is a file, expected a folder (or a path ending in "
+                         ".npy for X alone).")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ValueError(f"out: folder {out} exists and is not empty; pass overwrite=True "
+                         "to replace it.")
+    return out

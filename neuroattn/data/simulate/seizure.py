@@ -136,8 +136,8 @@ def simulate_seizure_recordings(
     Raises
     ------
     ValueError
-        On non-positive sizes, a seizure file too short for its preictal period, or
-        out-of-range amplitudes.
+        On non-positive sizes, a seizure file too short for its preictal period,
+        out-of-range amplitudes, or a non-finite or negative rate, gap or margin.
     """
     import edfio
 
@@ -162,6 +162,13 @@ def simulate_seizure_recordings(
                          f"at least {(lead + hi + margin_seconds) / 60:.1f} min.")
     if interictal_file_minutes <= 0:
         raise ValueError(f"interictal_file_minutes must be > 0, got {interictal_file_minutes}.")
+    for name, value, low in (("sfreq", sfreq, 0.0), ("preictal_seconds", preictal_seconds, 0.0),
+                             ("interictal_gap_hours", interictal_gap_hours, None),
+                             ("margin_seconds", margin_seconds, None)):
+        # A negative gap or margin would write files overlapping on the clock.
+        if not np.isfinite(value) or (value <= low if low is not None else value < 0):
+            bound = "> 0" if low is not None else ">= 0"
+            raise ValueError(f"{name} must be a finite number {bound}, got {value!r}.")
 
     rng = np.random.default_rng(random_state)
     ch_names = list(ch_names)
