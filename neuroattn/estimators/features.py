@@ -11,6 +11,7 @@ import contextlib
 import functools
 import hashlib
 import itertools
+import re
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._files import check_output_dir
 from ..data.encoding import (
     FeatureTokens,
     as_feature_tokens,
@@ -89,14 +91,24 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
     n_prefix_tokens : int | "auto"
         See :func:`neuroattn.data.encoding.as_feature_tokens`.
     cache_dir : str | Path | None
-        Keep the tokens in ``<cache_dir>/<key>.npy`` (float32, memory-mapped) and read
-        them from there next time instead of running the backbone.
+        Keep the tokens in ``<cache_dir>/<name>.npy`` (float32, memory-mapped) and read
+        them from there next time instead of running the backbone. The folder is
+        created (and checked writable) before any work. Each entry stores the content
+        hash below and the SHA-256 of its file, both checked on every read: an entry
+        made from other inputs, or whose bytes changed, is recomputed (with a warning
+        naming the file), never returned.
     cache_key : str | None
-        Entry name; by default a SHA-256 of the images (content, or file names, sizes
-        and times), the backbone's class and every tensor of its ``state_dict`` (names,
-        shapes, dtypes, bytes), ``layer``, the identity of ``transform`` (class path and
-        parameters, or a function's code) and the other arguments that shape the
-        tokens. A different backbone state or transform gives a different key.
+        A label naming the entry (letters, digits, ``.``, ``_``, ``-``; needs
+        ``cache_dir``). Whatever the name, the entry is keyed on a SHA-256 of the
+        content: the images (array bytes, dtype and shape; or the files' bytes), the
+        backbone's class, ``forward`` code, configuration and every tensor of its
+        ``state_dict`` (names, shapes, dtypes, bytes), ``layer``, the identity of
+        ``transform`` (a module's class, configuration and state; a function's
+        qualified name, byte code, defaults, closure and the globals it reads) and the
+        other arguments that shape the tokens. Reusing a label with another backbone
+        state, layer, transform or images therefore recomputes the features and
+        replaces the entry (with a warning), it never returns the stale ones. Without
+        a label the entry is named by the hash.
     verbose : bool
         Show a progress bar.
 
@@ -111,7 +123,14 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
     ValueError
         If ``layer`` is not a module of ``backbone`` (the message lists the names),
         the backbone's tensors lie on several devices, the layer output is not 3- or
-        4-D, or the images are malformed.
+        4-D or holds NaN/inf (the image is named), the images are malformed (NaN, wrong
+        rank), or ``cache_key`` is not a plain name or is given without ``cache_dir``.
+
+    Warns
+    -----
+    UserWarning
+        When a cache entry is ignored and recomputed (made from other inputs, or
+        corrupted); the file is named.
     """
     modules = dict(backbone.named_modules())
     if layer not in modules or not layer:
@@ -126,13 +145,21 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
         arr = list_image_files(images)  # read batch by batch: files may not fit in memory
     else:
         arr = load_images(images)
+    key = content = None
+    if cache_key is not None and cache_dir is None:
+        raise ValueError(f"cache_key={cache_key!r} names a cache entry but cache_dir is None; "
+                         "pass cache_dir too.")
     if cache_dir is not None:
-        key = cache_key or feature_cache_key(
-            [str(p) for p in arr] if isinstance(arr, list) else arr,
-            _module_digest(backbone), layer, _callable_identity(transform), normalize,
-            image_size, channels_last, n_prefix_tokens)
-        cached = open_feature_cache(cache_dir, key)
+        cache_dir = check_output_dir(cache_dir, parameter="cache_dir")
+        content = feature_cache_key(
+            "neuroattn.extract_features/2", [Path(p) for p in arr] if isinstance(arr, list)
+            else arr, _module_digest(backbone), layer, _callable_identity(transform),
+            _value_identity(normalize), _value_identity(image_size), channels_last,
+            n_prefix_tokens)
+        key = content[:32] if cache_key is None else cache_key
+        cached = open_feature_cache(cache_dir, key, content_key=content)
         if cached is not None and cached.n_images == len(arr):
+            cached.info["layer"] = layer
             return cached
     dev = torch.device(resolve_device(device))
     homes = {t.device for t in itertools.chain(backbone.parameters(), backbone.buffers())}
@@ -148,6 +175,7 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
 
     handle = modules[layer].register_forward_hook(hook)
     writer = None
+    done = False
     try:
         backbone.eval().to(dev)
         for start in _progress(range(0, len(arr), batch_size), verbose):
@@ -165,11 +193,19 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
             out = store.pop("out").float()
             tok = as_feature_tokens(out.cpu().numpy(), channels_last=channels_last,
                                     n_prefix_tokens=n_prefix_tokens, mmap=False)
+            finite = np.isfinite(tok.tokens).reshape(len(tok.tokens), -1).all(axis=1)
+            if not finite.all():
+                raise ValueError(f"Layer {layer!r} output NaN or infinity for image "
+                                 f"{start + int(np.flatnonzero(~finite)[0])}; check the "
+                                 "backbone's weights and the images.")
             if writer is None:
                 shape = (len(arr),) + tok.tokens.shape[1:]
-                writer = _Writer(shape, tok, cache_dir, key if cache_dir else None)
+                writer = _Writer(shape, tok, cache_dir, key, content)
             writer.write(start, tok.tokens)
+        done = True
     finally:
+        if writer is not None and not done:
+            writer.discard()
         handle.remove()
         backbone.train(was_training)
         if homes:
@@ -180,18 +216,23 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
 class _Writer:
     """Fill an in-memory array or a memory-mapped cache entry batch by batch."""
 
-    def __init__(self, shape, first: FeatureTokens, cache_dir, key) -> None:
+    def __init__(self, shape, first: FeatureTokens, cache_dir, key, content) -> None:
         self.meta = first
         self.commit = None
         if key is None:
             self.arr = np.empty(shape, dtype=np.float32)
         else:
             self.arr, self.commit = open_feature_cache(
-                cache_dir, key, shape, positions=first.positions,
+                cache_dir, key, shape, content_key=content, positions=first.positions,
                 grid_shape=first.grid_shape, info=first.info)
 
     def write(self, start: int, tokens: np.ndarray) -> None:
         self.arr[start:start + len(tokens)] = tokens
+
+    def discard(self) -> None:
+        if self.commit is not None:
+            self.arr = None
+            self.commit.discard()
 
     def finish(self, layer: str) -> FeatureTokens:
         if self.commit is not None:
@@ -218,26 +259,45 @@ def _normalize(batch: torch.Tensor, normalize: Any) -> torch.Tensor:
     return (batch - mean) / std
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _safe_repr(value: Any) -> str:
+    """``repr`` without memory addresses (they differ between runs)."""
+    return _ADDRESS.sub("", repr(value))
+
+
 def _module_digest(module: torch.nn.Module) -> str:
-    """SHA-256 of a module's class and of every ``state_dict`` entry (name, shape, dtype,
-    bytes): any change of a weight, even one that keeps its sums, changes it."""
-    h = hashlib.sha256(f"{type(module).__module__}.{type(module).__qualname__}".encode())
+    """SHA-256 of a module's class, ``forward`` code, configuration (its repr) and every
+    ``state_dict`` entry (name, shape, dtype, bytes): any change of a weight, even one
+    that keeps its sums, changes it."""
+    cls = type(module)
+    h = hashlib.sha256(f"{cls.__module__}.{cls.__qualname__}".encode())
+    forward = getattr(cls.forward, "__code__", None)
+    if forward is not None:
+        h.update(_code_digest(forward).encode())
+    h.update(_safe_repr(module).encode())
     for name, value in module.state_dict().items():
         h.update(f"|{len(name)}:{name}|".encode())
         if not isinstance(value, torch.Tensor):  # e.g. a module's extra state
-            h.update(repr(value).encode())
+            h.update(_value_identity(value).encode())
             continue
-        t = value.detach()
-        t = t.to_dense() if t.is_sparse else t
-        t = t.dequantize() if t.is_quantized else t
-        t = t.cpu().contiguous().reshape(-1)
-        h.update(f"{tuple(value.shape)}|{t.dtype}|".encode())
-        h.update(t.view(torch.uint8).numpy())
+        h.update(_tensor_digest(value).encode())
+    return h.hexdigest()
+
+
+def _tensor_digest(value: torch.Tensor) -> str:
+    t = value.detach()
+    t = t.to_dense() if t.is_sparse else t
+    t = t.dequantize() if t.is_quantized else t
+    t = t.cpu().contiguous().reshape(-1)
+    h = hashlib.sha256(f"{tuple(value.shape)}|{t.dtype}|".encode())
+    h.update(t.view(torch.uint8).numpy())
     return h.hexdigest()
 
 
 def _code_digest(code: Any) -> str:
-    """SHA-256 of a function's byte code and constants (nested functions included)."""
+    """SHA-256 of a function's byte code, constants and names (nested functions included)."""
     h = hashlib.sha256(code.co_code)
     for const in code.co_consts:
         h.update((_code_digest(const) if hasattr(const, "co_code") else repr(const)).encode())
@@ -245,37 +305,94 @@ def _code_digest(code: Any) -> str:
     return h.hexdigest()
 
 
-def _callable_identity(fn: Any) -> str:
-    """What ``transform`` computes, stably across runs: class path and parameters.
+def _code_names(code: Any) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_code"):
+            names |= _code_names(const)
+    return names
 
-    A module is named by its class and its state; a function by its qualified name, its
-    code, defaults and closure; a ``functools.partial`` by its function and arguments;
-    any other callable by its class and attributes (or its repr when it has one).
+
+def _value_identity(value: Any, depth: int = 0) -> str:
+    """A stable description of a value a transform depends on (no memory addresses):
+    arrays and tensors by their bytes, modules by their digest, callables by their
+    identity, containers recursively, other objects by class and attributes."""
+    if depth > 4:
+        return f"deep:{type(value).__qualname__}"
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return repr(value)
+    if isinstance(value, np.ndarray):
+        arr = np.ascontiguousarray(value)
+        digest = hashlib.sha256(arr.view(np.uint8).ravel().data if arr.size else b"")
+        return f"ndarray:{arr.dtype.str}:{arr.shape}:{digest.hexdigest()}"
+    if isinstance(value, np.generic):
+        return f"{type(value).__name__}:{value!r}"
+    if isinstance(value, torch.Tensor):
+        return f"tensor:{_tensor_digest(value)}"
+    if isinstance(value, (torch.dtype, torch.device)):
+        return repr(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_value_identity(v, depth + 1) for v in value]
+        items = sorted(items) if isinstance(value, (set, frozenset)) else items
+        return f"{type(value).__name__}({', '.join(items)})"
+    if isinstance(value, dict):
+        items = sorted(f"{_value_identity(k, depth + 1)}: {_value_identity(v, depth + 1)}"
+                       for k, v in value.items())
+        return f"dict({', '.join(items)})"
+    if isinstance(value, types.ModuleType):
+        return f"pymodule:{value.__name__}"
+    if isinstance(value, type):
+        return f"class:{value.__module__}.{value.__qualname__}"
+    if isinstance(value, torch.nn.Module) or callable(value):
+        return _callable_identity(value, depth + 1)
+    cls = type(value)
+    if cls.__repr__ is not object.__repr__:
+        return f"object:{cls.__module__}.{cls.__qualname__}:{_safe_repr(value)}"
+    attrs = vars(value) if hasattr(value, "__dict__") else {}
+    return (f"object:{cls.__module__}.{cls.__qualname__}:"
+            f"{_value_identity(dict(attrs), depth + 1)}")
+
+
+def _callable_identity(fn: Any, depth: int = 0) -> str:
+    """What ``transform`` computes, stably across runs (never a repr with an address).
+
+    A module is named by its class, configuration, state and public attributes; a
+    function by its qualified name, its byte code, defaults, closure and the values of
+    the globals it reads; a ``functools.partial`` by its function and arguments; any
+    other callable by its class, ``__call__`` code and attributes.
     """
     if fn is None:
         return "None"
     if isinstance(fn, torch.nn.Module):
-        return f"module:{fn!r}:{_module_digest(fn)}"
+        attrs = {k: v for k, v in vars(fn).items() if not k.startswith("_") and k != "training"}
+        return f"module:{_module_digest(fn)}:{_value_identity(attrs, depth + 1)}"
     if isinstance(fn, functools.partial):
-        return (f"partial:{_callable_identity(fn.func)}:{fn.args!r}:"
-                f"{sorted(fn.keywords.items())!r}")
+        return (f"partial:{_callable_identity(fn.func, depth + 1)}:"
+                f"{_value_identity(fn.args, depth + 1)}:"
+                f"{_value_identity(fn.keywords, depth + 1)}")
     code = getattr(fn, "__code__", None)
     if code is not None:
         cells = [c.cell_contents for c in (getattr(fn, "__closure__", None) or ())]
         owner = getattr(fn, "__self__", None)
+        scope = getattr(fn, "__globals__", {})
+        used = {name: scope[name] for name in sorted(_code_names(code)) if name in scope}
         return (f"function:{fn.__module__}.{fn.__qualname__}:{_code_digest(code)}:"
-                f"{getattr(fn, '__defaults__', None)!r}:{cells!r}:"
-                f"{'' if owner is None else _callable_identity(owner)}")
+                f"{_value_identity(getattr(fn, '__defaults__', None), depth + 1)}:"
+                f"{_value_identity(getattr(fn, '__kwdefaults__', None), depth + 1)}:"
+                f"{_value_identity(cells, depth + 1)}:{_value_identity(used, depth + 1)}:"
+                f"{'' if owner is None else _value_identity(owner, depth + 1)}")
     if isinstance(fn, types.BuiltinFunctionType):  # torch.flip, math.sqrt...
         owner = getattr(fn, "__self__", None)
         bound = not (owner is None or isinstance(owner, (types.ModuleType, type)))
         return (f"builtin:{getattr(fn, '__module__', None)}.{fn.__qualname__}:"
-                f"{_callable_identity(owner) if bound else ''}")
+                f"{_value_identity(owner, depth + 1) if bound else ''}")
     cls = type(fn)
-    path = f"{cls.__module__}.{cls.__qualname__}"
-    if cls.__repr__ is not object.__repr__:
-        return f"object:{path}:{fn!r}"
-    return f"object:{path}:{sorted(vars(fn).items()) if hasattr(fn, '__dict__') else ''!r}"
+    call = getattr(cls.__call__, "__code__", None)
+    attrs = vars(fn) if hasattr(fn, "__dict__") else {}
+    return (f"object:{cls.__module__}.{cls.__qualname__}:"
+            f"{'' if call is None else _code_digest(call)}:"
+            f"{_safe_repr(fn) if cls.__repr__ is not object.__repr__ else ''}:"
+            f"{_value_identity(dict(attrs), depth + 1)}")
 
 
 def _progress(iterable, verbose: bool):

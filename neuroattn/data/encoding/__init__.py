@@ -16,19 +16,20 @@ Algonauts 2023 layout (as distributed; pass its root to :func:`load_algonauts202
     <root>/subj01/roi_masks/lh.<family>_challenge_space.npy           (n_lh,) int codes
     <root>/subj01/roi_masks/mapping_<family>.npy                      {code: name}
 
-Modules: ``_images`` (images, feature tokens, the feature cache) and ``_responses``
-(voxel responses, region labels and the Algonauts 2023 / NSD loaders).
+Modules: ``_images`` (images, feature tokens), ``_cache`` (the checked on-disk feature
+cache) and ``_responses`` (voxel responses, region labels and the Algonauts 2023 / NSD
+loaders).
 """
 
+from ._cache import feature_cache_key, file_sha256, open_feature_cache
 from ._images import (
     FeatureTokens,
     as_feature_tokens,
     check_finite_tokens,
-    feature_cache_key,
     grid_positions,
     list_image_files,
     load_images,
-    open_feature_cache,
+    load_npy,
 )
 from ._responses import (
     ALGONAUTS_ROI_FAMILIES,
@@ -42,6 +43,6 @@ from ._responses import (
 
 __all__ = ["UNLABELLED", "FeatureTokens", "EncodingResponses", "load_images",
            "grid_positions", "as_feature_tokens", "check_finite_tokens",
-           "open_feature_cache", "feature_cache_key",
+           "open_feature_cache", "feature_cache_key", "file_sha256", "load_npy",
            "check_encoding_data", "region_groups", "load_algonauts2023",
            "responses_from_volumes", "ALGONAUTS_ROI_FAMILIES", "list_image_files"]

@@ -1,10 +1,9 @@
-"""Images and their feature tokens, and the on-disk feature cache (numpy only)."""
+"""Images and their feature tokens (numpy only)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+_COLOURS = (1, 3, 4)
 
 
 # ----------------------------------------------------------------------------- images
@@ -22,9 +22,12 @@ def load_images(images: Any, *, size: tuple[int, int] | None = None) -> np.ndarr
     Parameters
     ----------
     images : array-like | str | Path | sequence of str or Path
-        An array ``(n, H, W)`` (grey), ``(n, H, W, C)`` (channels last, C in 1, 3, 4)
-        or ``(n, C, H, W)``; uint8 arrays are scaled by 1/255. A folder (its image
-        files, sorted by name) or a list of image files is read with Pillow as RGB.
+        An array ``(n, H, W)`` (grey), ``(n, C, H, W)`` or ``(n, H, W, C)`` (channels
+        last), C in 1, 3, 4; finite values in [0, 1], or uint8 arrays (scaled by 1/255).
+        Values far outside [0, 1] (above 5, or above 1 for integer types other than
+        uint8; e.g. 0-255 floats) are used as given with a warning. A folder (its
+        image files, sorted by name) or a list of image files is read with Pillow as
+        RGB.
     size : (int, int) | None
         ``(height, width)`` to resize files to (bilinear); required when the files
         differ in size. Arrays are never resized.
@@ -37,8 +40,14 @@ def load_images(images: Any, *, size: tuple[int, int] | None = None) -> np.ndarr
     Raises
     ------
     ValueError
-        If there are no images, the array has the wrong rank, or files differ in size
-        while ``size`` is None.
+        If there are no images, the array has the wrong rank, no colour axis of 1, 3
+        or 4, is not real-valued, holds NaN or infinity (the first such image is
+        named), or files differ in size while ``size`` is None.
+
+    Warns
+    -----
+    UserWarning
+        If the values lie far outside [0, 1] (see ``images``).
     """
     if isinstance(images, (str, os.PathLike)) or (
             isinstance(images, Sequence) and len(images) and isinstance(images[0], (str, Path))):
@@ -46,15 +55,55 @@ def load_images(images: Any, *, size: tuple[int, int] | None = None) -> np.ndarr
     arr = np.asarray(images)
     if arr.size == 0:
         raise ValueError("No images given: expected an array (n_images, ...) or image files.")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"images must be real numbers (floats in [0, 1] or uint8), got an "
+                         f"array of dtype {arr.dtype}.")
     if arr.ndim == 3:
         arr = arr[:, None]
-    elif arr.ndim == 4 and arr.shape[-1] in (1, 3, 4) and arr.shape[1] not in (1, 3, 4):
+    elif arr.ndim == 4 and arr.shape[1] not in _COLOURS:
+        if arr.shape[-1] not in _COLOURS:
+            raise ValueError(f"images of shape {arr.shape} have no colour axis: expected "
+                             "(n, C, H, W) or (n, H, W, C) with C (colours) 1, 3 or 4.")
         arr = arr.transpose(0, 3, 1, 2)
     elif arr.ndim != 4:
         raise ValueError(f"Images must be (n, H, W), (n, H, W, C) or (n, C, H, W); got "
                          f"an array of shape {arr.shape}.")
+    if arr.dtype.kind == "f":
+        finite = np.isfinite(arr).reshape(len(arr), -1).all(axis=1)
+        if not finite.all():
+            bad = np.flatnonzero(~finite)
+            raise ValueError(f"images contain NaN or infinity (first in image {bad[0]}, "
+                             f"{len(bad)} image(s) in all); clean them first.")
+    if arr.dtype != np.uint8:
+        low, high = float(arr.min()), float(arr.max())
+        if high > (1.0 if arr.dtype.kind in "iu" else 5.0):
+            warnings.warn(f"images hold values in [{low:.3g}, {high:.3g}]; expected [0, 1] "
+                          f"(uint8 arrays are scaled by 1/255, {arr.dtype} ones are used as "
+                          "given): divide them by their full scale (e.g. 255) first.",
+                          UserWarning, stacklevel=2)
     scale = 1.0 / 255.0 if arr.dtype == np.uint8 else 1.0
     return np.ascontiguousarray(arr, dtype=np.float32) * np.float32(scale)
+
+
+def load_npy(path: str | Path, *, mmap_mode: str | None = None, what: str = "array"
+             ) -> np.ndarray:
+    """``numpy.load`` of a ``.npy`` file (no pickle) whose errors name the file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is empty, truncated or not a ``.npy`` array.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such {what} file (.npy).")
+    try:
+        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"{path} is not a readable .npy {what} (empty, truncated or another "
+                         f"format: {exc}).") from None
 
 
 def list_image_files(images: Any) -> list[Path]:
@@ -156,12 +205,15 @@ def as_feature_tokens(features: Any, *, channels_last: bool = False,
     Raises
     ------
     ValueError
-        If the array is not 2-, 3- or 4-D, is empty or holds NaN/inf.
+        If the array is not 2-, 3- or 4-D, is empty or holds NaN/inf, or a ``.npy``
+        file is not readable (named).
+    FileNotFoundError
+        If a ``.npy`` path does not exist.
     """
     if isinstance(features, FeatureTokens):
         return features
     if isinstance(features, (str, os.PathLike)):
-        features = np.load(features, mmap_mode="r" if mmap else None, allow_pickle=False)
+        features = load_npy(features, mmap_mode="r" if mmap else None, what="feature")
     arr = features if isinstance(features, np.memmap) else np.asarray(features)
     if arr.size == 0 or arr.ndim not in (2, 3, 4):
         raise ValueError("Features must be (n_images, C, H, W) maps, (n_images, n_tokens, "
@@ -208,86 +260,3 @@ def check_finite_tokens(tokens: np.ndarray, chunk: int = 256) -> None:
             rows = (~np.isfinite(block)).reshape(len(block), -1).any(axis=1)
             bad = start + int(np.flatnonzero(rows)[0])
             raise ValueError(f"Features contain NaN or infinity (first in image {bad}).")
-
-
-def feature_cache_key(*parts: Any) -> str:
-    """A short stable hash naming a feature cache entry.
-
-    Parameters
-    ----------
-    *parts
-        Things that determine the features: arrays (hashed by content), paths (by
-        name, size and modification time), strings and numbers.
-
-    Returns
-    -------
-    str
-        32 hexadecimal characters (the start of a SHA-256).
-    """
-    h = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, np.ndarray):
-            h.update(str((part.shape, part.dtype.str)).encode())
-            h.update(np.ascontiguousarray(part).view(np.uint8).ravel().data)
-        elif isinstance(part, (str, os.PathLike)) and Path(part).is_file():
-            st = Path(part).stat()
-            h.update(f"{Path(part).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
-        elif isinstance(part, (list, tuple)):
-            h.update(feature_cache_key(*part).encode())
-        else:
-            h.update(repr(part).encode())
-    return h.hexdigest()[:32]
-
-
-def open_feature_cache(cache_dir: str | Path, key: str, shape: tuple[int, int, int] | None = None,
-                       *, positions: np.ndarray | None = None,
-                       grid_shape: tuple[int, int] | None = None,
-                       info: dict[str, Any] | None = None):
-    """Open (or create) a memory-mapped feature cache entry ``<cache_dir>/<key>.npy``.
-
-    Parameters
-    ----------
-    cache_dir : str | Path
-        Folder of the cache (created when missing).
-    key : str
-        Entry name, e.g. from :func:`feature_cache_key`.
-    shape : (int, int, int) | None
-        ``(n_images, n_tokens, dim)`` to create a new float32 entry; None only opens.
-    positions, grid_shape, info
-        Stored beside the tokens (``<key>.json``) when creating.
-
-    Returns
-    -------
-    FeatureTokens | None
-        For an existing complete entry, its tokens memory-mapped read-only; None when
-        ``shape`` is None and there is no complete entry.
-    writer : tuple (numpy.memmap, callable) | None
-        When creating: the writable map and a ``commit()`` to call once it is filled
-        (an interrupted run leaves no entry that looks complete).
-    """
-    cache_dir = Path(cache_dir)
-    npy, meta = cache_dir / f"{key}.npy", cache_dir / f"{key}.json"
-    if shape is None:
-        if not (npy.is_file() and meta.is_file()):
-            return None
-        m = json.loads(meta.read_text())
-        if not m.get("complete"):
-            return None
-        tokens = np.load(npy, mmap_mode="r", allow_pickle=False)
-        pos = np.asarray(m["positions"], dtype=np.float32)
-        grid = tuple(m["grid_shape"]) if m.get("grid_shape") else None
-        return FeatureTokens(tokens, pos, grid, m.get("info", {}))
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    arr = np.lib.format.open_memmap(npy, mode="w+", dtype=np.float32, shape=tuple(shape))
-    record = {"complete": False, "shape": list(shape),
-              "positions": None if positions is None else np.asarray(positions).tolist(),
-              "grid_shape": list(grid_shape) if grid_shape else None, "info": info or {}}
-    meta.write_text(json.dumps(record))
-
-    def commit() -> FeatureTokens:
-        arr.flush()
-        record["complete"] = True
-        meta.write_text(json.dumps(record))
-        return open_feature_cache(cache_dir, key)
-
-    return arr, commit

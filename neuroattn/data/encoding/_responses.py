@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._images import _IMAGE_SUFFIXES
+from ._images import _IMAGE_SUFFIXES, load_npy
 
 #: Region label of voxels outside every named region (they share one query group).
 UNLABELLED = "other"
@@ -47,6 +47,12 @@ class EncodingResponses:
         ``(n_images,)`` identifiers of the images, in row order of ``Y``.
     image_paths : list of Path | None
         Image files in row order of ``Y`` (Algonauts layout), for feature extraction.
+
+    Raises
+    ------
+    ValueError
+        If ``Y`` is not 2-D or a per-voxel / per-image part has another length than
+        ``Y`` has voxels / images (the part is named).
     """
 
     Y: np.ndarray
@@ -56,6 +62,32 @@ class EncodingResponses:
     coords: np.ndarray | None = None
     image_ids: np.ndarray | None = None
     image_paths: list[Path] | None = None
+
+    def __post_init__(self) -> None:
+        if np.ndim(self.Y) != 2:
+            raise ValueError(f"Y must be (n_images, n_voxels); got shape {np.shape(self.Y)}.")
+        n_images, n_vox = np.shape(self.Y)
+        for name in ("regions", "hemispheres"):
+            value = getattr(self, name)
+            if value is None and name == "hemispheres":
+                continue
+            n = len(np.ravel(np.asarray(value, dtype=object)))
+            if n != n_vox:
+                raise ValueError(f"{name} has {n} labels but Y has {n_vox} voxels; give one "
+                                 "label per voxel.")
+        if self.Y_repeats is not None and (np.ndim(self.Y_repeats) != 3 or (
+                np.shape(self.Y_repeats)[0], np.shape(self.Y_repeats)[2]) != (n_images, n_vox)):
+            raise ValueError(f"Y_repeats has shape {np.shape(self.Y_repeats)}; expected "
+                             f"({n_images}, n_repeats, {n_vox}) for {n_images} images and "
+                             f"{n_vox} voxels.")
+        if self.coords is not None and np.shape(self.coords) != (n_vox, 3):
+            raise ValueError(f"coords has shape {np.shape(self.coords)}; expected "
+                             f"({n_vox}, 3) (one position in mm per voxel).")
+        for name in ("image_ids", "image_paths"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n_images:
+                raise ValueError(f"{name} has {len(value)} entries but Y has {n_images} "
+                                 "images; give one per row of Y.")
 
     @property
     def n_voxels(self) -> int:
@@ -215,7 +247,11 @@ def load_algonauts2023(root: str | Path, subject: int = 1, *,
     Raises
     ------
     ValueError
-        If the folder layout is not found or the files disagree in size.
+        If the folder layout is not found, the files disagree in size, or a file is
+        unreadable (empty, truncated), has the wrong shape, holds infinite responses or
+        non-integer region codes (the file is named).
+    FileNotFoundError
+        If a hemisphere's response file or an ROI mask is missing.
     """
     subj = Path(root) / f"subj{int(subject):02d}"
     fmri_dir = subj / "training_split" / "training_fmri"
@@ -227,7 +263,14 @@ def load_algonauts2023(root: str | Path, subject: int = 1, *,
     for hemi in hemispheres:
         if hemi not in ("lh", "rh"):
             raise ValueError(f"hemispheres must be 'lh' and/or 'rh', got {hemi!r}.")
-        Y = np.load(fmri_dir / f"{hemi}_training_fmri.npy", allow_pickle=False)
+        path = fmri_dir / f"{hemi}_training_fmri.npy"
+        Y = load_npy(path, what="response")
+        if Y.ndim != 2 or Y.dtype.kind not in "biuf":
+            raise ValueError(f"{path} holds a {Y.dtype} array of shape {Y.shape}; expected "
+                             "numeric responses (n_images, n_vertices).")
+        if np.isinf(Y).any():
+            raise ValueError(f"{path} holds infinite responses; expected finite values (NaN "
+                             "marks a missing one).")
         labels = np.full(Y.shape[1], UNLABELLED, dtype=object)
         for family in roi_families:
             codes = _algonauts_mask(subj, hemi, family, Y.shape[1])
@@ -254,7 +297,13 @@ def _algonauts_mask(subj: Path, hemi: str, family: str, n_vertices: int) -> np.n
     path = subj / "roi_masks" / f"{hemi}.{family}_challenge_space.npy"
     if not path.is_file():
         raise ValueError(f"ROI mask {path} not found (asked for family {family!r}).")
-    codes = np.load(path, allow_pickle=False).astype(int).ravel()
+    codes = load_npy(path, what="ROI mask").ravel()
+    if codes.dtype.kind not in "biuf" or (codes.dtype.kind == "f" and not (
+            np.isfinite(codes).all() and (codes == np.round(codes)).all())):
+        raise ValueError(f"{path} must hold integer region codes (0 outside every region); "
+                         f"found {codes.dtype} values such as "
+                         f"{codes[~np.isfinite(codes)][:1].tolist() or codes[:3].tolist()}.")
+    codes = codes.astype(int)
     if codes.shape[0] != n_vertices:
         raise ValueError(f"{path} labels {codes.shape[0]} vertices but the responses have "
                          f"{n_vertices}.")

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ._afni import diagnose_1d_files, read_roi_1d
+from ._checks import check_t_r
 from ._series import RoiTimeSeries, roi_timeseries_from_arrays
 
 #: Repetition time (s) of each ABIDE I site, from the ABIDE I scan-parameter tables.
@@ -62,7 +64,9 @@ def fetch_abide_rois(data_dir: str | Path, *, sites: Sequence[str] = ABIDE_SITES
     ------
     ValueError
         If ``data_dir`` has no ``ABIDE_pcp`` folder, ``derivative`` does not start with
-        ``"rois_"``, a site is unknown, or nothing was loaded.
+        ``"rois_"``, a site is unknown, or nothing was loaded; naming the ``.1D`` file
+        (and line) when one is empty, header-only, truncated, holds a non-number or
+        NaN, or has another number of regions than the others.
     """
     from nilearn.datasets import fetch_abide_pcp
 
@@ -76,15 +80,31 @@ def fetch_abide_rois(data_dir: str | Path, *, sites: Sequence[str] = ABIDE_SITES
     unknown = [s for s in sites if s not in ABIDE_SITE_TR]
     if unknown:
         raise ValueError(f"Unknown ABIDE sites {unknown}; known: {sorted(ABIDE_SITE_TR)}.")
-    bunch = fetch_abide_pcp(data_dir=str(data_dir), derivatives=derivative,
-                            band_pass_filtering=band_pass_filtering,
-                            global_signal_regression=global_signal_regression,
-                            quality_checked=quality_checked, SITE_ID=sites,
-                            n_subjects=n_subjects, verbose=verbose)
+    options = dict(data_dir=str(data_dir), band_pass_filtering=band_pass_filtering,
+                   global_signal_regression=global_signal_regression,
+                   quality_checked=quality_checked, SITE_ID=sites, n_subjects=n_subjects,
+                   verbose=verbose)
+    strategy = (f"{'' if band_pass_filtering else 'no'}filt_"
+                f"{'' if global_signal_regression else 'no'}global")
+
+    def files(pheno):
+        folder = data_dir / "ABIDE_pcp" / "cpac" / strategy
+        return [folder / f"{fid}_{derivative}.1D" for fid in pheno["FILE_ID"]]
+
+    try:  # nilearn reads the files with numpy.loadtxt: its errors name no file
+        bunch = fetch_abide_pcp(derivatives=derivative, **options)
+    except ValueError as exc:
+        pheno = fetch_abide_pcp(derivatives=[], **options).phenotypic
+        for path in files(pheno):
+            read_roi_1d(path)  # raises naming the file and line
+        raise ValueError(f"Reading the ABIDE {derivative} files under {data_dir} failed: "
+                         f"{exc}") from exc
     series = list(bunch[derivative])
     if not series:
         raise ValueError(f"No ABIDE {derivative} series found under {data_dir} for {sites}.")
     pheno = bunch.phenotypic.reset_index(drop=True)
+    if "FILE_ID" in pheno:
+        series = diagnose_1d_files(series, files(pheno))
     site = pheno["SITE_ID"].astype(str).str.strip().tolist()
     return roi_timeseries_from_arrays(
         series, t_r=[ABIDE_SITE_TR[s] for s in site],
@@ -139,7 +159,8 @@ def load_roi_timeseries(imgs: Sequence[Any], atlas: Any, *, kind: str = "auto",
         Per-subject confounds (arrays ``(n_timepoints, n_confounds)`` or file paths)
         regressed out by the masker.
     t_r : float | None
-        Repetition time in seconds; read from the image header when None.
+        Repetition time in seconds (finite, positive); read from the image header when
+        None.
     standardize : bool
         Z-score each ROI series (nilearn's ``"zscore_sample"``); constant ROIs are kept
         as zeros and reported.
@@ -164,12 +185,14 @@ def load_roi_timeseries(imgs: Sequence[Any], atlas: Any, *, kind: str = "auto",
     ------
     ValueError
         If an image is not 4-D, the atlas and images do not overlap in world space
-        (different spaces), counts of images and confounds differ, or ``t_r`` is
-        missing.
+        (different spaces), counts of images and confounds differ, or ``t_r`` (given,
+        or read from a header) is missing or not a finite positive number of seconds.
     """
     from nilearn.image import load_img
     from nilearn.maskers import NiftiLabelsMasker, NiftiMapsMasker
 
+    if t_r is not None:
+        t_r = check_t_r(t_r)
     imgs = list(imgs) if not isinstance(imgs, (str, Path)) else [imgs]
     if not imgs:
         raise ValueError("imgs is empty: expected one 4-D image per subject.")
@@ -188,8 +211,9 @@ def load_roi_timeseries(imgs: Sequence[Any], atlas: Any, *, kind: str = "auto",
                              "image.")
         _check_same_space(img, atlas_img)
         this_tr = t_r if t_r is not None else float(img.header.get_zooms()[3])
-        if not this_tr or this_tr <= 0:
-            raise ValueError(f"imgs[{i}] has no repetition time in its header; pass t_r.")
+        if not (np.isfinite(this_tr) and this_tr > 0):
+            raise ValueError(f"imgs[{i}] has no valid repetition time in its header (found "
+                             f"{this_tr}); pass t_r (a finite positive number of seconds).")
         trs.append(this_tr)
         masker_cls = NiftiLabelsMasker if kind == "labels" else NiftiMapsMasker
         args = {"labels_img" if kind == "labels" else "maps_img": atlas_img}

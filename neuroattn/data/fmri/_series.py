@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
+from ._checks import check_seconds, check_t_r
+
 _META_COLUMNS = ("subject", "site", "label", "age", "sex", "tr")
 
 
@@ -49,6 +51,14 @@ class RoiTimeSeries:
     def __post_init__(self) -> None:
         if len(self.series) != len(self.meta):
             raise ValueError(f"{len(self.series)} series but {len(self.meta)} metadata rows.")
+        if "tr" not in self.meta:
+            raise ValueError(f"meta has no 'tr' column (columns {list(self.meta.columns)}); "
+                             "give each subject's repetition time in seconds.")
+        subjects = (self.meta["subject"].tolist() if "subject" in self.meta
+                    else list(range(len(self.meta))))
+        _check_unique(subjects)
+        check_t_r(self.meta["tr"].tolist(), len(self.meta), labels=subjects)
+        _validate_series(self.series, subjects)
         self.report.setdefault("flat_rois", {})
         self.report.setdefault("skipped", [])
 
@@ -93,9 +103,10 @@ class RoiTimeSeries:
         Handy before scikit-learn cross-validation, which slices ``series`` as a plain
         list: with one TR, ``BrainMAEPretrainer(t_r=target_t_r)`` applies to any slice.
         """
+        target_t_r = check_t_r(target_t_r, name="target_t_r")
         series = [resample_series(ts, tr, target_t_r) for ts, tr in zip(self.series, self.t_r)]
         meta = self.meta.copy()
-        meta["tr"] = float(target_t_r)
+        meta["tr"] = target_t_r
         return RoiTimeSeries(series, meta, self.region_names, self.region_coords,
                              dict(self.report), dict(self.truth))
 
@@ -163,32 +174,66 @@ class Segments:
 
 
 # ----------------------------------------------------------------------- checks
-def _check_series(series: Sequence[Any], *, name: str = "series") -> list[np.ndarray]:
+def _who(name: str, i: int, labels: Sequence[Any] | None) -> str:
+    return f"{name}[{i}]" + ("" if labels is None else f" (subject {labels[i]!r})")
+
+
+def _validate_series(series: Sequence[np.ndarray], labels: Sequence[Any] | None = None, *,
+                     name: str = "series") -> None:
+    """Raise unless every series is a finite 2-D array and all have the same regions."""
+    for i, ts in enumerate(series):
+        if not isinstance(ts, np.ndarray) or ts.ndim != 2 or ts.dtype.kind not in "fiu":
+            raise ValueError(f"{_who(name, i, labels)} has shape {np.shape(ts)} and type "
+                             f"{getattr(ts, 'dtype', type(ts).__name__)}; expected a 2-D "
+                             "numeric (n_timepoints, n_regions) array.")
+        if ts.shape[0] == 0 or ts.shape[1] == 0:
+            raise ValueError(f"{_who(name, i, labels)} has shape {ts.shape}; expected at "
+                             "least one timepoint and one region.")
+        if not np.isfinite(ts).all():
+            t, r = np.nonzero(~np.isfinite(ts))
+            raise ValueError(f"{_who(name, i, labels)} contains NaN or infinity (regions "
+                             f"{np.unique(r)[:10].tolist()}, first at timepoint {t[0]}); "
+                             "clean or interpolate it first.")
+    n_regions = {ts.shape[1] for ts in series}
+    if len(n_regions) > 1:
+        first = series[0].shape[1]
+        bad = [i for i, ts in enumerate(series) if ts.shape[1] != first][:5]
+        named = ", ".join(_who(name, i, labels) for i in bad)
+        raise ValueError(f"Subjects have different numbers of regions {sorted(n_regions)} "
+                         f"(e.g. {named} differ from {first}); all series must use the "
+                         "same atlas.")
+
+
+def _check_series(series: Sequence[Any], *, name: str = "series",
+                  labels: Sequence[Any] | None = None) -> list[np.ndarray]:
     if isinstance(series, np.ndarray) and series.ndim == 2:
         series = [series]
     if len(series) == 0:
         raise ValueError(f"{name} is empty: expected at least one (n_timepoints, n_regions) "
                          "array.")
+    if labels is not None and len(labels) != len(series):
+        labels = None  # the metadata check names the length mismatch
     out = []
     for i, ts in enumerate(series):
-        ts = np.asarray(ts, dtype=np.float64)
-        if ts.ndim != 2:
-            raise ValueError(f"{name}[{i}] has shape {ts.shape}; expected a 2-D "
-                             "(n_timepoints, n_regions) array.")
-        if not np.isfinite(ts).all():
-            t, r = np.nonzero(~np.isfinite(ts))
-            raise ValueError(f"{name}[{i}] contains NaN or infinity (regions "
-                             f"{np.unique(r)[:10].tolist()}, first at timepoint {t[0]}); "
-                             "clean or interpolate it first.")
-        out.append(ts)
-    n_regions = {ts.shape[1] for ts in out}
-    if len(n_regions) > 1:
-        first = out[0].shape[1]
-        bad = [i for i, ts in enumerate(out) if ts.shape[1] != first][:5]
-        raise ValueError(f"Subjects have different numbers of regions {sorted(n_regions)} "
-                         f"(e.g. {name}{bad} differ from {first}); all series must use the "
-                         "same atlas.")
+        try:
+            out.append(np.asarray(ts, dtype=np.float64))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{_who(name, i, labels)} is not a numeric (n_timepoints, "
+                             f"n_regions) array ({exc}).") from None
+    _validate_series(out, labels, name=name)
     return out
+
+
+def _check_unique(subjects: Sequence[Any]) -> None:
+    seen, dup = set(), []
+    for s in subjects:
+        if s in seen and s not in dup:
+            dup.append(s)
+        seen.add(s)
+    if dup:
+        raise ValueError(f"Subject ids must be unique; duplicate subject ids {dup[:10]} "
+                         "(a subject twice would sit in training and test folds at once). "
+                         "Give each series its own id (e.g. 'sub-01_ses-2').")
 
 
 def _flat_regions(ts: np.ndarray, tol: float = 1e-8) -> np.ndarray:
@@ -265,6 +310,7 @@ def _meta_frame(n: int, **columns: Any) -> pd.DataFrame:
         if len(value) != n:
             raise ValueError(f"{col} has {len(value)} entries but there are {n} subjects.")
         meta[col] = list(value)
+    _check_unique(meta["subject"].tolist())
     return meta
 
 
@@ -287,9 +333,10 @@ def roi_timeseries_from_arrays(series: Sequence[Any], *, t_r: float | Sequence[f
         One ``(n_timepoints, n_regions)`` array per subject (a single 2-D array is one
         subject). Series may differ in length, not in region count.
     t_r : float | sequence of float
-        Repetition time in seconds, one for all or one per subject.
+        Repetition time in seconds (finite, positive), one for all or one per subject.
     labels, sites, subjects, ages, sexes : sequence | None
-        Per-subject metadata (``sites`` may be one string for all).
+        Per-subject metadata (``sites`` may be one string for all); subject ids must be
+        unique.
     region_names : sequence of str | None
         Region names (``n_regions``).
     region_coords : numpy.ndarray | None
@@ -308,15 +355,13 @@ def roi_timeseries_from_arrays(series: Sequence[Any], *, t_r: float | Sequence[f
     Raises
     ------
     ValueError
-        If a series is not 2-D, holds NaN/inf, region counts differ, ``t_r`` is not
-        positive, metadata lengths disagree, or coordinates have the wrong shape.
+        If a series is not 2-D, holds NaN/inf (the subject is named), region counts
+        differ, ``t_r`` is not a finite positive number of seconds (or has neither 1
+        nor ``n_subjects`` values), metadata lengths disagree, subject ids repeat, or
+        coordinates have the wrong shape.
     """
-    data = _check_series(series)
-    t_r = np.broadcast_to(np.asarray(t_r, dtype=float), (len(data),)) if np.ndim(t_r) == 0 \
-        else np.asarray(t_r, dtype=float)
-    if t_r.shape != (len(data),) or not (t_r > 0).all():
-        raise ValueError(f"t_r must be a positive number (seconds) or one per subject "
-                         f"({len(data)}), got {t_r!r}.")
+    data = _check_series(series, labels=subjects)
+    t_r = check_t_r(t_r, len(data), labels=subjects)
     n_regions = data[0].shape[1]
     if region_names is not None and len(region_names) != n_regions:
         raise ValueError(f"{len(region_names)} region names for {n_regions} regions.")
@@ -352,12 +397,12 @@ def resample_series(ts: np.ndarray, t_r: float, target_t_r: float) -> np.ndarray
     Raises
     ------
     ValueError
-        If a repetition time is not positive.
+        If a repetition time is not a finite positive number of seconds, or ``ts`` is
+        not a finite 2-D array.
     """
-    if t_r <= 0 or target_t_r <= 0:
-        raise ValueError(f"Repetition times must be positive seconds, got t_r={t_r}, "
-                         f"target_t_r={target_t_r}.")
-    ts = np.asarray(ts, dtype=np.float64)
+    t_r = check_t_r(t_r)
+    target_t_r = check_t_r(target_t_r, name="target_t_r")
+    ts = _check_series([ts], name="ts")[0]
     if np.isclose(t_r, target_t_r):
         return ts
     old = np.arange(ts.shape[0]) * t_r
@@ -399,21 +444,27 @@ def segment_series(series: Sequence[np.ndarray] | RoiTimeSeries, *,
     ------
     ValueError
         If subjects differ in TR without ``target_t_r``, a window has fewer than 2
-        samples, series are invalid (NaN, different region counts) or no subject is
-        long enough for one window.
+        samples, a duration or TR is not a finite positive number of seconds, series
+        are invalid (NaN, different region counts) or no subject is long enough for
+        one window.
     """
+    names = None
     if isinstance(series, RoiTimeSeries):
         t_r = series.t_r if t_r is None else t_r
+        names = series.meta["subject"].tolist() if "subject" in series.meta else None
         series = series.series
-    data = _check_series(series)
+    data = _check_series(series, labels=names)
     if t_r is None:
-        raise ValueError("t_r (seconds) is needed to cut windows in seconds.")
-    trs = np.broadcast_to(np.asarray(t_r, dtype=float), (len(data),))
-    if not (trs > 0).all():
-        raise ValueError(f"t_r must be positive seconds, got {t_r!r}.")
+        raise ValueError("t_r must be a finite positive number of seconds, or one per "
+                         "subject, to cut windows in seconds; got None.")
+    trs = check_t_r(t_r, len(data), labels=names)
+    segment_seconds = check_seconds(segment_seconds, "segment_seconds")
+    if step_seconds is not None:
+        step_seconds = check_seconds(step_seconds, "step_seconds")
     if target_t_r is not None:
+        target_t_r = check_t_r(target_t_r, name="target_t_r")
         data = [resample_series(ts, tr, target_t_r) for ts, tr in zip(data, trs)]
-        trs = np.full(len(data), float(target_t_r))
+        trs = np.full(len(data), target_t_r)
     if not np.allclose(trs, trs[0]):
         raise ValueError(f"Subjects have different repetition times {sorted(set(trs))} s; "
                          "pass target_t_r to resample them to one.")
@@ -435,8 +486,10 @@ def segment_series(series: Sequence[np.ndarray] | RoiTimeSeries, *,
         raise ValueError(f"Every series is shorter than one {segment_seconds} s window "
                          f"({n_win} samples at TR {tr} s).")
     if skipped:
-        warnings.warn(f"Subjects {skipped[:10]} are shorter than one {segment_seconds} s "
-                      f"window ({n_win} samples) and were skipped.", stacklevel=2)
+        who = (f"Subjects at positions {skipped[:10]}" if names is None else
+               f"Subjects {[names[i] for i in skipped[:10]]} (positions {skipped[:10]})")
+        warnings.warn(f"{who} are shorter than one {segment_seconds} s window ({n_win} "
+                      "samples) and were skipped (see Segments.skipped).", stacklevel=2)
     X = np.stack(windows)
     if zscore:
         mean, std = X.mean(axis=2, keepdims=True), X.std(axis=2, keepdims=True)
