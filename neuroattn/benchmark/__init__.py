@@ -23,6 +23,7 @@ from .mi import (
     DEFAULT_PIPELINES,
     EVALUATIONS,
     BenchmarkResult,
+    PipelineFailedError,
     format_summary,
     plot_paired,
     run,
@@ -31,4 +32,5 @@ from .mi import (
 
 __all__ = ["PIPELINE_DIR", "TorchSeeded", "braindecode_classifier", "list_pipelines",
            "load_pipelines", "save_figure", "save_results", "format_summary", "plot_paired",
-           "summary_table", "DEFAULT_PIPELINES", "EVALUATIONS", "BenchmarkResult", "run"]
+           "summary_table", "DEFAULT_PIPELINES", "EVALUATIONS", "BenchmarkResult",
+           "PipelineFailedError", "run"]

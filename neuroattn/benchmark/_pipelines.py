@@ -1,7 +1,14 @@
-"""MOABB-format YAML pipelines shipped with neuroattn: listing, loading, validation."""
+"""MOABB-format YAML pipelines shipped with neuroattn: listing, loading, validation.
+
+A pipeline file is code: each step's ``from:`` is imported and its ``name:`` called with
+the ``parameters:`` (MOABB's design), so loading a YAML file can run anything the
+environment can import. Only the shipped files (:data:`PIPELINE_DIR`) and the files a
+caller names explicitly are read; nothing is looked up in the working directory.
+"""
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 from collections.abc import Iterator
@@ -160,11 +167,19 @@ def _check_neuro_step(params: dict, where: str) -> None:
 def _build_step(step: dict, where: str) -> Any:
     if not isinstance(step, dict) or "name" not in step or "from" not in step:
         raise ValueError(f"{where}: each pipeline step needs 'name' and 'from', got {step!r}.")
-    params = dict(step.get("parameters") or {})
+    if not isinstance(step["from"], str) or not isinstance(step["name"], str):
+        raise ValueError(f"{where}: a step's 'name' and 'from' must be text, got "
+                         f"name={step['name']!r}, from={step['from']!r}.")
+    params = step.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise ValueError(f"{where}: the 'parameters' of step {step['name']!r} must be a "
+                         f"mapping, got {params!r}.")
+    params = dict(params)
     try:
         module = importlib.import_module(step["from"])
-    except ImportError as exc:
-        raise ValueError(f"{where}: cannot import {step['from']!r} ({exc}).") from None
+    except Exception as exc:  # ImportError, a relative or empty name, an import-time error
+        raise ValueError(f"{where}: cannot import {step['from']!r} "
+                         f"({type(exc).__name__}: {exc}).") from None
     factory = getattr(module, step["name"], None)
     if factory is None:
         raise ValueError(f"{where}: {step['from']!r} has no {step['name']!r}.")
@@ -176,9 +191,44 @@ def _build_step(step: dict, where: str) -> Any:
         raise ValueError(f"{where}: could not build {step['name']}: {exc}") from None
 
 
+def _read_config(path: Path) -> dict:
+    """The parsed pipeline file, or a ValueError naming the file (and the line of a YAML
+    syntax error)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a text (UTF-8) YAML file ({exc.reason} at byte "
+                         f"{exc.start}).") from None
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = f", line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"{path}{line}: YAML syntax error: {problem}.") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: not a MOABB pipeline file (expected a mapping with "
+                         f"'name', 'paradigms' and 'pipeline' keys, got "
+                         f"{type(config).__name__}).")
+    missing = [k for k in ("name", "pipeline") if k not in config]
+    if missing:
+        raise ValueError(f"{path}: not a MOABB pipeline file: missing keys {missing} (a "
+                         "pipeline file has 'name', 'paradigms' and 'pipeline').")
+    if not isinstance(config["name"], str) or not config["name"]:
+        raise ValueError(f"{path}: 'name' must be a non-empty text, got {config['name']!r}.")
+    if not isinstance(config["pipeline"], list) or not config["pipeline"]:
+        raise ValueError(f"{path}: 'pipeline' must be a non-empty list of steps, got "
+                         f"{config['pipeline']!r}.")
+    return config
+
+
 def load_pipelines(paths: str | Path | list | None = None,
                    names: list[str] | None = None) -> dict[str, Pipeline]:
     """Build scikit-learn pipelines from MOABB-format YAML files.
+
+    A pipeline file is code: every step's ``from:`` module is imported and its
+    ``name:`` called (MOABB's design). Load only files you trust; nothing is read
+    from a location not given here (the shipped files by default).
 
     Parameters
     ----------
@@ -196,32 +246,52 @@ def load_pipelines(paths: str | Path | list | None = None,
     Raises
     ------
     ValueError
-        On a path that is not YAML, a file without ``name``/``pipeline``, a step whose
-        class cannot be imported, a neuroattn step naming an unknown model or
-        attention block, or a requested name that no file defines.
+        On a path that is not YAML, a YAML syntax error (file and line), a file that
+        is not a pipeline (no ``name``/``pipeline``), two files with the same name, a
+        step whose module cannot be imported, a neuroattn step naming an unknown model
+        or attention block, or a requested name that no file defines (close names
+        listed).
     """
     pipes: dict[str, Pipeline] = {}
+    seen: dict[str, Path] = {}
     for path in _yaml_files(paths):
-        config = yaml.safe_load(path.read_text())
-        if not isinstance(config, dict) or "name" not in config or "pipeline" not in config:
-            raise ValueError(f"{path}: a MOABB pipeline file needs 'name', 'paradigms' and "
-                             "'pipeline' keys.")
-        if names is not None and config["name"] not in names:
+        config = _read_config(path)
+        name = config["name"]
+        if name in seen:
+            raise ValueError(f"{path}: pipeline name {name!r} is also defined in "
+                             f"{seen[name]}.")
+        seen[name] = path
+        if names is not None and name not in names:
             continue
-        where = f"{path.name} ({config['name']})"
+        where = f"{path} ({name})"
         steps = [_build_step(step, where) for step in config["pipeline"]]
-        pipes[config["name"]] = Pipeline([(f"{type(s).__name__.lower()}_{i}", s)
-                                          for i, s in enumerate(steps)])
+        pipes[name] = Pipeline([(f"{type(s).__name__.lower()}_{i}", s)
+                                for i, s in enumerate(steps)])
     if names is not None:
         missing = [n for n in names if n not in pipes]
         if missing:
-            raise ValueError(f"No pipeline named {missing}; available: {list_pipelines(paths)}.")
+            hints = []
+            for n in missing:
+                close = difflib.get_close_matches(n, list(seen), n=3, cutoff=0.5)
+                if close:
+                    hints.append(f"{n!r}: did you mean {', '.join(map(repr, close))}?")
+                if Path(n).is_dir():
+                    hints.append(f"{n!r} is a folder: name YAML files, or the folder with "
+                                 "a trailing '/'.")
+            raise ValueError(f"No pipeline named {missing}. " + " ".join(hints)
+                             + f" Available: {list(seen)}.")
     return pipes
 
 
 def list_pipelines(paths: str | Path | list | None = None) -> list[str]:
-    """Names of the pipelines in ``paths`` (neuroattn's own by default), without building."""
-    return [yaml.safe_load(p.read_text()).get("name", p.stem) for p in _yaml_files(paths)]
+    """Names of the pipelines in ``paths`` (neuroattn's own by default), without building.
+
+    Raises
+    ------
+    ValueError
+        On a file that is not valid YAML or not a pipeline file (named).
+    """
+    return [_read_config(p)["name"] for p in _yaml_files(paths)]
 
 
 def braindecode_classifier(model: str = "AttentionBaseNet", *,

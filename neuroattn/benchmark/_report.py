@@ -3,38 +3,33 @@
 Every track's evaluation (:mod:`~neuroattn.benchmark.mi`,
 :mod:`~neuroattn.benchmark.seizure`, :mod:`~neuroattn.benchmark.fmri`,
 :mod:`~neuroattn.benchmark.encoding`) and every script in ``benchmarks/`` writes its
-files through :func:`save_results`. Each file is written to a temporary file in the
-destination folder and moved into place with :func:`os.replace`, so an interrupted run
-never leaves a half-written result next to the committed ones. Figures are saved with
-``Figure.savefig`` and never touch matplotlib's backend.
+files through :func:`save_results`. Each file is written with
+:func:`neuroattn._files.atomic_write` (a temporary file in the destination folder moved
+into place with :func:`os.replace`, with the permissions of the user's umask), so an
+interrupted run never leaves a half-written result next to the committed ones. Figures
+are saved with ``Figure.savefig`` and never touch matplotlib's backend.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .._files import atomic_write
+
 __all__ = ["save_results", "save_figure"]
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> Path:
-    """Call ``write(file)`` on a temporary file next to ``path``, then move it there."""
+def _write(path: Path, write: Callable[[Any], None], *, binary: bool = False) -> Path:
+    """:func:`neuroattn._files.atomic_write` into ``path``'s folder, created if missing
+    (the file gets the permissions of the user's umask)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, write, binary=binary)
 
 
 def _json_default(obj: Any) -> Any:
@@ -73,8 +68,8 @@ def save_figure(fig: Any, path: str | Path, *, dpi: int = 110, **savefig_kwargs:
     path = Path(path)
     if not path.suffix:
         raise ValueError(f"path needs a suffix naming the image format, got {str(path)!r}.")
-    _atomic_write(path, lambda fh: fig.savefig(fh, format=path.suffix[1:], dpi=dpi,
-                                               **savefig_kwargs), mode="wb")
+    _write(path, lambda fh: fig.savefig(fh, format=path.suffix[1:], dpi=dpi,
+                                        **savefig_kwargs), binary=True)
     if getattr(fig.canvas, "manager", None) is not None:  # made by pyplot: release it
         import matplotlib.pyplot as plt
 
@@ -142,10 +137,9 @@ def save_results(table: pd.DataFrame | None, out_dir: str | Path, stem: str, *,
     paths: dict[str, Path] = {}
     if table is not None:
         kwargs = {"index": table.index.name is not None, **(csv_kwargs or {})}
-        paths["csv"] = _atomic_write(out_dir / f"{stem}.csv",
-                                     lambda fh: table.to_csv(fh, **kwargs))
+        paths["csv"] = _write(out_dir / f"{stem}.csv", lambda fh: table.to_csv(fh, **kwargs))
     if text is not None:
-        paths["json"] = _atomic_write(out_dir / f"{stem}.json", lambda fh: fh.write(text))
+        paths["json"] = _write(out_dir / f"{stem}.json", lambda fh: fh.write(text))
     if plot is not None:
         paths["png"] = save_figure(plot, out_dir / f"{stem}.png", **(savefig_kwargs or {}))
     return paths

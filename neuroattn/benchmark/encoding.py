@@ -150,7 +150,8 @@ def evaluate_encoding(features: FeatureTokens, Y: Any, *, Y_repeats: Any = None,
     ------
     ValueError
         If ``features`` is not a FeatureTokens, ``Y`` (or ``Y_repeats``) does not
-        have one row per image, ``routing`` comes without ``group_names``, or the
+        have one row per image, ``Y`` is not 2-D or holds NaN/inf, ``Y_repeats`` is not
+        3-D with the voxels of ``Y``, ``routing`` comes without ``group_names``, or the
         split is invalid.
     """
     if not isinstance(features, FeatureTokens):
@@ -160,6 +161,16 @@ def evaluate_encoding(features: FeatureTokens, Y: Any, *, Y_repeats: Any = None,
     for name, arr in (("Y", Y), ("Y_repeats", Y_repeats)):
         if arr is not None and len(arr) != n:
             raise ValueError(f"{name} must have one row per image ({n}), got {len(arr)}.")
+    if Y.ndim != 2:
+        raise ValueError(f"Y must be (n_images, n_voxels), got shape {Y.shape}.")
+    if not np.issubdtype(Y.dtype, np.number) or not np.isfinite(Y).all():
+        bad = "not numeric" if not np.issubdtype(Y.dtype, np.number) else \
+            f"{int((~np.isfinite(Y)).sum())} NaN/inf values"
+        raise ValueError(f"Y (the training responses) must be finite numbers; it holds {bad}.")
+    if Y_repeats is not None and (np.ndim(Y_repeats) != 3
+                                  or np.shape(Y_repeats)[2] != Y.shape[1]):
+        raise ValueError(f"Y_repeats must be (n_images, n_repeats, n_voxels={Y.shape[1]}), "
+                         f"got shape {np.shape(Y_repeats)}.")
     if routing is not None:
         if group_names is None:
             raise ValueError("routing needs group_names (the name of each routing group).")

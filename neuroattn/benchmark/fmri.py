@@ -25,10 +25,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
+from .._files import FolderLock, check_output_dir
 from ..data.fmri import RoiTimeSeries
 from ..data.splits import LeaveOneSiteOut
 from ..estimators.brain_mae import BrainMAEPretrainer
 from ._report import save_results
+from ._resume import JobRecords, data_hash
 
 __all__ = ["FMRI_METHODS", "connectivity_pipeline", "fmri_splits", "evaluate_fmri",
            "summarize_fmri", "save_fmri_results"]
@@ -169,10 +171,68 @@ def _connectivity(train: RoiTimeSeries, test: RoiTimeSeries,
     return out
 
 
+def _check_cv(dataset: RoiTimeSeries, cv: str, n_splits: Any) -> None:
+    """Refuse a split that cannot be made, naming the parameter, before any fit."""
+    if cv not in ("leave-site-out", "stratified"):
+        raise ValueError(f"cv must be 'leave-site-out' or 'stratified', got {cv!r}.")
+    if cv == "stratified":
+        if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) \
+                or n_splits < 2:
+            raise ValueError(f"n_splits must be an int >= 2 for cv='stratified', got "
+                             f"{n_splits!r}.")
+        counts = pd.Series(dataset.labels).value_counts()
+        if counts.min() < n_splits:
+            raise ValueError(f"n_splits={n_splits} is more than the {counts.min()} subjects "
+                             f"of the smallest class ({counts.idxmin()!r}); each of the "
+                             "stratified folds needs one of each class.")
+    else:
+        n_sites = len(set(dataset.sites))
+        if n_sites < 2:
+            raise ValueError(f"cv='leave-site-out' needs at least 2 sites, the data have "
+                             f"{n_sites} ({sorted(set(dataset.sites))}); use "
+                             "cv='stratified'.")
+
+
+def _fold(train: RoiTimeSeries, test: RoiTimeSeries, name: str, methods: tuple,
+          pre_params: dict, ft_params: dict, random_state: int,
+          verbose: int) -> list[dict]:
+    """The rows of one split: one per method (NaN scores and a note when a side of the
+    split holds one class)."""
+    y_train, y_test = train.labels.astype(int), test.labels.astype(int)
+    base = {"split": name, "n_train": len(train), "n_test": len(test)}
+    note = ""
+    if len(set(y_test)) < 2:
+        note = f"skipped: test split holds one class ({sorted(set(y_test))})"
+    elif len(set(y_train)) < 2:
+        note = f"skipped: training split holds one class ({sorted(set(y_train))})"
+    if note:
+        return [{"method": m, **base, "accuracy": np.nan, "roc_auc": np.nan,
+                 "fit_seconds": np.nan, "note": note} for m in methods]
+    results = {}
+    if any(m.startswith("brainmae") for m in methods):
+        results.update(_brainmae(train, test, pre_params, ft_params, methods, random_state))
+    results.update(_connectivity(train, test, [m for m in methods
+                                               if not m.startswith("brainmae")]))
+    rows = []
+    for m in methods:
+        score, seconds = results[m]
+        threshold = 0.0 if m.endswith("svm") else 0.5  # decision function vs proba
+        rows.append({"method": m, **base,
+                     "accuracy": float(accuracy_score(y_test, score > threshold)),
+                     "roc_auc": float(roc_auc_score(y_test, score)),
+                     "fit_seconds": float(seconds), "note": ""})
+        if verbose:
+            r = rows[-1]
+            logger.info("%10s %-20s acc %.3f auc %.3f (%.1f s)", name, m, r["accuracy"],
+                        r["roc_auc"], seconds)
+    return rows
+
+
 def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_splits: int = 5,
                   methods: tuple[str, ...] | list[str] = FMRI_METHODS,
                   pretrainer_params: dict[str, Any] | None = None,
                   finetune_params: dict[str, Any] | None = None, random_state: int = 0,
+                  checkpoint_dir: str | Path | None = None, overwrite: bool = False,
                   verbose: int = 0) -> pd.DataFrame:
     """Cross-validated accuracy and ROC AUC of BrainMAE and connectivity baselines.
 
@@ -183,7 +243,8 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
     cv : {"leave-site-out", "stratified"}
         See :func:`fmri_splits`.
     n_splits : int
-        Folds when ``cv="stratified"`` (ignored for leave-site-out).
+        Folds when ``cv="stratified"`` (>= 2, at most the subjects of the smallest
+        class; ignored for leave-site-out).
     methods : sequence of str
         Subset of :data:`FMRI_METHODS`.
     pretrainer_params : dict | None
@@ -194,6 +255,15 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
         (defaults: ``DEFAULT_FINETUNE``).
     random_state : int
         Seed of the splits and of BrainMAE.
+    checkpoint_dir : str | Path | None
+        Folder of per-split records: each split's rows are written there (one small
+        JSON file, atomically) as soon as the split ends, and a rerun with the same
+        folder, data and parameters continues with the next split (logged). The folder
+        is locked while the evaluation runs (a second run on it fails at once). None:
+        nothing is kept.
+    overwrite : bool
+        Discard the split records in ``checkpoint_dir`` and evaluate every split again
+        (default: continue from them).
     verbose : int
         0: silent; 1 or more: log one INFO line per fold and method (logger
         ``neuroattn.benchmark.fmri``).
@@ -203,54 +273,76 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
     pandas.DataFrame
         One row per method and split: ``method, split, n_train, n_test, accuracy,
         roc_auc, fit_seconds, note``. A split whose test (or training) subjects hold
-        one class only is reported with NaN scores and a note, not dropped silently.
+        one class only is reported with NaN scores and a note (and a warning), not
+        dropped silently.
 
     Raises
     ------
     ValueError
-        If a method is unknown, labels are not binary, or the split is invalid.
+        If a method is unknown or none is given, labels are not binary, ``cv`` is
+        unknown, ``n_splits`` is not an int >= 2 or exceeds the smallest class,
+        leave-site-out has one site, or ``checkpoint_dir`` holds the records of a run
+        with other data or parameters.
+    neuroattn._files.FolderLockedError
+        If another run holds ``checkpoint_dir``.
     """
+    methods = tuple(methods)
+    if not methods:
+        raise ValueError(f"methods is empty; choose from {FMRI_METHODS}.")
     unknown = [m for m in methods if m not in FMRI_METHODS]
     if unknown:
         raise ValueError(f"Unknown methods {unknown}; choose from {FMRI_METHODS}.")
     labels = dataset.labels
+    if pd.isna(labels).any():
+        raise ValueError("Every subject needs a label for classification.")
     if set(pd.unique(labels)) - {0, 1}:
         raise ValueError(f"Labels must be 0/1, got {sorted(set(pd.unique(labels)))}.")
+    _check_cv(dataset, cv, n_splits)
     pre_params = {**DEFAULT_PRETRAINER, **(pretrainer_params or {})}
     ft_params = {**DEFAULT_FINETUNE, **(finetune_params or {})}
+    if checkpoint_dir is None:
+        return _evaluate(dataset, cv, n_splits, methods, pre_params, ft_params,
+                         random_state, None, verbose)
+    identity = {"evaluation": "fmri", "cv": cv, "n_splits": n_splits if cv == "stratified"
+                else None, "methods": list(methods), "pretrainer_params": pre_params,
+                "finetune_params": ft_params, "random_state": random_state,
+                "data": data_hash(list(dataset.series), dataset.meta.to_csv(index=False))}
+    check_output_dir(checkpoint_dir, parameter="checkpoint_dir")
+    with FolderLock(checkpoint_dir):
+        records = JobRecords(checkpoint_dir, identity, overwrite=overwrite).open()
+        return _evaluate(dataset, cv, n_splits, methods, pre_params, ft_params,
+                         random_state, records, verbose)
+
+
+def _evaluate(dataset: RoiTimeSeries, cv: str, n_splits: int, methods: tuple,
+              pre_params: dict, ft_params: dict, random_state: int,
+              records: JobRecords | None, verbose: int) -> pd.DataFrame:
+    splits = fmri_splits(dataset, cv, n_splits, random_state)
+    done = [k for k in range(len(splits)) if records is not None
+            and records.path(f"fold-{k:03d}").exists()]
+    if done:
+        logger.info("%s: %d of %d splits already finished, continuing with the next",
+                    records.folder, len(done), len(splits))
     rows = []
-    for name, train_idx, test_idx in fmri_splits(dataset, cv, n_splits, random_state):
-        train, test = dataset.subset(train_idx), dataset.subset(test_idx)
-        y_train, y_test = train.labels.astype(int), test.labels.astype(int)
-        base = {"split": name, "n_train": len(train), "n_test": len(test)}
-        note = ""
-        if len(set(y_test)) < 2:
-            note = f"skipped: test split holds one class ({sorted(set(y_test))})"
-        elif len(set(y_train)) < 2:
-            note = f"skipped: training split holds one class ({sorted(set(y_train))})"
-        if note:
-            warnings.warn(f"Split {name!r} {note}.", stacklevel=2)
-            rows += [{"method": m, **base, "accuracy": np.nan, "roc_auc": np.nan,
-                      "fit_seconds": np.nan, "note": note} for m in methods]
-            continue
-        results = {}
-        if any(m.startswith("brainmae") for m in methods):
-            results.update(_brainmae(train, test, pre_params, ft_params, tuple(methods),
-                                     random_state))
-        results.update(_connectivity(train, test, [m for m in methods
-                                                   if not m.startswith("brainmae")]))
-        for m in methods:
-            score, seconds = results[m]
-            threshold = 0.0 if m.endswith("svm") else 0.5  # decision function vs proba
-            rows.append({"method": m, **base,
-                         "accuracy": accuracy_score(y_test, score > threshold),
-                         "roc_auc": roc_auc_score(y_test, score), "fit_seconds": seconds,
-                         "note": ""})
-            if verbose:
-                r = rows[-1]
-                logger.info("%10s %-20s acc %.3f auc %.3f (%.1f s)", name, m, r["accuracy"],
-                            r["roc_auc"], seconds)
-    return pd.DataFrame(rows)
+    for k, (name, train_idx, test_idx) in enumerate(splits):
+        record = records.load(f"fold-{k:03d}") if records is not None else None
+        if record is not None:
+            if record["split"] != name or record["test"] != test_idx.tolist():
+                raise ValueError(f"{records.path(f'fold-{k:03d}')}: split {k} is "
+                                 f"{record['split']!r}, expected {name!r}; pass "
+                                 "overwrite=True (--overwrite) to start again.")
+            fold = record["rows"]
+        else:
+            fold = _fold(dataset.subset(train_idx), dataset.subset(test_idx), name, methods,
+                         pre_params, ft_params, random_state, verbose)
+            if records is not None:
+                records.save(f"fold-{k:03d}", {"split": name, "test": test_idx.tolist(),
+                                               "rows": fold})
+        if fold and fold[0]["note"]:
+            warnings.warn(f"Split {name!r} {fold[0]['note']}.", stacklevel=3)
+        rows += fold
+    return pd.DataFrame(rows, columns=["method", "split", "n_train", "n_test", "accuracy",
+                                       "roc_auc", "fit_seconds", "note"])
 
 
 def summarize_fmri(results: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,8 @@ row per subject x session x pipeline); :func:`run` writes it with
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import tempfile
 import time
@@ -19,12 +21,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._files import FolderLock, check_output_dir
 from ..data.moabb import get_dataset, get_paradigm
+from ._mi_report import format_summary, plot_paired, summary_table
 from ._pipelines import load_pipelines
-from ._report import save_figure, save_results
+from ._report import _json_default, save_results
+from ._resume import JobRecords, fingerprint, job_id
 
-__all__ = ["run", "BenchmarkResult", "EVALUATIONS", "DEFAULT_PIPELINES", "summary_table",
-           "format_summary", "plot_paired"]
+__all__ = ["run", "BenchmarkResult", "PipelineFailedError", "EVALUATIONS",
+           "DEFAULT_PIPELINES", "summary_table", "format_summary", "plot_paired"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +42,11 @@ EVALUATIONS = {"within_session": "WithinSessionEvaluation",
 DEFAULT_PIPELINES = ("CSP+LDA", "TS+LR", "CAN-SE")
 
 
+class PipelineFailedError(RuntimeError):
+    """A pipeline raised during :func:`run` (with ``on_error="stop"``); the message names
+    the pipeline, dataset and subject, and the results that were kept."""
+
+
 @dataclass
 class BenchmarkResult:
     """What :func:`run` produced.
@@ -45,13 +55,19 @@ class BenchmarkResult:
     ----------
     results : pandas.DataFrame
         MOABB's per-subject/session table (``score``, ``time``, ``pipeline``,
-        ``dataset``, ``subject``, ``session``, ...).
+        ``dataset``, ``subject``, ``session``, ...); with failures (``on_error=
+        "continue"``) a row per failed job with a NaN ``score`` and its ``error``.
     summary : pandas.DataFrame
         :func:`~neuroattn.benchmark.summary_table` of ``results``.
     table : str
-        The summary as printable text.
-    csv_path, summary_path, plot_path : Path | None
+        The summary as printable text, followed by the failed jobs if any.
+    csv_path, summary_path, plot_path, failures_path : Path | None
         Written files (None when ``output_dir`` was None or nothing could be drawn).
+    failures : pandas.DataFrame
+        One row per failed job: ``pipeline``, ``dataset``, ``subject`` (None for a
+        cross-subject job), ``error``.
+    resumed : int
+        Jobs read back from ``output_dir`` instead of being evaluated again.
     """
 
     results: pd.DataFrame
@@ -61,6 +77,13 @@ class BenchmarkResult:
     summary_path: Path | None = None
     plot_path: Path | None = None
     seconds: float = field(default=0.0)
+    failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILURE_COLUMNS))
+    failures_path: Path | None = None
+    resumed: int = 0
+
+
+#: Columns of :attr:`BenchmarkResult.failures` (and ``failures.csv``).
+FAILURE_COLUMNS = ["pipeline", "dataset", "subject", "error"]
 
 
 def _ignore_known_moabb_warnings() -> None:
@@ -74,10 +97,7 @@ def _ignore_known_moabb_warnings() -> None:
                             "dtype is deprecated", module="moabb")
 
 
-def _evaluation(name: str, paradigm, datasets: list, random_state: int, n_jobs: int,
-                hdf5_path: str):
-    import moabb.evaluations as mevaluations
-
+def _check_evaluation(name: str, datasets: list) -> None:
     if name not in EVALUATIONS:
         raise ValueError(f"Unknown evaluation {name!r}; expected one of {sorted(EVALUATIONS)}.")
     if name == "cross_session":
@@ -89,10 +109,49 @@ def _evaluation(name: str, paradigm, datasets: list, random_state: int, n_jobs: 
         few = [d.code for d in datasets if len(d.subject_list) < 2]
         if few:
             raise ValueError(f"cross_subject needs at least 2 subjects; {few} have fewer.")
+
+
+def _evaluation(name: str, paradigm, datasets: list, random_state: int, n_jobs: int,
+                hdf5_path: str):
+    import moabb.evaluations as mevaluations
+
+    _check_evaluation(name, datasets)
     cls = getattr(mevaluations, EVALUATIONS[name])
     return cls(paradigm=paradigm, datasets=datasets, random_state=random_state,
                n_jobs=n_jobs, overwrite=True, hdf5_path=hdf5_path, save_model=False,
                verbose="ERROR")
+
+
+def _evaluate_job(evaluation: str, paradigm, dataset, subject, name: str, pipe,
+                  random_state: int, n_jobs: int) -> list[dict]:
+    """MOABB's rows for one pipeline on one subject (all subjects when ``subject`` is
+    None), as plain JSON values (so a fresh and a resumed run give the same table)."""
+    import torch
+
+    if subject is not None:
+        dataset = copy.copy(dataset)
+        dataset.subject_list = [subject]
+    with tempfile.TemporaryDirectory() as hdf5:
+        ev = _evaluation(evaluation, paradigm, [dataset], random_state, n_jobs, hdf5)
+        # Pipelines without a seed of their own draw from torch's global RNG: seed it
+        # for this job in a fork, so the caller's RNG is untouched and a resumed run
+        # repeats the scores of an uninterrupted one.
+        with torch.random.fork_rng(), warnings.catch_warnings():
+            _ignore_known_moabb_warnings()
+            torch.manual_seed(random_state)
+            frame = ev.process({name: pipe})
+    return json.loads(json.dumps(frame.to_dict("records"), default=_json_default))
+
+
+def _resolve_pipelines(pipelines: dict | list[str] | str | Path | None) -> dict:
+    if pipelines is None:
+        return load_pipelines(names=list(DEFAULT_PIPELINES))
+    if isinstance(pipelines, dict):
+        return dict(pipelines)
+    if isinstance(pipelines, (list, tuple)) and all(isinstance(p, str) for p in pipelines) \
+            and not any(p.endswith((".yml", ".yaml", "/")) for p in pipelines):
+        return load_pipelines(names=list(pipelines))
+    return load_pipelines(pipelines)
 
 
 def run(pipelines: dict | list[str] | str | None = None,
@@ -100,15 +159,22 @@ def run(pipelines: dict | list[str] | str | None = None,
         paradigm: str = "left_right", subjects: list[int] | None = None,
         baseline: str | None = "CSP+LDA", output_dir: str | Path | None = None,
         paradigm_kwargs: dict[str, Any] | None = None, random_state: int = 0,
-        n_jobs: int = 1, verbose: int = 1) -> BenchmarkResult:
+        n_jobs: int = 1, on_error: str = "stop", overwrite: bool = False,
+        verbose: int = 1) -> BenchmarkResult:
     """Evaluate pipelines on MOABB datasets and report mean +/- std per pipeline.
+
+    The work is split into jobs (a pipeline on one subject of a dataset; on a whole
+    dataset for ``cross_subject``). With ``output_dir``, each job's scores are written
+    to ``output_dir/scores/`` as soon as it ends, the folder is locked for the run, and
+    a rerun on the same folder continues with the jobs not yet finished (logged).
 
     Parameters
     ----------
     pipelines : dict | list of str | str | None
         A ``{name: sklearn pipeline}`` dict, names of neuroattn's YAML pipelines
         (see :func:`~neuroattn.benchmark.list_pipelines`), a path to YAML files, or
-        None for :data:`DEFAULT_PIPELINES`.
+        None for :data:`DEFAULT_PIPELINES`. A YAML file is code (its ``from:``
+        modules are imported): give only files you trust.
     datasets : list | str
         MOABB dataset class names (``"BNCI2014_001"``, ``"PhysionetMI"``), dataset
         instances, or ``"simulated"`` (offline, the default).
@@ -121,16 +187,27 @@ def run(pipelines: dict | list[str] | str | None = None,
     baseline : str | None
         Pipeline on the x axis of the paired plot (None: no plot).
     output_dir : str | Path | None
-        Where to write ``results.csv``, ``summary.csv`` and ``paired.png``.
+        Where to write ``results.csv``, ``summary.csv``, ``paired.png``,
+        ``failures.csv`` (when a job failed) and the per-job records ``scores/``;
+        checked (created, writable) before any data is loaded.
     paradigm_kwargs : dict | None
         Passed to the paradigm (``fmin``, ``fmax``, ``resample``, ``n_classes``...).
     random_state : int
-        Seeds MOABB's folds, and torch's random numbers for each pipeline (in a fork
-        of torch's generator: the caller's global RNG state is left as it was).
+        Seeds MOABB's folds, and torch's random numbers for each job (in a fork of
+        torch's generator: the caller's global RNG state is left as it was).
     n_jobs : int
         MOABB's parallel jobs.
+    on_error : {"stop", "continue"}
+        When a pipeline raises: ``"stop"`` writes the finished jobs' results and
+        raises :class:`PipelineFailedError` naming the pipeline, dataset and subject;
+        ``"continue"`` warns, records the failure (``failures``, ``failures.csv``, the
+        printed table) and goes on with the other jobs.
+    overwrite : bool
+        Discard the job records of a previous run in ``output_dir`` instead of
+        continuing it.
     verbose : int
-        0: silent; 1 or more: a progress bar (one step per dataset and pipeline).
+        0: silent; 1 or more: a progress bar (one step per job) and a log line when
+        finished jobs are read back.
 
     Returns
     -------
@@ -139,11 +216,30 @@ def run(pipelines: dict | list[str] | str | None = None,
     Raises
     ------
     ValueError
-        On unknown datasets, pipelines, evaluation or paradigm names, a paradigm that
-        does not suit a dataset, too few sessions (cross-session) or subjects
-        (cross-subject), or a baseline that is not among the pipelines.
+        On unknown datasets, pipelines, evaluation, paradigm or ``on_error`` values, a
+        paradigm that does not suit a dataset, too few sessions (cross-session) or
+        subjects (cross-subject), a baseline that is not among the pipelines, an
+        ``output_dir`` that is a file, or one that holds the records of a run with
+        other parameters (or another pipeline of the same name).
+    PipelineFailedError
+        With ``on_error="stop"``, when a pipeline raises (the finished jobs are kept).
+    neuroattn._files.FolderLockedError
+        If another run is writing ``output_dir``.
     """
-    import torch
+    if on_error not in ("stop", "continue"):
+        raise ValueError(f"on_error must be 'stop' or 'continue', got {on_error!r}.")
+    if output_dir is None:
+        return _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, None,
+                    paradigm_kwargs, random_state, n_jobs, on_error, overwrite, verbose)
+    folder = check_output_dir(output_dir, parameter="output_dir")
+    with FolderLock(folder):
+        return _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, folder,
+                    paradigm_kwargs, random_state, n_jobs, on_error, overwrite, verbose)
+
+
+def _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, folder,
+         paradigm_kwargs, random_state, n_jobs, on_error, overwrite,
+         verbose) -> BenchmarkResult:
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
@@ -154,178 +250,125 @@ def run(pipelines: dict | list[str] | str | None = None,
     bad = [d.code for d in dsets if not para.is_valid(d)]
     if bad:
         raise ValueError(f"Paradigm {type(para).__name__} does not apply to {bad}.")
-    if pipelines is None:
-        pipes = load_pipelines(names=list(DEFAULT_PIPELINES))
-    elif isinstance(pipelines, dict):
-        pipes = dict(pipelines)
-    elif isinstance(pipelines, (list, tuple)) and all(isinstance(p, str) for p in pipelines) \
-            and not any(p.endswith((".yml", ".yaml", "/")) for p in pipelines):
-        pipes = load_pipelines(names=list(pipelines))
-    else:
-        pipes = load_pipelines(pipelines)
+    _check_evaluation(evaluation, dsets)
+    pipes = _resolve_pipelines(pipelines)
     if not pipes:
         raise ValueError("No pipeline to evaluate.")
     if baseline is not None and baseline not in pipes:
         raise ValueError(f"baseline {baseline!r} is not among the pipelines {list(pipes)}.")
+    records = None
+    if folder is not None:
+        identity = {"evaluation": "moabb", "moabb_evaluation": evaluation,
+                    "paradigm": paradigm, "paradigm_kwargs": paradigm_kwargs or {},
+                    "random_state": random_state}
+        records = JobRecords(folder / "scores", identity, overwrite=overwrite,
+                             parameter="output_dir").open()
+    jobs = [(d, name, s) for d in dsets for name in pipes
+            for s in ([None] if evaluation == "cross_subject" else list(d.subject_list))]
+    prints = {name: fingerprint(pipe) for name, pipe in pipes.items()}
+    rows: list[dict] = []
+    failures: list[dict] = []
+    resumed = 0
+    todo = []
+    for job in jobs:
+        record = None if records is None else records.load(job_id(*_job_key(job)))
+        if record is not None and record["pipeline_repr"] != prints[job[1]]:
+            raise ValueError(
+                f"{records.path(job_id(*_job_key(job)))}: pipeline {job[1]!r} of the "
+                f"previous run in {folder} differs from the one given now; use another "
+                "output folder or pass overwrite=True (--overwrite).")
+        todo.append((job, record))
+        resumed += record is not None
+    if resumed and verbose:
+        logger.info("%s: %d of %d jobs (pipeline x dataset x subject) already finished; "
+                    "continuing with the %d others (overwrite=True / --overwrite starts "
+                    "again)", folder, resumed, len(jobs), len(jobs) - resumed)
 
-    frames = []
     moabb_logger = logging.getLogger("moabb")
     moabb_level = moabb_logger.level
     moabb_logger.setLevel(logging.ERROR)  # MOABB's per-fold INFO lines; restored below
     try:
-        with tempfile.TemporaryDirectory() as hdf5:
-            jobs = [(d, n) for d in dsets for n in pipes]
-            bar = tqdm(jobs, disable=verbose < 1, desc="benchmark", unit="pipeline")
-            for dataset, name in bar:
-                bar.set_postfix_str(f"{dataset.code[:24]} / {name}")
-                ev = _evaluation(evaluation, para, [dataset], random_state, n_jobs, hdf5)
-                # Pipelines without a seed of their own draw from torch's global RNG:
-                # seed it for this pipeline in a fork, so the caller's RNG is untouched.
-                with torch.random.fork_rng(), warnings.catch_warnings():
-                    _ignore_known_moabb_warnings()
-                    torch.manual_seed(random_state)
-                    frames.append(ev.process({name: pipes[name]}))
+        bar = tqdm(todo, disable=verbose < 1, desc="benchmark", unit="job")
+        for (dataset, name, subject), record in bar:
+            if record is not None:
+                rows += record["rows"]
+                continue
+            bar.set_postfix_str(f"{dataset.code[:24]} / {name}"
+                                + ("" if subject is None else f" / {subject}"))
+            try:
+                job_rows = _evaluate_job(evaluation, para, dataset, subject, name,
+                                         pipes[name], random_state, n_jobs)
+            except Exception as exc:
+                where = (f"pipeline {name!r} failed on dataset {dataset.code}"
+                         + ("" if subject is None else f", subject {subject}"))
+                failures.append({"pipeline": name, "dataset": dataset.code,
+                                 "subject": subject,
+                                 "error": f"{type(exc).__name__}: {exc}"})
+                if on_error == "stop":
+                    kept = _finish(rows, failures, para, evaluation, baseline, pipes,
+                                   folder, start, resumed, in_table=False)
+                    saved = (f" The {len(rows)} scores of the finished jobs are in "
+                             f"{kept.csv_path}; rerun to continue with the others."
+                             if kept is not None and kept.csv_path else "")
+                    raise PipelineFailedError(
+                        f"{where}: {type(exc).__name__}: {exc}.{saved} Use on_error="
+                        "'continue' (--on-error continue) to go on past failures.") from exc
+                warnings.warn(f"{where}: {type(exc).__name__}: {exc}; recorded as a failure, "
+                              "continuing with the other jobs.", RuntimeWarning, stacklevel=3)
+                continue
+            rows += job_rows
+            if records is not None:
+                records.save(job_id(*_job_key((dataset, name, subject))),
+                             {"pipeline_repr": prints[name], "rows": job_rows})
     finally:
         moabb_logger.setLevel(moabb_level)
-    results = pd.concat(frames, ignore_index=True)
+    return _finish(rows, failures, para, evaluation, baseline, pipes, folder, start, resumed)
+
+
+def _job_key(job: tuple) -> tuple:
+    dataset, name, subject = job
+    return (dataset.code, name, "all" if subject is None else subject)
+
+
+def _finish(rows: list[dict], failures: list[dict], para, evaluation: str,
+            baseline: str | None, pipes: dict, folder: Path | None, start: float,
+            resumed: int, in_table: bool = True) -> BenchmarkResult | None:
+    """The result of the finished jobs (and failures), written to ``folder``; None when
+    nothing is to be reported. ``in_table``: failed jobs also get a row (NaN score)."""
+    fails = pd.DataFrame(failures, columns=FAILURE_COLUMNS)
+    failed_rows = [{"score": np.nan, "dataset": f["dataset"], "pipeline": f["pipeline"],
+                    "subject": None if f["subject"] is None else str(f["subject"]),
+                    "error": f["error"]} for f in failures] if in_table else []
+    if folder is not None:
+        failures_path = folder / "failures.csv"
+        if failures:
+            save_results(fails, folder, "failures")
+        else:
+            failures_path.unlink(missing_ok=True)  # a stale list of an earlier run
+    if not rows and not failed_rows:
+        return None
+    results = pd.DataFrame(rows + failed_rows)
+    if not rows:  # every job failed: the table has the failures only
+        results = results.reindex(columns=["score", "pipeline", "dataset", "subject",
+                                           "session", "error"])
     summary = summary_table(results)
     metric = "roc_auc" if para.scoring == "roc_auc" else str(para.scoring)
     table = format_summary(summary, metric=f"{metric}, {evaluation}")
-    out = BenchmarkResult(results, summary, table, seconds=time.perf_counter() - start)
-    logger.info("%d scores in %.0f s", len(results), out.seconds)
-    if output_dir is not None:
-        out.csv_path = save_results(results, output_dir, "results")["csv"]
-        out.summary_path = save_results(summary, output_dir, "summary")["csv"]
-        if baseline is not None and len(pipes) > 1:
-            out.plot_path = plot_paired(results, baseline, Path(output_dir) / "paired.png",
+    if failures:
+        table += f"\n\n{len(failures)} failed job(s):\n" + "\n".join(
+            f"  {f['pipeline']} on {f['dataset']}"
+            + ("" if f["subject"] is None else f" subject {f['subject']}")
+            + f": {f['error']}" for f in failures)
+    out = BenchmarkResult(results, summary, table, seconds=time.perf_counter() - start,
+                          failures=fails, resumed=resumed)
+    logger.info("%d scores in %.0f s", len(rows), out.seconds)
+    if folder is not None:
+        out.csv_path = save_results(results, folder, "results")["csv"]
+        out.summary_path = save_results(summary, folder, "summary")["csv"]
+        out.failures_path = folder / "failures.csv" if failures else None
+        scored = results.dropna(subset=["score"])
+        if baseline is not None and len(pipes) > 1 and baseline in set(scored["pipeline"]) \
+                and scored["pipeline"].nunique() > 1:
+            out.plot_path = plot_paired(scored, baseline, folder / "paired.png",
                                         metric=metric)
     return out
-
-
-def _check_results(results: pd.DataFrame) -> None:
-    need = {"score", "pipeline", "dataset", "subject", "session"}
-    missing = need - set(results.columns)
-    if missing:
-        raise ValueError(f"results lack the columns {sorted(missing)} of a MOABB result table.")
-    if results.empty:
-        raise ValueError("results is empty: no pipeline was evaluated.")
-
-
-def summary_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation of the score per pipeline and dataset.
-
-    Parameters
-    ----------
-    results : pandas.DataFrame
-        MOABB results: one row per subject / session (/ fold) with ``score``,
-        ``pipeline``, ``dataset``, ``subject``, ``session``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``pipeline``; for each dataset the columns ``(dataset, "mean")``,
-        ``(dataset, "std")`` and ``(dataset, "n")``, rows sorted by the mean over
-        datasets, best first.
-
-    Raises
-    ------
-    ValueError
-        If columns are missing or the table is empty.
-    """
-    _check_results(results)
-    table = results.groupby(["pipeline", "dataset"])["score"].agg(["mean", "std", "count"])
-    table = table.rename(columns={"count": "n"}).unstack("dataset")
-    table = table.swaplevel(0, 1, axis=1).sort_index(axis=1, level=0, sort_remaining=False)
-    order = results.groupby("pipeline")["score"].mean().sort_values(ascending=False).index
-    return table.loc[order]
-
-
-def format_summary(table: pd.DataFrame, metric: str = "score") -> str:
-    """The summary as an aligned text table with ``mean +/- std`` cells.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Output of :func:`summary_table`.
-    metric : str
-        Name shown above the table (``"roc_auc"``, ``"accuracy"``).
-
-    Returns
-    -------
-    str
-    """
-    datasets = list(dict.fromkeys(table.columns.get_level_values(0)))
-    rows = [["pipeline"] + [str(d) for d in datasets]]
-    for name, row in table.iterrows():
-        cells = []
-        for d in datasets:
-            mean, std = row[(d, "mean")], row[(d, "std")]
-            cells.append("-" if np.isnan(mean) else
-                         f"{mean:.3f} +/- {0.0 if np.isnan(std) else std:.3f}")
-        rows.append([str(name)] + cells)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return f"{metric} (mean +/- std over subjects/sessions)\n" + "\n".join(lines)
-
-
-def plot_paired(results: pd.DataFrame, baseline: str, path: str | Path,
-                metric: str = "score") -> Path:
-    """Score of every pipeline against a baseline, one point per subject and session.
-
-    Parameters
-    ----------
-    results : pandas.DataFrame
-        MOABB results (see :func:`summary_table`).
-    baseline : str
-        Pipeline on the x axis of every panel.
-    path : str | Path
-        PNG file to write.
-    metric : str
-        Axis label.
-
-    Returns
-    -------
-    Path
-        The written PNG.
-
-    Raises
-    ------
-    ValueError
-        If ``baseline`` is not in the results or it is the only pipeline.
-    """
-    from matplotlib.figure import Figure
-
-    _check_results(results)
-    pipelines = list(dict.fromkeys(results["pipeline"]))
-    if baseline not in pipelines:
-        raise ValueError(f"baseline {baseline!r} is not among the pipelines {pipelines}.")
-    others = [p for p in pipelines if p != baseline]
-    if not others:
-        raise ValueError("A paired plot needs at least one pipeline besides the baseline.")
-    keys = ["dataset", "subject", "session"]
-    wide = results.groupby(keys + ["pipeline"])["score"].mean().unstack("pipeline")
-    n_cols = min(4, len(others))
-    n_rows = int(np.ceil(len(others) / n_cols))
-    fig = Figure(figsize=(3.2 * n_cols, 3.2 * n_rows))
-    axes = fig.subplots(n_rows, n_cols, squeeze=False)
-    lo = float(np.nanmin(wide.values)) - 0.02
-    hi = float(np.nanmax(wide.values)) + 0.02
-    datasets = list(dict.fromkeys(wide.index.get_level_values("dataset")))
-    for ax, name in zip(axes.flat, others):
-        for k, d in enumerate(datasets):
-            sub = wide.xs(d, level="dataset")
-            ax.scatter(sub[baseline], sub[name], s=18, alpha=0.8, color=f"C{k}",
-                       label=str(d) if name == others[0] else None)
-        ax.plot([lo, hi], [lo, hi], color="0.5", lw=0.8, ls="--")
-        wins = int((wide[name] > wide[baseline]).sum())
-        ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel=f"{baseline} ({metric})",
-               ylabel=f"{name} ({metric})",
-               title=f"{name}: better on {wins}/{int(wide[name].notna().sum())}")
-        ax.set_aspect("equal")
-        ax.title.set_fontsize(9)
-    for ax in list(axes.flat)[len(others):]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return save_figure(fig, path, dpi=110)

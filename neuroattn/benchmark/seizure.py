@@ -11,17 +11,21 @@ the event metrics cannot use other values than the labels were made with.
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from .._files import FolderLock, check_output_dir
 from ..data.seizure import SeizureWindows
 from ..data.splits import LeaveOneSeizureOut
 from ..estimators.seizure import SeizureForecaster
 from ..metrics.seizure import event_metrics, window_auc
+from ._resume import JobRecords, data_hash, decode_arrays, encode_arrays, fingerprint
 
 __all__ = ["evaluate_leave_one_seizure_out", "rescore_alarms", "seizure_scores"]
 
@@ -43,10 +47,49 @@ def _check_verbose(verbose: Any) -> int:
     return int(verbose)
 
 
+def _fold(forecaster: Any, baseline: Any, windows: SeizureWindows, train: np.ndarray,
+          test: np.ndarray, sid: int, kwargs: dict) -> dict:
+    """Fit on ``train``, score and monitor the held-out seizure ``sid``: the fold's record
+    (scores, alarms, monitored spans, seizures and probability traces)."""
+    est = clone(forecaster).fit(windows.X[train], windows.y[train])
+    fold = {"window_auc": float(window_auc(windows.y[test],
+                                           est.preictal_proba(windows.X[test])))}
+    if baseline is not None:
+        base = clone(baseline).fit(windows.X[train], windows.y[train])
+        fold["baseline_window_auc"] = float(window_auc(
+            windows.y[test], base.predict_proba(windows.X[test])[:, 1]))
+    alarms: list[float] = []
+    monitored, seizures, traces = [], [], []
+    for r in np.unique(windows.recording[test]):
+        rec = windows.recordings[int(r)]
+        res = est.monitor(rec, **kwargs)
+        if (windows.seizure[test][windows.recording[test] == r] == sid).any():
+            lo, hi = rec.start, rec.start + rec.duration
+            seizures += [list(s) for s in rec.absolute_seizures]
+        else:
+            sel = windows.start[test][windows.recording[test] == r]
+            lo, hi = sel.min(), sel.max() + windows.window_seconds
+        keep = (res.alarms + rec.start >= lo) & (res.alarms + rec.start <= hi)
+        alarms += (res.alarms[keep] + rec.start).tolist()
+        monitored.append([lo, hi])
+        traces.append({"start": rec.start, "times": np.asarray(res.times),
+                       "probability": np.asarray(res.probability), "span": [lo, hi]})
+    fold.update(seizure=sid, n_alarms=len(alarms))
+    return {"fold": fold, "alarms": alarms, "monitored": monitored, "seizures": seizures,
+            "traces": traces}
+
+
+def _normalise(record: dict) -> dict:
+    """A fold record as it reads back from its JSON file (numpy scalars as Python
+    numbers, arrays with their dtype), so that a resumed run equals a fresh one."""
+    return decode_arrays(json.loads(json.dumps(encode_arrays(record))))
+
+
 def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: SeizureWindows,
                                    *, cv: Any = None, baseline: Any = None,
                                    monitor_kwargs: dict | None = None,
-                                   verbose: int = 0) -> dict:
+                                   checkpoint_dir: str | Path | None = None,
+                                   overwrite: bool = False, verbose: int = 0) -> dict:
     """Leave-one-seizure-out evaluation of one subject: window AUC and event metrics.
 
     For each fold of ``cv`` a clone of ``forecaster`` is fitted on the training
@@ -74,6 +117,15 @@ def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: Seizu
     monitor_kwargs : dict | None
         Extra arguments of :meth:`SeizureForecaster.monitor`; channels, rate, window
         length and band-pass default to those of ``windows``.
+    checkpoint_dir : str | Path | None
+        Folder of per-fold records: each fold's scores, alarms and traces are written
+        there (one JSON file, atomically) as soon as the fold ends, and a rerun with the
+        same folder, windows and parameters continues with the next fold (logged); the
+        result equals an uninterrupted run's. The folder is locked while the evaluation
+        runs. None: nothing is kept.
+    overwrite : bool
+        Delete the fold records of an earlier run in ``checkpoint_dir`` and fit every
+        fold again.
     verbose : int
         0: silent; 1 or more: log one INFO line per fold (logger
         ``neuroattn.benchmark.seizure``).
@@ -94,55 +146,72 @@ def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: Seizu
     ------
     ValueError
         If the subject has fewer than 2 seizures or no interictal windows, a test fold
-        of ``cv`` does not hold the preictal windows of exactly one seizure, or
-        ``verbose`` is not an int >= 0.
+        of ``cv`` does not hold the preictal windows of exactly one seizure (or ``cv``
+        yields no fold), ``verbose`` is not an int >= 0, or ``checkpoint_dir`` holds
+        the records of a run with other windows or parameters.
+    neuroattn._files.FolderLockedError
+        If another run holds ``checkpoint_dir``.
     """
     verbose = _check_verbose(verbose)
     cv = LeaveOneSeizureOut() if cv is None else cv
     if not hasattr(cv, "split"):
         raise ValueError(f"cv must be a cross-validator with split(windows), got {cv!r}.")
-    labelling = _labelling(windows)
     kwargs = dict(monitor_kwargs or {})
     kwargs.setdefault("ch_names", windows.ch_names)
     kwargs.setdefault("sfreq", windows.sfreq)
     kwargs.setdefault("window_seconds", windows.window_seconds)
     kwargs.setdefault("l_freq", windows.l_freq)
     kwargs.setdefault("h_freq", windows.h_freq)
+    if checkpoint_dir is None:
+        return _evaluate(forecaster, windows, cv, baseline, kwargs, None, verbose)
+    identity = {"evaluation": "leave_one_seizure_out", "forecaster": fingerprint(forecaster),
+                "baseline": fingerprint(baseline), "cv": fingerprint(cv),
+                "monitor_kwargs": repr(sorted(kwargs.items())),
+                "data": data_hash(windows.X, windows.y, windows.seizure, windows.recording,
+                                  windows.start, repr(sorted(_labelling(windows).items())))}
+    check_output_dir(checkpoint_dir, parameter="checkpoint_dir")
+    with FolderLock(checkpoint_dir):
+        records = JobRecords(checkpoint_dir, identity, overwrite=overwrite).open()
+        return _evaluate(forecaster, windows, cv, baseline, kwargs, records, verbose)
+
+
+def _evaluate(forecaster: Any, windows: SeizureWindows, cv: Any, baseline: Any,
+              kwargs: dict, records: JobRecords | None, verbose: int) -> dict:
+    splits = list(cv.split(windows))
+    if not splits:
+        raise ValueError(f"cv {cv!r} yielded no fold for these windows.")
+    done = [k for k in range(len(splits)) if records is not None
+            and records.path(f"fold-{k:03d}").exists()]
+    if done:
+        logger.info("%s: %d of %d folds already finished, continuing with the next",
+                    records.folder, len(done), len(splits))
     folds, alarms, monitored, seizures, traces = [], [], [], [], []
-    for train, test in cv.split(windows):
+    for k, (train, test) in enumerate(splits):
         held_out = np.unique(windows.seizure[test][windows.y[test] == 1])
         if held_out.size != 1:
             raise ValueError(f"Each test fold of cv must hold the preictal windows of one "
                              f"seizure, got seizures {held_out.tolist()}.")
         sid = int(held_out[0])
-        est = clone(forecaster).fit(windows.X[train], windows.y[train])
-        fold = {"window_auc": window_auc(windows.y[test], est.preictal_proba(windows.X[test]))}
-        if baseline is not None:
-            base = clone(baseline).fit(windows.X[train], windows.y[train])
-            fold["baseline_window_auc"] = window_auc(
-                windows.y[test], base.predict_proba(windows.X[test])[:, 1])
-        fold_alarms: list[float] = []
-        for r in np.unique(windows.recording[test]):
-            rec = windows.recordings[int(r)]
-            res = est.monitor(rec, **kwargs)
-            if (windows.seizure[test][windows.recording[test] == r] == sid).any():
-                lo, hi = rec.start, rec.start + rec.duration
-                seizures += [s for s in rec.absolute_seizures]
-            else:
-                sel = windows.start[test][windows.recording[test] == r]
-                lo, hi = sel.min(), sel.max() + windows.window_seconds
-            keep = (res.alarms + rec.start >= lo) & (res.alarms + rec.start <= hi)
-            fold_alarms += (res.alarms[keep] + rec.start).tolist()
-            monitored.append((lo, hi))
-            traces.append({"start": rec.start, "times": res.times,
-                           "probability": res.probability, "span": (lo, hi)})
-        alarms += fold_alarms
-        fold.update(seizure=sid, n_alarms=len(fold_alarms))
+        record = records.load(f"fold-{k:03d}") if records is not None else None
+        if record is not None and record["fold"]["seizure"] != sid:
+            raise ValueError(f"{records.path(f'fold-{k:03d}')}: fold {k} holds seizure "
+                             f"{record['fold']['seizure']}, expected {sid}; pass "
+                             "overwrite=True to start again.")
+        if record is None:
+            record = _normalise(_fold(forecaster, baseline, windows, train, test, sid,
+                                      kwargs))
+            if records is not None:
+                records.save(f"fold-{k:03d}", record)
+        fold = record["fold"]
+        alarms += record["alarms"]
+        monitored += [tuple(m) for m in record["monitored"]]
+        seizures += [tuple(s) for s in record["seizures"]]
+        traces += [{**t, "span": tuple(t["span"])} for t in record["traces"]]
         folds.append(fold)
         if verbose:
             logger.info("fold seizure %d: %s", sid, ", ".join(
-                f"{k}={v:.3f}" for k, v in fold.items() if isinstance(v, float)))
-    events = event_metrics(alarms, sorted(set(seizures)), monitored, **labelling)
+                f"{key}={v:.3f}" for key, v in fold.items() if isinstance(v, float)))
+    events = event_metrics(alarms, sorted(set(seizures)), monitored, **_labelling(windows))
     params = forecaster.get_params()
     out = {"folds": folds, "window_auc": float(np.mean([f["window_auc"] for f in folds])),
            "events": events.as_dict(), "alarms": alarms, "monitored": monitored,

@@ -1,21 +1,36 @@
-"""``neuroattn benchmark``: MOABB evaluations of YAML pipelines, offline by default."""
+"""``neuroattn benchmark``: MOABB evaluations of YAML pipelines, offline by default.
+
+A YAML pipeline file is code (its ``from:`` modules are imported, MOABB's design): the
+command reads the shipped pipelines and the files named with ``--pipelines`` only.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from ._common import add_training, add_verbosity, set_threads
+from ._common import Interrupted, add_training, add_verbosity, set_threads
 
 NAME = "benchmark"
 HELP = ("Compare motor-imagery pipelines (channel-attention nets, DBConformer, CSP+LDA, "
         "tangent space) with MOABB; offline on simulated EEG by default.")
 
 
+#: Shown at the end of ``neuroattn benchmark --help``.
+EPILOG = ("Pipeline files are code: each step's 'from:' module is imported and its 'name:' "
+          "called (MOABB's design), so a YAML file can run anything installed. Pass only "
+          "files you trust; nothing is read from the working directory unless named with "
+          "--pipelines. A rerun with the same --out continues with the pipelines and "
+          "subjects not yet finished (--overwrite starts again).")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..benchmark import DEFAULT_PIPELINES, EVALUATIONS
 
+    parser.epilog = EPILOG
     parser.add_argument("--pipelines", nargs="+", default=None, metavar="NAME_OR_PATH",
-                        help="pipeline names (see --list) or YAML files/folders; default: "
+                        help="pipeline names (see --list) or YAML files/folders (code: "
+                             "give only files you trust); default: "
                              + ", ".join(DEFAULT_PIPELINES))
     parser.add_argument("--datasets", nargs="+", default=["simulated"], metavar="NAME",
                         help="MOABB dataset class names (BNCI2014_001, PhysionetMI) or "
@@ -30,7 +45,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", default="CSP+LDA",
                         help="pipeline on the x axis of the paired plot")
     parser.add_argument("--out", default="benchmark_output",
-                        help="output folder: results.csv, summary.csv and paired.png")
+                        help="output folder: results.csv, summary.csv, paired.png, "
+                             "failures.csv and the per-job scores/ (locked while running)")
+    parser.add_argument("--on-error", choices=["stop", "continue"], default="stop",
+                        help="when a pipeline raises: stop (keep the finished results and "
+                             "exit with an error naming it) or continue (record the failure "
+                             "in failures.csv and the table, go on, exit status 1); default "
+                             "stop")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="discard the finished jobs of an earlier run in --out instead "
+                             "of continuing it")
     parser.add_argument("--n-jobs", type=int, default=1, help="MOABB parallel jobs")
     # --threads defaults to 1: small nets on short windows gain little from more, and a
     # busy machine loses. --max-epochs and --device override every pipeline step that
@@ -65,23 +89,43 @@ def _pipelines(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._files import check_output_dir
     from ..benchmark import list_pipelines
     from ..benchmark import run as run_benchmark
+    from ..benchmark.mi import PipelineFailedError
 
     if args.list:
         for name in list_pipelines():
             print(name)
         return 0
+    check_output_dir(args.out, parameter="--out")  # before any pipeline or data is loaded
     set_threads(args.threads)
     paradigm_kwargs = {k: v for k, v in (("fmin", args.fmin), ("fmax", args.fmax))
                        if v is not None}
-    result = run_benchmark(_pipelines(args), args.datasets, evaluation=args.evaluation,
-                           paradigm=args.paradigm, subjects=args.subjects,
-                           baseline=args.baseline, output_dir=args.out,
-                           paradigm_kwargs=paradigm_kwargs, random_state=args.seed,
-                           n_jobs=args.n_jobs, verbose=args.verbose)
+    try:
+        result = run_benchmark(_pipelines(args), args.datasets, evaluation=args.evaluation,
+                               paradigm=args.paradigm, subjects=args.subjects,
+                               baseline=args.baseline, output_dir=args.out,
+                               paradigm_kwargs=paradigm_kwargs, random_state=args.seed,
+                               n_jobs=args.n_jobs, on_error=args.on_error,
+                               overwrite=args.overwrite, verbose=args.verbose)
+    except PipelineFailedError as exc:
+        # A pipeline raised (--on-error stop): one line naming it; the finished
+        # results are kept. The pipeline's own traceback with --debug.
+        if getattr(args, "debug", False):
+            import traceback
+
+            traceback.print_exception(exc.__cause__ or exc)
+        print(f"neuroattn benchmark: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        raise Interrupted(f"the finished jobs' scores are kept in {args.out}; the same "
+                          "command continues from them") from None
     print(result.table)
     print(f"\n{len(result.results)} scores in {result.seconds:.0f} s; results: "
           f"{result.csv_path}, summary: {result.summary_path}"
-          + (f", paired plot: {result.plot_path}" if result.plot_path else ""))
-    return 0
+          + (f", paired plot: {result.plot_path}" if result.plot_path else "")
+          + (f", failures: {result.failures_path}" if result.failures_path else "")
+          + (f" ({result.resumed} jobs read back from an earlier run)" if result.resumed
+             else ""))
+    return 1 if len(result.failures) else 0

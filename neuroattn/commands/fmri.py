@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_training, add_verbosity, positive_int, set_threads
+from ._common import Interrupted, add_training, add_verbosity, positive_int, set_threads
 
 NAME = "fmri"
 HELP = ("Evaluate BrainMAE (linear probe, fine-tuned) against nilearn connectivity + linear "
@@ -32,15 +32,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pretraining/fine-tuning segments drawn per subject")
     parser.add_argument("--n-subjects", type=int, default=60,
                         help="simulated subjects (ignored with --abide-dir)")
-    parser.add_argument("--out", default="fmri_results", help="output folder (CSV + PNG)")
+    parser.add_argument("--out", default="fmri_results",
+                        help="output folder: CSV + PNG, and <name>_folds/ with one record "
+                             "per finished split (a rerun continues from them; locked "
+                             "while running)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="discard the split records of an earlier run in --out and "
+                             "evaluate every split again")
     add_verbosity(parser, default=1)
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._files import FolderLock, check_output_dir
     from ..benchmark.fmri import evaluate_fmri, save_fmri_results, summarize_fmri
     from ..data.fmri import fetch_abide_rois
     from ..data.simulate.fmri import simulate_fmri_rois
 
+    out = check_output_dir(args.out, parameter="--out")  # before any data is loaded
     set_threads(args.threads)
     if args.abide_dir:
         data = fetch_abide_rois(args.abide_dir, sites=args.sites)
@@ -53,11 +61,17 @@ def run(args: argparse.Namespace) -> int:
     # The fine-tuned classifier takes the pretrainer's device.
     pre = {"max_epochs": args.max_epochs, "device": args.device,
            "model__embed_dim": args.embed_dim, "max_segments_per_subject": args.max_segments}
-    results = evaluate_fmri(data, cv=args.cv, n_splits=args.n_splits, methods=args.methods,
-                            pretrainer_params=pre,
-                            finetune_params={"max_epochs": args.finetune_max_epochs},
-                            random_state=args.seed, verbose=args.verbose)
-    paths = save_fmri_results(results, args.out, name)
+    with FolderLock(out):  # a second run on --out fails at once instead of racing
+        try:
+            results = evaluate_fmri(
+                data, cv=args.cv, n_splits=args.n_splits, methods=args.methods,
+                pretrainer_params=pre, finetune_params={"max_epochs": args.finetune_max_epochs},
+                random_state=args.seed, checkpoint_dir=out / f"{name}_folds",
+                overwrite=args.overwrite, verbose=args.verbose)
+        except KeyboardInterrupt:
+            raise Interrupted(f"the finished folds are kept in {out / f'{name}_folds'}; the "
+                              "same command continues from them") from None
+        paths = save_fmri_results(results, out, name)
     print(summarize_fmri(results).round(3).to_string())
     print(f"wrote {paths['csv']} and {paths['png']}")
     return 0

@@ -4,7 +4,9 @@ and the simulated motor-imagery recordings as a MOABB dataset that runs offline.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import inspect
 from typing import Any
 
 import numpy as np
@@ -134,7 +136,7 @@ def get_dataset(name: str | BaseDataset, subjects: list[int] | None = None) -> B
     ----------
     name : str | moabb.datasets.base.BaseDataset
         Dataset class name in :mod:`moabb.datasets`, ``"simulated"``, or an instance
-        (returned as is, restricted to ``subjects`` when given).
+        (returned as is, or a copy restricted to ``subjects`` when given).
     subjects : list of int | None
         Subjects to keep.
 
@@ -145,8 +147,8 @@ def get_dataset(name: str | BaseDataset, subjects: list[int] | None = None) -> B
     Raises
     ------
     ValueError
-        If MOABB has no dataset of that name (close names are listed) or a subject is
-        not in the dataset.
+        If MOABB has no dataset of that name (close names are listed), or ``subjects``
+        is empty, repeats a subject or names one the dataset does not have.
     """
     import moabb.datasets as mdatasets
 
@@ -169,14 +171,27 @@ def get_dataset(name: str | BaseDataset, subjects: list[int] | None = None) -> B
                              "'simulated' for the offline simulated dataset.")
         dataset = known[name](imagined=True) if name == "PhysionetMI" else known[name]()
     if subjects is not None:
+        if isinstance(subjects, (str, bytes)) or not hasattr(subjects, "__iter__"):
+            raise ValueError(f"subjects must be a list of subject numbers, got {subjects!r}.")
         subjects = list(subjects)
+        if not subjects:
+            raise ValueError(f"subjects is empty; {dataset.code} has subjects "
+                             f"{_short(dataset.subject_list)}.")
+        twice = sorted({s for s in subjects if subjects.count(s) > 1}, key=str)
+        if twice:
+            raise ValueError(f"subjects lists {twice} more than once (each would be "
+                             "evaluated twice).")
         bad = [s for s in subjects if s not in dataset.subject_list]
         if bad:
-            more = "..." if len(dataset.subject_list) > 10 else ""
-            raise ValueError(f"Subjects {bad} are not in {dataset.code} (it has "
-                             f"{dataset.subject_list[:10]}{more}).")
+            raise ValueError(f"subjects {bad} are not in {dataset.code} (it has "
+                             f"{_short(dataset.subject_list)}).")
+        dataset = copy.copy(dataset)  # the caller's instance keeps its subjects
         dataset.subject_list = subjects
     return dataset
+
+
+def _short(items: list) -> str:
+    return f"{items[:10]}{'...' if len(items) > 10 else ''}"
 
 
 def get_paradigm(name: str = "left_right", **kwargs: Any):
@@ -198,13 +213,36 @@ def get_paradigm(name: str = "left_right", **kwargs: Any):
     Raises
     ------
     ValueError
-        If the name is unknown.
+        If the name is unknown (close names listed), a keyword is not a parameter of
+        the paradigm, or a band edge is negative, not finite, or ``fmin >= fmax``.
     """
     import moabb.paradigms as mparadigms
 
     if name not in PARADIGMS:
-        raise ValueError(f"Unknown paradigm {name!r}; expected one of {sorted(PARADIGMS)}.")
-    return getattr(mparadigms, PARADIGMS[name])(**kwargs)
+        close = difflib.get_close_matches(str(name), list(PARADIGMS), n=2, cutoff=0.5)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(f"Unknown paradigm {name!r}; expected one of "
+                         f"{sorted(PARADIGMS)}.{hint}")
+    cls = getattr(mparadigms, PARADIGMS[name])
+    signature = inspect.signature(cls.__init__).parameters
+    accepted = set(signature) - {"self", "kwargs"}
+    unknown = sorted(set(kwargs) - accepted)
+    if unknown:
+        raise ValueError(f"paradigm_kwargs {unknown} are not parameters of the {name!r} "
+                         f"paradigm ({cls.__name__}); it takes {sorted(accepted)}.")
+    given = {k: (kwargs[k] if k in kwargs else signature[k].default)
+             for k in ("fmin", "fmax", "filters") if k in signature}
+    bands = given.get("filters") or [(given.get("fmin"), given.get("fmax"))]
+    for lo, hi in bands:
+        for key, value in (("fmin", lo), ("fmax", hi)):
+            if value is not None and (isinstance(value, bool) or not isinstance(
+                    value, (int, float, np.integer, np.floating)) or not value >= 0
+                    or not np.isfinite(value)):
+                raise ValueError(f"{key} must be a finite frequency >= 0 Hz, got {value!r}.")
+        if lo is not None and hi is not None and lo >= hi:
+            raise ValueError(f"fmin ({lo} Hz) must be below fmax ({hi} Hz); a band-pass "
+                             "with fmin > fmax would be a band-stop filter.")
+    return cls(**kwargs)
 
 
 def get_moabb_data(dataset: str | BaseDataset, paradigm: str | Any = "left_right",

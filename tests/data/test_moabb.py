@@ -51,7 +51,7 @@ def test_unknown_dataset_name_is_a_clear_error():
 
 
 def test_unknown_subject_and_paradigm():
-    with pytest.raises(ValueError, match="Subjects \\[9\\]"):
+    with pytest.raises(ValueError, match="subjects \\[9\\] are not in"):
         get_dataset("simulated", subjects=[9])
     with pytest.raises(ValueError, match="Unknown paradigm"):
         get_paradigm("p300")

@@ -1,0 +1,194 @@
+"""Per-job records of long evaluations, kept as each job ends and read back on a rerun.
+
+A job is a fold (:func:`~neuroattn.benchmark.fmri.evaluate_fmri`,
+:func:`~neuroattn.benchmark.seizure.evaluate_leave_one_seizure_out`) or a pipeline x
+dataset x subject (:func:`~neuroattn.benchmark.mi.run`). Its record is one small JSON
+file, written atomically (:func:`neuroattn._files.atomic_write`) the moment the job
+ends, so an interrupted run loses at most the job in progress. ``run.json`` in the same
+folder holds the identity of the run (its parameters and a hash of its data); a rerun
+on the folder continues with the jobs not yet recorded, and a run with other parameters
+or data is refused instead of mixing its jobs with the old ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._files import atomic_write, check_output_dir
+
+__all__ = ["JobRecords", "fingerprint", "data_hash", "encode_arrays", "decode_arrays"]
+
+logger = logging.getLogger(__name__)
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def fingerprint(obj: Any) -> str:
+    """Stable text of an estimator's (or any object's) parameters, for a run's identity.
+
+    scikit-learn estimators are written with their full ``repr`` (not shortened);
+    memory addresses (``<function f at 0x7f...>``) are removed.
+    """
+    try:
+        text = obj.__repr__(N_CHAR_MAX=10**7)  # BaseEstimator: the whole repr
+    except TypeError:
+        text = repr(obj)
+    return _ADDRESS.sub("", text)
+
+
+def data_hash(*parts: Any) -> str:
+    """SHA-256 of arrays, strings and numbers (a run's data), as hex text."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, (list, tuple)):
+            h.update(data_hash(*part).encode())
+        elif isinstance(part, (str, bytes)):
+            h.update(part.encode() if isinstance(part, str) else part)
+        else:
+            arr = np.ascontiguousarray(np.asarray(part))
+            if arr.dtype == object:
+                h.update(repr(arr.tolist()).encode())
+            else:
+                h.update(f"{arr.dtype.str}{arr.shape}".encode())
+                h.update(arr.tobytes())
+        h.update(b"|")
+    return h.hexdigest()
+
+
+def encode_arrays(obj: Any) -> Any:
+    """numpy arrays and scalars as JSON values; arrays keep their dtype and shape."""
+    if isinstance(obj, np.ndarray):
+        return {"__ndarray__": obj.ravel().tolist(), "dtype": obj.dtype.str,
+                "shape": list(obj.shape)}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return {str(k): encode_arrays(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [encode_arrays(v) for v in obj]
+    return obj
+
+
+def decode_arrays(obj: Any) -> Any:
+    """Inverse of :func:`encode_arrays` (tuples come back as lists)."""
+    if isinstance(obj, dict):
+        if "__ndarray__" in obj:
+            return np.asarray(obj["__ndarray__"], dtype=obj["dtype"]).reshape(obj["shape"])
+        return {k: decode_arrays(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [decode_arrays(v) for v in obj]
+    return obj
+
+
+class JobRecords:
+    """The records of one resumable run in ``folder``.
+
+    Call :meth:`open` (under a :class:`~neuroattn._files.FolderLock` of the folder)
+    before :meth:`load` / :meth:`save`.
+
+    Parameters
+    ----------
+    folder : str | Path
+        Folder of ``run.json`` and one ``<job>.json`` per finished job (created).
+    identity : dict
+        JSON-serialisable parameters and data hash of the run.
+    overwrite : bool
+        Delete the records of a previous run in ``folder`` instead of continuing it.
+    parameter : str
+        The parameter or flag named in error messages.
+    """
+
+    def __init__(self, folder: str | Path, identity: dict, *, overwrite: bool = False,
+                 parameter: str = "checkpoint_dir") -> None:
+        self.folder = Path(folder)
+        self.identity = json.loads(json.dumps(identity, sort_keys=True, default=str))
+        self.key = hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode()
+                                  ).hexdigest()
+        self.overwrite = overwrite
+        self.parameter = parameter
+
+    def _records(self) -> list[Path]:
+        return sorted(p for p in self.folder.glob("*.json") if p.name != "run.json")
+
+    def _read(self, path: Path) -> dict:
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable job record ({exc}); delete it or "
+                             "pass overwrite=True (--overwrite) to start again.") from None
+        if not isinstance(record, dict) or "run" not in record:
+            raise ValueError(f"{path}: not a job record of neuroattn (no 'run' key); delete "
+                             "it or pass overwrite=True (--overwrite) to start again.")
+        return record
+
+    def open(self) -> JobRecords:
+        """Create the folder, check it holds this run (or none), write ``run.json``.
+
+        Raises
+        ------
+        ValueError
+            If the folder holds the records of a run with other parameters or data and
+            ``overwrite`` is False (the message names the folder and what differs).
+        """
+        check_output_dir(self.folder, parameter=self.parameter)
+        run_file = self.folder / "run.json"
+        if self.overwrite:
+            for path in [*self._records(), run_file]:
+                path.unlink(missing_ok=True)
+        elif run_file.exists():
+            old = self._read(run_file)
+            if old["run"] != self.key:
+                before = old.get("identity", {})
+                diff = sorted(k for k in set(before) | set(self.identity)
+                              if before.get(k) != self.identity.get(k))
+                raise ValueError(
+                    f"{self.parameter} {self.folder} holds the records of another run "
+                    f"(different {', '.join(diff) or 'identity'}); choose another folder "
+                    "or pass overwrite=True (--overwrite) to discard them.")
+        elif self._records():
+            raise ValueError(f"{self.parameter} {self.folder} holds .json files but no "
+                             "run.json: not a folder of neuroattn job records; choose "
+                             "another folder or pass overwrite=True (--overwrite).")
+        text = json.dumps({"run": self.key, "identity": self.identity}, indent=1)
+        atomic_write(run_file, lambda fh: fh.write(text))
+        return self
+
+    def path(self, job: str) -> Path:
+        """The record file of ``job`` (a short file-name-safe id)."""
+        return self.folder / f"{job}.json"
+
+    def load(self, job: str) -> dict | None:
+        """The record of a finished job, or None.
+
+        Raises
+        ------
+        ValueError
+            If the record is unreadable or belongs to another run.
+        """
+        path = self.path(job)
+        if not path.exists():
+            return None
+        record = self._read(path)
+        if record["run"] != self.key:
+            raise ValueError(f"{path} belongs to another run than run.json of "
+                             f"{self.folder}; delete it or pass overwrite=True (--overwrite).")
+        return decode_arrays(record["data"])
+
+    def save(self, job: str, data: dict) -> Path:
+        """Write the record of a finished job atomically."""
+        text = json.dumps({"run": self.key, "job": job, "data": encode_arrays(data)})
+        return atomic_write(self.path(job), lambda fh: fh.write(text))
+
+
+def job_id(*parts: Any) -> str:
+    """A file-name-safe, collision-free id of a job named by ``parts``."""
+    text = "__".join(str(p) for p in parts)
+    slug = re.sub(r"[^A-Za-z0-9._+-]+", "_", text)[:80]
+    return f"{slug}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
