@@ -11,6 +11,15 @@ Matplotlib: the commands only write figures to files. When no display is availab
 :func:`main` selects the non-interactive ``Agg`` backend once, before any command runs;
 otherwise the user's backend is kept. The library (:mod:`neuroattn.viz`) never selects
 one.
+
+Errors: bad flags are refused by argparse (exit 2). Errors of the input (unreadable,
+missing or malformed files, bad values, a busy output folder) are reported as one line,
+``neuroattn <command>: error: <message>``, exit 2, with the traceback only under
+``--debug``. Ctrl-C prints ``interrupted; nothing saved`` and exits 130 (commands publish
+their outputs only when complete); a command that keeps something says what instead (a
+partial training checkpoint, the finished folds or jobs of ``fmri`` and ``benchmark``,
+which the same command continues from). Any other exception is a bug: its traceback is shown
+and the last line says so (exit 1).
 """
 
 from __future__ import annotations
@@ -21,8 +30,10 @@ import logging
 import os
 import pkgutil
 import sys
+import traceback
 
 from . import __version__, commands
+from .commands._common import Interrupted
 
 __all__ = ["main", "build_parser"]
 
@@ -38,14 +49,52 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neuroattn",
         description="Attention models for brain signals: motor imagery, seizure "
-                    "forecasting, fMRI masked autoencoders and brain encoders.")
+                    "forecasting, fMRI masked autoencoders and brain encoders.",
+        epilog="Errors in the input are reported in one line (exit 2); Ctrl-C exits 130 "
+               "without writing outputs. Commands refuse to replace a previous result "
+               "unless given --overwrite.")
     parser.add_argument("--version", action="version", version=f"neuroattn {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full Python traceback of an error instead of one "
+                             "line (put it before the command: neuroattn --debug ...)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input (files, values, a busy folder), not a bug."""
+    import zipfile
+
+    from ._files import FolderLockedError
+
+    errors: list[type[BaseException]] = [ValueError, OSError, EOFError, FolderLockedError,
+                                         zipfile.BadZipFile]
+    # Parsers of files the user names; only already-imported ones can have raised.
+    yaml = sys.modules.get("yaml")
+    if yaml is not None:
+        errors.append(yaml.YAMLError)
+    rust = sys.modules.get("safetensors._safetensors_rust")
+    if rust is not None and hasattr(rust, "SafetensorError"):
+        errors.append(rust.SafetensorError)
+    return tuple(errors)
+
+
+def _message(exc: BaseException) -> str:
+    """One line: an OSError as ``<message>: <file>``, newlines folded."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _command_label(args: argparse.Namespace) -> str:
+    action = getattr(args, "action", None)
+    return f"{args.command} {action}" if isinstance(action, str) else args.command
 
 
 def _deprecated_names() -> dict[str, str]:
@@ -94,12 +143,33 @@ def main(argv: list[str] | None = None) -> int:
     # application shows it.
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", 0) else logging.WARNING,
                         format="%(message)s")
+    for sub, check in getattr(args, "_checks", ()):
+        problem = check(args)
+        if problem:
+            sub.error(problem)  # a usage error: exit 2 before any work
+    label = _command_label(args)
     try:
         return int(args._run(args) or 0)
-    except (ValueError, OSError) as exc:
-        # Bad input and unreadable/unwritable files: one line naming them, no traceback.
-        print(f"neuroattn {args.command}: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # A command that kept something (a partial checkpoint) raises Interrupted saying
+        # what; any other interruption left no output (commands publish at the end).
+        if args.debug:
+            traceback.print_exc()
+        kept = _message(exc) if isinstance(exc, Interrupted) else "nothing saved"
+        print(f"neuroattn {label}: interrupted; {kept}", file=sys.stderr)
+        return 130
+    except _user_errors() as exc:
+        # Bad input, unreadable/unwritable files, a busy folder: one line, no traceback.
+        if args.debug:
+            traceback.print_exc()
+        print(f"neuroattn {label}: error: {_message(exc)}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        # Not the input's fault: keep the traceback and say so.
+        traceback.print_exc()
+        print(f"neuroattn {label}: internal error ({type(exc).__name__}); this is a bug, "
+              "please report it with the traceback above", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -123,7 +123,7 @@ def test_dialect_check_catches_old_spellings():
 
 @pytest.mark.parametrize("argv", [["demo", "--epochs", "1"], ["encoding", "--heads", "2"],
                                   ["benchmark", "--output-dir", "x"],
-                                  ["seizure", "train", "w", "--out", "m", "--heads", "2"]])
+                                  ["seizure", "train", ".", "--out", "m", "--heads", "2"]])
 def test_old_flag_spellings_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
@@ -156,10 +156,21 @@ def test_bad_numbers_and_devices_are_refused_at_parse_time(argv, message, capsys
 
 
 def test_file_errors_are_one_line(tmp_path, capsys):
-    assert main(["seizure", "monitor", str(tmp_path / "missing.safetensors"),
+    # A missing input file is refused by argparse, naming the argument.
+    with pytest.raises(SystemExit) as exc:
+        main(["seizure", "monitor", str(tmp_path / "missing.safetensors"),
+              str(tmp_path / "chb01-summary.txt")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: argument model:" in err and "Traceback" not in err
+    # A file that exists but cannot be read: one line from cli.main, exit 2.
+    (tmp_path / "m.safetensors").write_bytes(b"garbage")
+    (tmp_path / "chb01-summary.txt").write_text("x")
+    assert main(["seizure", "monitor", str(tmp_path / "m.safetensors"),
                  str(tmp_path / "chb01-summary.txt")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("neuroattn seizure: error:") and "Traceback" not in err
+    assert err.startswith("neuroattn seizure monitor: error:") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "m.safetensors" in err
 
 
 # --- matplotlib: the CLI picks Agg only without a display; the library never does ------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_training, add_verbosity, set_threads
+from ._common import add_training, add_verbosity, positive_int, set_threads
 
 NAME = "demo"
 HELP = ("Fit a model on simulated motor-imagery EEG (planted C3/C4 desynchronisation) and "
@@ -14,7 +14,8 @@ HELP = ("Fit a model on simulated motor-imagery EEG (planted C3/C4 desynchronisa
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="eeg_transformer",
                         help="registered model name (see `neuroattn models`)")
-    parser.add_argument("--n-trials", type=int, default=200, help="simulated trials")
+    parser.add_argument("--n-trials", type=positive_int, default=200,
+                        help="simulated trials (default 200)")
     add_training(parser, max_epochs=30)
     add_verbosity(parser, default=0)
 

@@ -11,27 +11,50 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_training, add_verbosity, set_threads
+from ._common import (
+    Outputs,
+    add_overwrite,
+    add_training,
+    add_verbosity,
+    fraction,
+    output_dir,
+    positive_float,
+    positive_int,
+    require_existing,
+    set_threads,
+)
 
 NAME = "encoding"
 #: Deprecated spellings of the command, still accepted (hidden from the help).
 DEPRECATED_NAMES = ("encode",)
 HELP = ("Fit the transformer brain encoder vs ridge (simulator by default) and save "
         "r per region, routing maps and a glass brain.")
+#: The files written into --out (the figures only when their data exist).
+OUTPUTS = ("results.json", "r_by_region.csv", "r_by_region.png", "routing_maps.png",
+           "glass_brain_r.png")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="encoding_output", help="output folder")
-    parser.add_argument("--n-images", type=int, default=240, help="simulated images")
+    parser.add_argument("--out", default="encoding_output",
+                        help="output folder (locked while the command runs): "
+                             + ", ".join(OUTPUTS) + "; written when complete")
+    add_overwrite(parser, "the results of a previous run in --out")
+    parser.add_argument("--n-images", type=positive_int, default=240,
+                        help="simulated images")
     parser.add_argument("--algonauts", help="root of a local Algonauts 2023 copy")
-    parser.add_argument("--subject", type=int, default=1, help="Algonauts subject (1-8)")
-    parser.add_argument("--features", help=".npy features (n_images, n_tokens, dim) or "
-                                           "(n_images, C, H, W) of the Algonauts images")
-    parser.add_argument("--test-fraction", type=float, default=0.25)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--embed-dim", type=int, default=64)
-    parser.add_argument("--n-heads", type=int, default=4)
-    parser.add_argument("--depth", type=int, default=1)
+    require_existing(parser, "--algonauts", kind="folder")
+    parser.add_argument("--subject", type=int, choices=range(1, 9), default=1,
+                        metavar="{1..8}", help="Algonauts subject (1-8)")
+    parser.add_argument("--features",
+                        help=".npy features (n_images, n_tokens, dim) or "
+                             "(n_images, C, H, W) of the Algonauts images")
+    require_existing(parser, "--features")
+    parser.add_argument("--test-fraction", type=fraction, default=0.25,
+                        help="held-out fraction of the images, in (0, 1) (default 0.25)")
+    parser.add_argument("--lr", type=positive_float, default=3e-3)
+    parser.add_argument("--embed-dim", type=positive_int, default=64)
+    parser.add_argument("--n-heads", type=positive_int, default=4)
+    parser.add_argument("--depth", type=positive_int, default=1)
     add_training(parser, max_epochs=60)
     add_verbosity(parser, default=0)
 
@@ -41,16 +64,11 @@ def _load(args: argparse.Namespace):
     from ..data.simulate import simulate_encoding
 
     if args.algonauts:
-        if not args.features:
-            raise ValueError("--algonauts needs --features: precompute the image features "
-                             "with your backbone (no weights are downloaded by neuroattn).")
         resp = load_algonauts2023(args.algonauts, args.subject)
         feats = as_feature_tokens(args.features)
         return dict(features=feats, Y=resp.Y, Y_test=None, regions=resp.regions,
                     hemispheres=resp.hemispheres, coords=None, images=None, routing=None,
                     group_names=None)
-    if args.features:
-        raise ValueError("--features is only used with --algonauts.")
     sim = simulate_encoding(args.n_images, random_state=args.seed)
     return dict(features=as_feature_tokens(sim.features), Y=sim.Y, Y_test=sim.Y_repeats,
                 regions=sim.regions, hemispheres=sim.hemispheres, coords=sim.coords,
@@ -58,13 +76,27 @@ def _load(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.algonauts and not args.features:
+        raise ValueError("--algonauts needs --features: precompute the image features "
+                         "with your backbone (no weights are downloaded by neuroattn).")
+    if args.features and not args.algonauts:
+        raise ValueError("--features is only used with --algonauts.")
+    # The destination is checked (and locked) before the work; previous results are
+    # kept unless --overwrite.
+    with output_dir(args.out) as out:
+        from .._files import check_output_file
+
+        for name in OUTPUTS:
+            check_output_file(out / name, overwrite=args.overwrite, parameter="--out")
+        return _run(args, out)
+
+
+def _run(args: argparse.Namespace, out: Path) -> int:
     from ..benchmark import save_figure, save_results
     from ..benchmark.encoding import evaluate_encoding
     from ..estimators.encoding import BrainEncoderRegressor
     from ..viz.encoding import plot_glass_brain_r, plot_region_r, plot_routing_maps
 
-    if not 0 < args.test_fraction < 1:
-        raise ValueError(f"--test-fraction must be in (0, 1), got {args.test_fraction}.")
     set_threads(args.threads)
     d = _load(args)
     enc = BrainEncoderRegressor(max_epochs=args.max_epochs, lr=args.lr, device=args.device,
@@ -75,22 +107,29 @@ def run(args: argparse.Namespace) -> int:
                             hemispheres=d["hemispheres"], encoder=enc,
                             test_fraction=args.test_fraction, random_state=args.seed,
                             routing=d["routing"], group_names=d["group_names"])
-    out, summary = Path(args.out), res["summary"]
-    if res["routing_maps"] is not None:
-        first, names = res["test"][0], list(d["group_names"])
-        fig = plot_routing_maps(d["images"][first], res["routing_maps"][0],
-                                d["features"].grid_shape, enc.region_names_,
-                                true_maps=d["routing"][first][[names.index(g)
-                                                               for g in enc.region_names_]])
-        save_figure(fig, out / "routing_maps.png", dpi=120)
+    summary = res["summary"]
     csv = {"float_format": "%.4f", "na_rep": "nan"}
-    save_results(res["table"], out, "r_by_region", plot=plot_region_r(res["r"], res["labels"]),
-                 csv_kwargs=csv, savefig_kwargs={"dpi": 120})
-    if d["coords"] is not None:
-        save_figure(plot_glass_brain_r(res["r"]["encoder"], d["coords"],
-                                       title="brain encoder: r per voxel"),
-                    out / "glass_brain_r.png", dpi=120)
-    save_results(None, out, "results", extra_json=summary)
+    # Staged in a hidden folder inside --out and published together at the end: an
+    # error or Ctrl-C leaves the previous results as they were.
+    with Outputs(overwrite=args.overwrite) as outputs:
+        stage = outputs.folder(out)
+        for name in OUTPUTS:
+            outputs.remove_stale(out / name)  # a previous run's figure not made this time
+        if res["routing_maps"] is not None:
+            first, names = res["test"][0], list(d["group_names"])
+            fig = plot_routing_maps(d["images"][first], res["routing_maps"][0],
+                                    d["features"].grid_shape, enc.region_names_,
+                                    true_maps=d["routing"][first][[names.index(g)
+                                                                   for g in enc.region_names_]])
+            save_figure(fig, stage / "routing_maps.png", dpi=120)
+        save_results(res["table"], stage, "r_by_region",
+                     plot=plot_region_r(res["r"], res["labels"]), csv_kwargs=csv,
+                     savefig_kwargs={"dpi": 120})
+        if d["coords"] is not None:
+            save_figure(plot_glass_brain_r(res["r"]["encoder"], d["coords"],
+                                           title="brain encoder: r per voxel"),
+                        stage / "glass_brain_r.png", dpi=120)
+        save_results(None, stage, "results", extra_json=summary)
     print(res["table"].to_csv(**csv).rstrip())
     print("mean r: " + ", ".join(f"{k}={v:.3f}" for k, v in summary["mean_r"].items()))
     if "routing_correlation" in summary:

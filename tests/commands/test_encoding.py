@@ -1,6 +1,7 @@
 """``neuroattn encoding``: offline simulator run and a local Algonauts-layout run."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -11,7 +12,15 @@ from neuroattn.data.encoding import ALGONAUTS_ROI_FAMILIES
 FAST = ["--max-epochs", "2", "--embed-dim", "16", "--n-heads", "2", "--device", "cpu"]
 
 
-def test_encode_simulator_writes_table_and_figures(tmp_path, capsys):
+@pytest.fixture
+def umask_027():
+    """Run with umask 027: written files must be 0640 (not mkstemp's 0600, not 0644)."""
+    old = os.umask(0o027)
+    yield
+    os.umask(old)
+
+
+def test_encode_simulator_writes_table_and_figures(tmp_path, capsys, umask_027):
     assert main(["encoding", "--out", str(tmp_path), "--n-images", "48", *FAST]) == 0
     res = json.loads((tmp_path / "results.json").read_text())
     assert set(res["mean_r"]) == {"encoder", "ridge_mean", "ridge_flatten"}
@@ -19,6 +28,11 @@ def test_encode_simulator_writes_table_and_figures(tmp_path, capsys):
     assert "loc0_lh" in res["routing_correlation"]
     for name in ("routing_maps.png", "r_by_region.png", "glass_brain_r.png", "r_by_region.csv"):
         assert (tmp_path / name).stat().st_size > 0
+    written = [p for p in tmp_path.iterdir() if p.name != ".neuroattn.lock"]
+    assert sorted(p.name for p in written) == sorted(
+        ["results.json", "routing_maps.png", "r_by_region.png", "glass_brain_r.png",
+         "r_by_region.csv"])  # nothing staged is left behind
+    assert {p.stat().st_mode & 0o777 for p in written} == {0o640}
     assert "mean r: encoder=" in capsys.readouterr().out
 
 
@@ -36,12 +50,21 @@ def test_encode_algonauts_layout_with_precomputed_features(tmp_path, capsys):
                     np.array([1, 1, 2, 0, 0]) if family == "floc-faces" else np.zeros(5))
     np.save(tmp_path / "feats.npy", feats)
     out = tmp_path / "out"
-    code = main(["encoding", "--algonauts", str(tmp_path / "data"), "--features",
-                 str(tmp_path / "feats.npy"), "--out", str(out), *FAST])
-    assert code == 0
+    out.mkdir()
+    # A previous (simulated) run's results are kept unless --overwrite ...
+    (out / "results.json").write_text('{"previous": true}')
+    (out / "glass_brain_r.png").write_bytes(b"previous figure")
+    argv = ["encoding", "--algonauts", str(tmp_path / "data"), "--features",
+            str(tmp_path / "feats.npy"), "--out", str(out), *FAST]
+    assert main(argv) == 2
+    assert "results.json exists; pass --overwrite" in capsys.readouterr().err
+    assert json.loads((out / "results.json").read_text()) == {"previous": True}
+    assert main([*argv, "--overwrite"]) == 0
     res = json.loads((out / "results.json").read_text())
     assert res["n_voxels"] == 10 and "OFA_lh" in res["r_by_region"]["encoder"]
-    assert not (out / "glass_brain_r.png").exists()  # no voxel coordinates in this layout
+    # ... and with it, the previous run's figure this run does not make is removed (no
+    # voxel coordinates in this layout): no stale result beside the new ones.
+    assert not (out / "glass_brain_r.png").exists()
     assert main(["encoding", "--algonauts", str(tmp_path / "data"), "--out", str(out)]) == 2
     assert "needs --features" in capsys.readouterr().err
 
