@@ -130,7 +130,8 @@ def load_dataset(name: str, subjects: Any = None, path: str | Path | None = None
     Parameters
     ----------
     name : str
-        A card name or alias (:func:`neuroattn.datasets.list_datasets`).
+        The dataset to load, by card name or alias (see
+        :func:`neuroattn.datasets.list_datasets`).
     subjects : int | str | list | None
         Subject ids of the card (ABIDE: site ids; Bonn: sets Z/O/N/F/S); all when None.
     path : str | Path | None
