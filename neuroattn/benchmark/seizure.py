@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._files import FolderLock, check_output_dir
-from ..data.seizure import SeizureWindows
+from ..data.seizure import SeizureWindows, subject_seizures
 from ..data.splits import LeaveOneSeizureOut
 from ..estimators.seizure import SeizureForecaster
 from ..metrics.seizure import event_metrics, window_auc
@@ -65,7 +65,10 @@ def _fold(forecaster: Any, baseline: Any, windows: SeizureWindows, train: np.nda
         res = est.monitor(rec, **kwargs)
         if (windows.seizure[test][windows.recording[test] == r] == sid).any():
             lo, hi = rec.start, rec.start + rec.duration
-            seizures += [list(s) for s in rec.absolute_seizures]
+            # the subject's seizures with their parts across a file boundary joined
+            # (one event, not two), those that start in this file
+            seizures += [list(s) for s in subject_seizures(windows.recordings)
+                         if lo <= s[0] < hi]
         else:
             sel = windows.start[test][windows.recording[test] == r]
             lo, hi = sel.min(), sel.max() + windows.window_seconds

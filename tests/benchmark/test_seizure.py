@@ -169,3 +169,19 @@ def test_seizure_script_records_the_labelling_of_the_windows(seizure_script, win
                              config=dict(script.SMALL), verbose=0)
     assert result["labelling"] == {**LABELS, "window_seconds": 4.0}
     assert "traces" not in result and len(result["alarm_rule_sweep"]) == 16
+
+
+def test_a_seizure_cut_by_a_file_boundary_is_scored_whole(tmp_path):
+    # CHB-MIT lists a seizure that runs into the next file in both files; the event
+    # metrics must see one seizure with its real offset (the postictal time that
+    # excludes alarms runs from there), not a seizure cut at the end of its file.
+    sim = simulate_seizure_recordings(
+        tmp_path, n_seizures=2, n_interictal_files=1, interictal_file_minutes=5,
+        seizure_file_minutes=8, preictal_seconds=210, seizure_seconds=(20, 30),
+        interictal_gap_hours=1.0, margin_seconds=60, sfreq=64, random_state=1,
+        seizure_across_files=True)
+    recs = read_chbmit_summary(sim.summary_path)
+    assert sum(len(r.seizures) for r in recs) == 3  # listed in both files
+    win = extract_windows(recs, window_seconds=4.0, **LABELS)
+    res = evaluate_leave_one_seizure_out(StandInForecaster(), win)
+    np.testing.assert_allclose(sorted(res["seizures"]), sorted(sim.clock_seizures))

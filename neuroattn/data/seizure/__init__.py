@@ -21,15 +21,26 @@ preictal and interictal) is labelled -1 and left out: no window is silently
 mislabelled.
 
 Modules: ``_reading`` (files, annotations, summaries), ``_chbmit`` (the strict
-CHB-MIT summary parser and the subject's clock), ``_annotations`` (which annotation
-descriptions are seizure onsets: :data:`SEIZURE_PATTERN`), ``_labels`` (labelling and
-balancing), ``_windows`` (streaming and extracting windows) and ``_store`` (saving and
-loading them).
+CHB-MIT summary parser and the subject's clock), ``_channels`` (a declared montage
+picked by name in every file: CHB-MIT's montage changes, dummy ``-`` channels and
+duplicated ``T8-P8``), ``_annotations`` (which annotation descriptions are seizure
+onsets: :data:`SEIZURE_PATTERN`), ``_labels`` (labelling, balancing, and seizures cut
+by a file boundary joined into one), ``_windows`` (streaming and extracting windows)
+and ``_store`` (saving and loading them).
 The cross-validation splitters are in :mod:`neuroattn.data.splits`.
 """
 
 from ._annotations import SEIZURE_END_PATTERN
-from ._labels import EXCLUDED, INTERICTAL, PREICTAL, balanced_indices, label_windows
+from ._channels import is_dummy_channel, montage_channels
+from ._labels import (
+    EXCLUDED,
+    INTERICTAL,
+    PREICTAL,
+    SPLIT_SEIZURE_MAX_GAP,
+    balanced_indices,
+    label_windows,
+    subject_seizures,
+)
 from ._reading import (
     SEIZURE_PATTERN,
     SeizureRecording,
@@ -48,6 +59,7 @@ from ._windows import SeizureWindows, extract_windows, iter_windows, window_star
 __all__ = ["SeizureRecording", "SeizureWindows", "read_raw_lazy", "read_edf_seizures",
            "read_chbmit_summary", "read_events_tsv", "read_seizure_table",
            "check_subject_recordings", "check_recordings_disjoint", "pick_channel_indices",
+           "is_dummy_channel", "montage_channels", "subject_seizures", "SPLIT_SEIZURE_MAX_GAP",
            "window_starts",
            "iter_windows", "label_windows", "extract_windows", "balanced_indices",
            "save_windows", "load_windows",

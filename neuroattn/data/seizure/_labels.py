@@ -6,10 +6,65 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["PREICTAL", "INTERICTAL", "EXCLUDED", "label_windows", "balanced_indices"]
+__all__ = ["PREICTAL", "INTERICTAL", "EXCLUDED", "SPLIT_SEIZURE_MAX_GAP", "label_windows",
+           "balanced_indices", "subject_seizures"]
 
 #: Window labels: preictal, interictal, and excluded (left out of training and scoring).
 PREICTAL, INTERICTAL, EXCLUDED = 1, 0, -1
+
+#: Longest recording gap (s) across which a seizure listed up to the end of one file and
+#: one listed from the start of the next file are one seizure cut by the file boundary.
+#: CHB-MIT's gaps between consecutive files are "10 seconds or less" in most cases.
+SPLIT_SEIZURE_MAX_GAP = 60.0
+_EDGE = 1.0  # s: summaries give whole seconds, so "at the file's end/start" is within 1 s
+
+
+def subject_seizures(recordings: Sequence, *,
+                     max_gap_seconds: float = SPLIT_SEIZURE_MAX_GAP,
+                     ) -> list[tuple[float, float]]:
+    """The seizures of one subject on its clock, a seizure cut by a file boundary joined.
+
+    A seizure that starts near the end of one file and goes on in the next is listed
+    twice by CHB-MIT-style summaries: up to the end of the first file, and from 0 s in
+    the next. Counted as two, the second part would look like a new onset (with its own
+    preictal period inside the first seizure's prediction horizon). Here the two
+    parts are joined into one ``(onset, offset)``: a seizure ending within 1 s of its
+    file's end, followed by one starting within 1 s of the next file's start, the two
+    files at most ``max_gap_seconds`` apart on the clock.
+
+    Parameters
+    ----------
+    recordings : sequence of SeizureRecording
+        Files of one subject (``start`` on one clock; ``duration`` read when None).
+    max_gap_seconds : float
+        Longest gap between the two files, seconds (>= 0).
+
+    Returns
+    -------
+    list of tuple of float
+        ``(onset, offset)`` seconds on the subject's clock, in onset order.
+
+    Raises
+    ------
+    ValueError
+        If ``max_gap_seconds`` is not a finite number >= 0.
+    """
+    _check_number("max_gap_seconds", max_gap_seconds)
+    recs = sorted(recordings, key=lambda r: r.start)
+    for r in recs:
+        if r.duration is None:
+            r.open()
+    merged: list[list] = []  # [onset, offset, file index, reaches the file's end]
+    for k, r in enumerate(recs):
+        for on, off in sorted(r.seizures):
+            last = merged[-1] if merged else None
+            if (last is not None and last[3] and last[2] == k - 1 and on <= _EDGE
+                    and r.start - (recs[k - 1].start + recs[k - 1].duration)
+                    <= max_gap_seconds):
+                last[1], last[2], last[3] = r.start + off, k, r.duration - off <= _EDGE
+                continue
+            merged.append([r.start + on, r.start + off, k, r.duration - off <= _EDGE])
+    return [(float(a), float(b)) for a, b, _, _ in merged]
 
 
 def _check_number(name: str, value, *, positive: bool = False) -> float:

@@ -1,13 +1,12 @@
 """Reading seizure recordings and their annotations.
 
 EDF/BDF/FIF files (opened lazily by MNE), seizures from EDF+ annotations, CHB-MIT
-``chbNN-summary.txt`` files, BIDS ``events.tsv`` and plain tables, and the per-subject
-checks of channels and sampling rate.
+``chbNN-summary.txt`` files, BIDS ``events.tsv`` and plain tables. The per-subject
+checks of channels and sampling rate are in ``_channels`` (re-exported here).
 """
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ._annotations import SEIZURE_PATTERN, seizures_from_events
+from ._channels import check_subject_recordings, pick_channel_indices  # noqa: F401 (re-export)
 from ._chbmit import (
     _duration,
     check_recordings_disjoint,
@@ -404,71 +404,3 @@ def read_seizure_table(path: str | Path) -> dict[str, list[tuple[float, float]]]
     for f, seizures in out.items():
         _check_seizures(seizures, float("inf"), f"{Path(path).name} ({f})")
     return out
-
-
-def pick_channel_indices(available: Sequence[str], wanted: Sequence[str], *,
-                         name: str = "recording") -> list[int]:
-    """Indices of ``wanted`` channels in ``available``, matched by name.
-
-    Matching ignores case, and accepts MNE's renaming of duplicated names
-    (CHB-MIT's second ``T8-P8`` becomes ``T8-P8-1``; ``T8-P8-0`` matches ``T8-P8``).
-
-    Raises
-    ------
-    ValueError
-        Naming the channels that are missing.
-    """
-    lookup: dict[str, int] = {}
-    for i, ch in enumerate(available):
-        lookup.setdefault(ch.upper(), i)
-        base = re.sub(r"-0$", "", ch.upper())
-        lookup.setdefault(base, i)
-    missing = [ch for ch in wanted if ch.upper() not in lookup]
-    if missing:
-        raise ValueError(f"{name} lacks channels {missing}; it has {list(available)}.")
-    return [lookup[ch.upper()] for ch in wanted]
-
-
-def check_subject_recordings(recordings: Sequence[SeizureRecording],
-                             ch_names: Sequence[str] | None = None, *,
-                             same_sfreq: bool = True) -> tuple[list[str], float]:
-    """Check that the files of a subject share the channels and the sampling rate.
-
-    Parameters
-    ----------
-    recordings : sequence of SeizureRecording
-        Files of one subject.
-    ch_names : sequence of str | None
-        Channels to use (e.g. the 18 bipolar pairs); None takes those of the first
-        file.
-    same_sfreq : bool
-        Require one sampling rate (set False when the windows are resampled anyway).
-
-    Returns
-    -------
-    ch_names : list of str
-        The common channels.
-    sfreq : float
-        The common sampling rate, Hz.
-
-    Raises
-    ------
-    ValueError
-        If there is no recording, a file lacks a channel, or the rates differ.
-    """
-    if not recordings:
-        raise ValueError("No recording given.")
-    sfreq, names = None, list(ch_names) if ch_names is not None else None
-    for rec in recordings:
-        raw = rec.open()
-        if names is None:
-            names = list(raw.ch_names)
-        pick_channel_indices(raw.ch_names, names, name=rec.path.name)
-        if sfreq is None:
-            sfreq = float(raw.info["sfreq"])
-        elif same_sfreq and float(raw.info["sfreq"]) != sfreq:
-            raise ValueError(f"{rec.path.name} is sampled at {raw.info['sfreq']} Hz, the "
-                             f"first file at {sfreq} Hz; resample them to one rate (pass "
-                             "sfreq=... to the windowing).")
-    return names, sfreq
-

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..._files import atomic_folder, check_output_file
-from ._labels import INTERICTAL, PREICTAL, _check_number, label_windows
+from ._labels import INTERICTAL, PREICTAL, _check_number, label_windows, subject_seizures
 from ._reading import (
     SeizureRecording,
     check_recordings_disjoint,
@@ -244,9 +244,17 @@ def extract_windows(recordings: Sequence[SeizureRecording], *, window_seconds: f
     ----------
     recordings : sequence of SeizureRecording
         Files of one or more subjects (``subject`` tells them apart; each subject's
-        seizures are pooled across its files to measure distances; a subject's files
-        must not overlap on its clock).
-    window_seconds, stride_seconds, ch_names, sfreq, l_freq, h_freq
+        seizures are pooled across its files to measure distances, a seizure listed
+        up to the end of one file and from the start of the next counted once, see
+        :func:`subject_seizures`; a subject's files must not overlap on its clock).
+        Windows never span two files, so no window crosses a gap between files.
+    ch_names : sequence of str | None
+        The declared montage, picked by name in every file (files whose channels
+        changed order or gained channels are fine; dummy ``-`` channels are never
+        picked; CHB-MIT's duplicated ``T8-P8`` resolves to its first copy). None takes
+        the real channels of each subject's first file. See
+        :func:`check_subject_recordings`.
+    window_seconds, stride_seconds, sfreq, l_freq, h_freq
         See :func:`iter_windows`.
     sph_seconds, sop_seconds, min_interictal_seconds, postictal_seconds
         See :func:`label_windows`.
@@ -274,8 +282,9 @@ def extract_windows(recordings: Sequence[SeizureRecording], *, window_seconds: f
     ValueError
         If a parameter cannot be right (see :func:`iter_windows` and
         :func:`label_windows`; checked before any file is read), ``window_seconds`` is
-        longer than every recording, files of a subject disagree on channels or rate
-        (when ``sfreq`` is None) or overlap in time, a seizure lies outside its file,
+        longer than every recording, files of a subject lack declared channels (one
+        message lists what each file lacks) or disagree on rate (when ``sfreq`` is
+        None) or overlap in time, a seizure lies outside its file,
         ``out`` exists and is not empty (without ``overwrite``), or no window is
         preictal or none interictal (e.g. no interictal time at least
         ``min_interictal_seconds`` from seizures).
@@ -300,7 +309,7 @@ def extract_windows(recordings: Sequence[SeizureRecording], *, window_seconds: f
     plan, seizure_offset, n_fit, skipped = [], 0, 0, []
     for subj in subjects:
         recs = [(i, r) for i, r in enumerate(recordings) if r.subject == subj]
-        all_sz = sorted(s for _, r in recs for s in r.absolute_seizures)
+        all_sz = subject_seizures([r for _, r in recs])
         for i, r in recs:
             try:
                 starts = window_starts(r.duration, window_seconds, stride_seconds)

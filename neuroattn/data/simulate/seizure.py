@@ -10,7 +10,8 @@ therefore reads these files too.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,14 @@ class SimulatedSubject:
         Channels that carry the preictal change.
     sfreq : float
         Sampling frequency of the EDF files, Hz.
+    file_starts : list of float
+        True start of each file (in ``edf_paths`` order), seconds since the first
+        file's start (the summary's clock; also when ``no_clock_times`` leaves it out).
+    clock_seizures : list of tuple of float
+        ``(onset, offset)`` of each seizure on that clock, seconds: one entry per
+        seizure, also for a seizure listed in two files (``seizure_across_files``).
+    file_channels : dict of str to list of str
+        The channel labels written in each file, in file order (``-`` for dummies).
     """
 
     summary_path: Path
@@ -55,6 +64,9 @@ class SimulatedSubject:
     preictal_seconds: float
     focus_channels: tuple[str, ...]
     sfreq: float
+    file_starts: list[float] = field(default_factory=list)
+    clock_seizures: list[tuple[float, float]] = field(default_factory=list)
+    file_channels: dict[str, list[str]] = field(default_factory=dict)
 
 
 def simulate_seizure_recordings(
@@ -68,6 +80,10 @@ def simulate_seizure_recordings(
         noise_amplitude: float = 20.0, rhythm_amplitude: float = 8.0,
         preictal_power_gain: float = 0.3, preictal_coupling: float = 0.9,
         seizure_amplitude: float = 120.0, edf_annotations: bool = False,
+        montage_changes: bool | Mapping[int, Sequence[str]] = False,
+        dummy_channels: int = 0, duplicate_t8p8: bool = False,
+        file_gaps: float | Sequence[float] | None = None, no_clock_times: bool = False,
+        seizure_across_files: bool = False,
         random_state: int | None = None) -> SimulatedSubject:
     """Write hours of multichannel EEG with seizures and a planted preictal change as EDF.
 
@@ -125,6 +141,33 @@ def simulate_seizure_recordings(
     edf_annotations : bool
         Also write each seizure as an EDF+ annotation ``"seizure"`` (CHB-MIT files carry
         none; the summary is the reference).
+    montage_changes : bool | mapping of int to sequence of str
+        CHB-MIT's changing channel sets (``Channels changed:`` blocks, chb12-chb19
+        among others). True: from the middle file on, the channels in reverse order
+        plus ``FT9-FT10``. A mapping ``{file number (1-based): channels}``: from that
+        file on, those channels (a channel may be added, dropped or moved; channels
+        not in ``ch_names`` carry background EEG only). The summary lists each change.
+    dummy_channels : int
+        Number (0-5) of dummy channels named ``-`` (flat, as CHB-MIT's display padding)
+        interspersed among the channels of every second file (files 2, 4, ...).
+    duplicate_t8p8 : bool
+        Write ``T8-P8`` a second time as the last channel of every file (as channels
+        15 and 23 of CHB-MIT's 23-channel files), an identical copy.
+    file_gaps : float | sequence of float | None
+        Gaps between consecutive files, seconds (one number for all, or one per pair
+        of files), rounded to whole seconds as the summary's clock gives them; files
+        then follow one another with these gaps. None: the layout described above
+        (10 s between interictal files; with ``seizure_across_files``, 5 s before the
+        continuation file).
+    no_clock_times : bool
+        Write the summary without ``File Start Time`` / ``File End Time`` lines, as
+        chb24's.
+    seizure_across_files : bool
+        The last seizure starts near the end of its file and goes on in one more
+        file (of ``interictal_file_minutes``) after a short gap; the summary lists it
+        as CHB-MIT's list seizures, in each file from that file's start: up to the
+        end of the first file, and from 0 s in the next. The gap must be at least
+        4 s shorter than ``seizure_seconds[0]``.
     random_state : int | None
         Seed; the same seed writes the same files.
 
@@ -137,7 +180,8 @@ def simulate_seizure_recordings(
     ------
     ValueError
         On non-positive sizes, a seizure file too short for its preictal period,
-        out-of-range amplitudes, or a non-finite or negative rate, gap or margin.
+        out-of-range amplitudes, a non-finite or negative rate, gap or margin, or a
+        quirk option that cannot be written (naming the parameter).
     """
     import edfio
 
@@ -172,48 +216,151 @@ def simulate_seizure_recordings(
 
     rng = np.random.default_rng(random_state)
     ch_names = list(ch_names)
+    n_files = n_interictal_files + n_seizures + int(bool(seizure_across_files))
+    gaps = _check_gaps(file_gaps, n_files)
+    labels = _file_labels(ch_names, n_files, montage_changes, dummy_channels, duplicate_t8p8)
+    all_names = list(dict.fromkeys(ch for f in labels for ch in f if ch != "-"))
+    all_names = ch_names + [ch for ch in all_names if ch not in ch_names]
     focus = tuple(ch for ch in _FOCUS if ch in ch_names) or tuple(
         ch_names[: max(1, len(ch_names) // 3)])
-    focus_idx = np.array([ch_names.index(ch) for ch in focus])
+    focus_idx = np.array([all_names.index(ch) for ch in focus])
     name = f"chb{subject:02d}"
     folder = Path(path) / name
     folder.mkdir(parents=True, exist_ok=True)
 
-    # Clock layout (seconds since 08:00:00 on the first day).
-    files = []  # (start clock s, duration s, onset or None)
-    clock = 0.0
-    for _ in range(n_interictal_files):
-        files.append((clock, interictal_file_minutes * 60.0, None))
-        clock += interictal_file_minutes * 60.0 + 10.0
-    clock += interictal_gap_hours * 3600.0 if n_interictal_files else 0.0
+    # Files: (duration s, onset or None); clock starts in seconds since 08:00:00.
+    files = [(interictal_file_minutes * 60.0, None)] * n_interictal_files
     for _ in range(n_seizures):
-        onset = float(rng.uniform(lead, file_seconds - hi - margin_seconds))
-        files.append((clock, file_seconds, onset))
-        clock += 2 * 3600.0
+        files.append((file_seconds, float(rng.uniform(lead, file_seconds - hi - margin_seconds))))
+    split_gap = None
+    if seizure_across_files:
+        split_gap = gaps[-1] if gaps is not None else 5.0
+        if not split_gap + 4.0 < lo or interictal_file_minutes * 60.0 < hi:
+            raise ValueError(f"seizure_across_files needs a gap before the continuation "
+                             f"file ({split_gap:g} s) at least 4 s shorter than the shortest "
+                             f"seizure ({lo:g} s) and a continuation file "
+                             f"(interictal_file_minutes={interictal_file_minutes:g}) of at "
+                             f"least {hi:g} s.")
+        # Onset near the file's end: the seizure reaches past it and past the gap.
+        files[-1] = (file_seconds, float(np.floor(file_seconds - (lo - split_gap) / 2)))
+        files.append((interictal_file_minutes * 60.0, None))
+    starts, clock = [], 0.0
+    for k in range(len(files)):
+        if gaps is not None and k:
+            clock = starts[-1] + files[k - 1][0] + gaps[k - 1]
+        elif k and split_gap is not None and k == len(files) - 1:
+            clock = starts[-1] + files[k - 1][0] + split_gap
+        elif k and k < n_interictal_files:
+            clock = starts[-1] + interictal_file_minutes * 60.0 + 10.0
+        elif k == n_interictal_files and k:
+            clock = starts[-1] + interictal_file_minutes * 60.0 + 10.0 \
+                + interictal_gap_hours * 3600.0
+        elif k:
+            clock = starts[-1] + 2 * 3600.0
+        starts.append(clock)
 
-    edf_paths, seizures, entries = [], [], []
-    for k, (start, duration, onset) in enumerate(files, start=1):
+    args = (sfreq, len(all_names), focus_idx, rng, noise_amplitude, rhythm_amplitude,
+            preictal_seconds, preictal_power_gain, preictal_coupling, seizure_amplitude,
+            seizure_seconds, margin_seconds)
+    pieces = []  # (data, events) per file
+    for k, (duration, onset) in enumerate(files):
+        if split_gap is not None and k == len(files) - 1:
+            continue  # written with the file before it
+        if split_gap is not None and k == len(files) - 2:
+            # One recording cut in two by the gap: the seizure goes on in the next file.
+            nxt = files[-1][0]
+            data, events = _simulate_file(duration + split_gap + nxt, onset, *args)
+            n0, n1 = int(round(duration * sfreq)), int(round((duration + split_gap) * sfreq))
+            (on, off), = events
+            pieces += [(data[:, :n0], [(on, duration)]),
+                       (data[:, n1:], [(0.0, off - duration - split_gap)])]
+            continue
+        pieces.append(_simulate_file(duration, onset, *args))
+
+    edf_paths, seizures, entries, clock_seizures, written = [], [], [], [], {}
+    for k, ((data, events), start, (duration, _)) in enumerate(
+            zip(pieces, starts, files), start=1):
         fname = f"{name}_{k:02d}.edf"
-        data, events = _simulate_file(duration, onset, sfreq, len(ch_names), focus_idx,
-                                      rng, noise_amplitude, rhythm_amplitude,
-                                      preictal_seconds, preictal_power_gain,
-                                      preictal_coupling, seizure_amplitude, seizure_seconds,
-                                      margin_seconds)
+        rows = [np.zeros(data.shape[1]) if ch == "-" else data[all_names.index(ch)]
+                for ch in labels[k - 1]]
         starttime = (_dt.datetime(2000, 1, 1, 8) + _dt.timedelta(seconds=start)).time()
         annotations = [edfio.EdfAnnotation(on, off - on, "seizure") for on, off in events]
         signals = [edfio.EdfSignal(row, sfreq, label=ch, physical_dimension="uV",
                                    physical_range=_physical_range(row))
-                   for ch, row in zip(ch_names, data)]
+                   for ch, row in zip(labels[k - 1], rows)]
         edf = edfio.Edf(signals, starttime=starttime,
                         annotations=annotations if edf_annotations else None)
         edf.write(folder / fname)
         edf_paths.append(folder / fname)
+        written[fname] = list(labels[k - 1])
         seizures += [(fname, on, off) for on, off in events]
-        entries.append((fname, start, duration, events))
+        for on, off in events:
+            if on == 0.0 and clock_seizures and split_gap is not None and k == len(files):
+                clock_seizures[-1] = (clock_seizures[-1][0], start + off)
+            else:
+                clock_seizures.append((start + on, start + off))
+        entries.append((fname, start, duration, events, labels[k - 1]))
     summary = folder / f"{name}-summary.txt"
-    summary.write_text(_summary_text(sfreq, ch_names, entries))
+    summary.write_text(_summary_text(sfreq, entries, clock=not no_clock_times))
     return SimulatedSubject(summary, edf_paths, seizures, float(preictal_seconds), focus,
-                            float(sfreq))
+                            float(sfreq), [float(t) for t in starts], clock_seizures, written)
+
+
+def _check_gaps(file_gaps, n_files: int) -> list[float] | None:
+    """``file_gaps`` as one whole number of seconds per pair of files (or None)."""
+    if file_gaps is None:
+        return None
+    values = [file_gaps] * (n_files - 1) if np.isscalar(file_gaps) else list(file_gaps)
+    if len(values) != n_files - 1 or not all(
+            isinstance(g, (int, float, np.integer, np.floating)) and not isinstance(g, bool)
+            and np.isfinite(g) and g >= 0 for g in values):
+        raise ValueError(f"file_gaps must be one finite number >= 0 or {n_files - 1} of them "
+                         f"(one per pair of the {n_files} files), got {file_gaps!r}.")
+    return [float(round(g)) for g in values]
+
+
+def _file_labels(ch_names, n_files, montage_changes, dummy_channels, duplicate_t8p8):
+    """The channel labels written in each file (CHB-MIT's quirks applied)."""
+    if isinstance(montage_changes, Mapping):
+        changes = dict(montage_changes)
+    elif montage_changes is True:
+        if n_files < 2:
+            raise ValueError("montage_changes=True needs at least 2 files.")
+        changes = {n_files // 2 + 1: [*reversed(ch_names),
+                                      *(["FT9-FT10"] if "FT9-FT10" not in ch_names else [])]}
+    elif montage_changes is False:
+        changes = {}
+    else:
+        raise ValueError(f"montage_changes must be True, False or a mapping {{file number: "
+                         f"channels}}, got {montage_changes!r}.")
+    for k, chans in changes.items():
+        ok = isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 1 <= k <= n_files
+        chans = [str(c) for c in chans] if not isinstance(chans, str) else []
+        if not ok or not chans or len(set(chans)) != len(chans) or "-" in chans:
+            raise ValueError(f"montage_changes: file {k!r} must be a file number in [1, "
+                             f"{n_files}] with a non-empty list of distinct channel names "
+                             f"(no '-'), got {montage_changes[k]!r}.")
+        changes[k] = chans
+    if isinstance(dummy_channels, bool) or not isinstance(dummy_channels, (int, np.integer)) \
+            or not 0 <= dummy_channels <= 5:
+        raise ValueError(f"dummy_channels must be an integer in [0, 5] (CHB-MIT has up to 5), "
+                         f"got {dummy_channels!r}.")
+    out, current = [], list(ch_names)
+    for k in range(1, n_files + 1):
+        current = changes.get(k, current)
+        labels = list(current)
+        if dummy_channels and k % 2 == 0:
+            n = len(labels)
+            for pos in sorted((round(j * n / (dummy_channels + 1))
+                               for j in range(1, dummy_channels + 1)), reverse=True):
+                labels.insert(pos, "-")
+        if duplicate_t8p8:
+            if "T8-P8" not in current:
+                raise ValueError(f"duplicate_t8p8=True needs a T8-P8 channel; file {k} has "
+                                 f"{current}.")
+            labels.append("T8-P8")
+        out.append(labels)
+    return out
 
 
 def _physical_range(row: np.ndarray) -> tuple[float, float]:
@@ -289,15 +436,21 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def _summary_text(sfreq, ch_names, entries) -> str:
-    lines = [f"Data Sampling Rate: {sfreq:g} Hz", "*" * 25, "",
-             "Channels in EDF Files:", "*" * 22]
-    lines += [f"Channel {i}: {ch}" for i, ch in enumerate(ch_names, start=1)]
-    lines.append("")
-    for fname, start, duration, events in entries:
-        lines += [f"File Name: {fname}", f"File Start Time: {_clock(start)}",
-                  f"File End Time: {_clock(start + duration)}",
-                  f"Number of Seizures in File: {len(events)}"]
+def _summary_text(sfreq, entries, clock: bool = True) -> str:
+    lines = [f"Data Sampling Rate: {sfreq:g} Hz", "*" * 25, ""]
+    previous = None
+    for fname, start, duration, events, labels in entries:
+        if labels != previous:  # CHB-MIT lists the channels again where they change
+            head = "Channels in EDF Files:" if previous is None else "Channels changed:"
+            lines += [head, "*" * len(head)]
+            lines += [f"Channel {i}: {ch}" for i, ch in enumerate(labels, start=1)]
+            lines.append("")
+            previous = labels
+        lines.append(f"File Name: {fname}")
+        if clock:
+            lines += [f"File Start Time: {_clock(start)}",
+                      f"File End Time: {_clock(start + duration)}"]
+        lines.append(f"Number of Seizures in File: {len(events)}")
         for on, off in events:
             lines += [f"Seizure Start Time: {on:.0f} seconds",
                       f"Seizure End Time: {off:.0f} seconds"]
