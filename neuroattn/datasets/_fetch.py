@@ -230,9 +230,14 @@ def fetch_dataset(name: str, subjects: Any = None, path: str | Path | None = Non
         raise ValueError(f"Cache folder {root} is not writable: cannot download "
                          f"{missing[0][0].name} of {card.name!r} there. Pass path= a "
                          "writable folder.")
-    logger.info("Downloading %d file(s) of %s into %s", len(missing), card.name, root)
+    # Only the subjects with a missing file are fetched: a present subject costs no
+    # network call and nothing is written into its folder.
+    todo = [s for s in subjects
+            if any(not p.exists() for p, _ in expected_files(card, [s], root, options))]
+    logger.info("Downloading %d file(s) of %s (subjects %s) into %s", len(missing),
+                card.name, todo, root)
     try:
-        _download(card, subjects, root, options, verbose)
+        _download(card, todo, root, options, verbose)
     except (OSError, RuntimeError, ValueError) as exc:
         raise _missing_error(card, *missing[0], f"Download failed ({type(exc).__name__}: "
                              f"{exc})") from exc
@@ -245,6 +250,15 @@ def fetch_dataset(name: str, subjects: Any = None, path: str | Path | None = Non
 
 
 def _writable(folder: Path) -> bool:
-    import os
+    """Whether downloads may write into ``folder``.
 
+    A folder without any write permission bit is read-only by intent, even for root
+    (for whom ``os.access`` is always true): a shared read-only copy is never written.
+    """
+    import os
+    import stat
+
+    mode = folder.stat().st_mode
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        return False
     return os.access(folder, os.W_OK | os.X_OK)

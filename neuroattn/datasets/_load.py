@@ -33,6 +33,12 @@ def moabb_dataset(card: DataCard, subjects: list, root: Path | None = None):
     cls = getattr(moabb.datasets, card.fetch["class"])
     dataset = cls(**card.fetch["args"])
     dataset.subject_list = list(subjects)
+    # The files are fetched (and looked for) in the upstream layout under ``root``.
+    # MOABB's NEMAR mirror keeps its own store elsewhere and is tried first by
+    # default, which offline costs minutes of timeouts even when every file is here:
+    # this instance reads the upstream files only (no global MOABB setting changes).
+    if getattr(dataset, "nemar_id", None) is not None:
+        dataset.nemar_id = None
     if root is not None:
         root = str(root)
         dataset.data_path = _with_path(dataset.data_path, root)

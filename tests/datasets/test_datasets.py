@@ -238,3 +238,49 @@ def test_present_files_are_not_fetched_again(shared_data, no_network):
 def test_network_fetch_bnci_subject_1(tmp_path):
     files = fetch_dataset("bnci2014_001", [1], tmp_path, verbose=0)
     assert [f.name for f in files] == ["A01T.mat", "A01E.mat"]
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("provider", ["auto", "nemar"])
+def test_moabb_load_makes_no_network_call_whatever_the_provider(shared_data, offline_home,
+                                                                monkeypatch, provider):
+    # MOABB tries its NEMAR mirror first unless pinned to "upstream"; the returned
+    # dataset reads the upstream files under path= whatever the user's setting.
+    from moabb.paradigms import LeftRightImagery
+
+    monkeypatch.setenv("MOABB_DOWNLOAD_PROVIDER", provider)
+    dataset = load_dataset("physionetmi", [1], shared_data / "mne_data", download=False)
+    X, _, _ = LeftRightImagery().get_data(dataset, subjects=[1])
+    assert X.shape[:2] == (45, 64)
+
+
+def test_only_subjects_with_missing_files_are_downloaded(tmp_path, monkeypatch):
+    import neuroattn.datasets._fetch as fetch
+
+    present = fetch.expected_files(dataset_card("physionetmi"), [1], tmp_path)
+    for path, _ in present:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    asked = []
+
+    def fake_download(card, subjects, root, options, verbose):
+        asked.append(list(subjects))
+        for path, _ in fetch.expected_files(card, subjects, root, options):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"")
+
+    monkeypatch.setattr(fetch, "_download", fake_download)
+    fetch_dataset("physionetmi", [1, 2], tmp_path)
+    assert asked == [[2]]
+
+
+def test_a_read_only_cache_is_never_written_even_by_root(tmp_path, no_network):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        with pytest.raises(ValueError, match="not writable"):
+            fetch_dataset("physionetmi", [1], ro)
+        assert list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o755)
