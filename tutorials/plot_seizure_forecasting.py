@@ -2,12 +2,13 @@
 Seizure forecasting from continuous EEG: files -> windows -> STAN -> alarms -> metrics
 ======================================================================================
 
-This tutorial runs offline on a simulated subject written exactly in CHB-MIT's layout
-(EDF files ``chb01_NN.edf`` and ``chb01-summary.txt``), with a preictal change planted
-20 min before each seizure (rising power and coupling of a 13-20 Hz rhythm over six
-left-hemisphere channels). It
+Two parts. **Forecasting** runs on a simulated subject written exactly in CHB-MIT's
+layout (EDF files ``chb01_NN.edf`` and ``chb01-summary.txt``, in the cache folder of the
+``chbmit`` data card), with a preictal change planted 20 min before each seizure
+(rising power and coupling of a 13-20 Hz rhythm over six left-hemisphere channels). It
 
-1. reads the summary and streams labelled windows from the EDF files,
+1. loads the subject with ``neuroattn.datasets.load_dataset("chbmit", ["chb01"], path)``
+   and streams labelled windows from the EDF files,
 2. trains a :class:`~neuroattn.estimators.seizure.SeizureForecaster` (STAN with its
    Wasserstein critic) on all seizures but one,
 3. monitors the held-out seizure's file and a held-out interictal file, raising
@@ -15,12 +16,31 @@ left-hemisphere channels). It
 4. compares the window ROC AUC with a band-power + line-length baseline,
 5. draws the alarm timeline and STAN's spatial and temporal attention.
 
-**Real CHB-MIT.** Download the CHB-MIT Scalp EEG Database (PhysioNet) yourself and point
-``SUMMARY`` at e.g. ``.../chb-mit-scalp-eeg-database-1.0.0/chb01/chb01-summary.txt``:
-the same calls read it (the 18 bipolar channels are picked by name; CHB-MIT's
+**Detection on real recordings** then checks an attention classifier against the
+classical peer (log band powers + line length, logistic regression) on two public
+sets, loaded with ``load_dataset``: the canine intracranial clips ``Dog_1`` of the
+UPenn-Mayo seizure detection challenge (card ``upenn_mayo``; 16 channels at 400 Hz,
+ictal vs interictal 1-s clips, leave-one-seizure-out over its 5 seizures) and the Bonn
+segments (card ``bonn``; one channel at 173.61 Hz, 23.6-s segments, stratified 5-fold).
+Neither can be downloaded automatically (``neuroattn datasets info upenn_mayo`` /
+``info bonn`` say where to get them): put them under ``$NEUROATTN_DATA`` as
+``seizure_detection_ieeg/Dog_1/`` and ``bonn_epilepsy/{Z,O,N,F,S}/``.
+
+**Environment variables.** ``NEUROATTN_DATA``: the local copy root holding those
+folders (default: the standard MNE cache, ``MNE_DATA`` or ``~/mne_data``);
+``NEUROATTN_QUICK=1``: quick mode (fewer epochs; Bonn sets F and S only);
+``NEUROATTN_SIMULATE=1``: the simulated forecasting part only, no real data;
+``NEUROATTN_OUT``: the figures' folder. Without the real data the script says so in one
+line and exits with status 1 (before any training).
+
+**Real CHB-MIT.** ``neuroattn datasets fetch chbmit --subjects chb01`` downloads one
+patient (tens of one-hour EDF files, checked against PhysioNet's SHA256SUMS.txt) into
+``MNE_DATA``; then ``load_dataset("chbmit", ["chb01"])`` returns its recordings and every
+call below runs on them unchanged (the 18 bipolar channels are picked by name; CHB-MIT's
 duplicate ``T8-P8`` is handled). Keep ``sfreq=None`` (256 Hz) or resample, use the
 default STAN size (2.3 M parameters) and more epochs, and evaluate every fold with
-:func:`~neuroattn.benchmark.seizure.evaluate_leave_one_seizure_out`. The figures
+:func:`~neuroattn.benchmark.seizure.evaluate_leave_one_seizure_out` (hours per patient
+on a CPU; a few patients with several seizures, e.g. chb01, chb05, chb08). The figures
 depend on SPH, SOP, the interictal distance and the alarm rule: report them with every
 score (they are printed below).
 
@@ -29,18 +49,25 @@ Figures go to ``$NEUROATTN_OUT`` (default ``./tutorial_output``).
 
 # %%
 import os
+import sys
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
 
-from neuroattn.data.seizure import extract_windows, read_chbmit_summary
+from neuroattn import NeuroClassifier
+from neuroattn.data.seizure import extract_windows, subject_seizures
 from neuroattn.data.simulate import simulate_seizure_recordings
 from neuroattn.data.splits import LeaveOneSeizureOut
+from neuroattn.datasets import load_dataset
 from neuroattn.estimators.seizure import SeizureForecaster, band_power_baseline
 from neuroattn.metrics.seizure import event_metrics, window_auc
 from neuroattn.viz.seizure import plot_alarm_timeline, plot_attention_maps
@@ -48,17 +75,38 @@ from neuroattn.viz.seizure import plot_alarm_timeline, plot_attention_maps
 torch.set_num_threads(1)
 OUT = Path(os.environ.get("NEUROATTN_OUT", "tutorial_output"))
 OUT.mkdir(parents=True, exist_ok=True)
+DATA = os.environ.get("NEUROATTN_DATA")
+QUICK = os.environ.get("NEUROATTN_QUICK", "0") not in ("", "0")
+SIMULATE = os.environ.get("NEUROATTN_SIMULATE", "0") not in ("", "0")
 tmp = Path(tempfile.mkdtemp())
 
 # %%
-# 1. A simulated subject in CHB-MIT's layout, then labelled windows streamed from disk.
+# 0. The real recordings of the detection check are loaded first, so that a missing
+# folder stops the script at once. ``load_dataset`` returns ``IEEGClips``: ``X``
+# ``(n_clips, n_chans, n_times)`` in microvolts, ``y`` (1 ictal), ``group`` (Dog_1: the
+# seizure of each ictal clip, -1 interictal; Bonn: the set letter) and ``sfreq``.
+BONN_SETS = ["F", "S"] if QUICK else ["Z", "O", "N", "F", "S"]
+if not SIMULATE:
+    try:
+        dog = load_dataset("upenn_mayo", ["Dog_1"], DATA)["Dog_1"]
+        bonn = load_dataset("bonn", BONN_SETS, DATA)
+    except ValueError as err:
+        sys.exit(f"Seizure detection data not available: {err} (set NEUROATTN_DATA to the "
+                 "folder holding them, or NEUROATTN_SIMULATE=1 for the simulated part only)")
+    print(f"Dog_1: {dog.X.shape} at {dog.sfreq:.2f} Hz, {dog.y.sum()} ictal clips from "
+          f"{dog.group.max() + 1} seizures; Bonn sets {BONN_SETS}: {bonn.X.shape}")
+
+# %%
+# 1. A simulated subject in CHB-MIT's layout, written where the ``chbmit`` card's cache
+# puts a downloaded patient (``<root>/MNE-chbmit-data/files/chbmit/1.0.0/chb01/``), and
+# loaded with the call that reads the real one (``download=False``: the files are here).
 # Labelling (explicit, the defaults): 5-s windows; preictal = [onset - SPH - SOP,
 # onset - SPH] with SPH 5 min and SOP 15 min; interictal >= 4 h from any seizure;
 # ictal, postictal (30 min) and the grey zone are left out.
-sim = simulate_seizure_recordings(tmp, random_state=0)
-SUMMARY = sim.summary_path
-print(SUMMARY.read_text()[:400])
-recordings = read_chbmit_summary(SUMMARY)
+sim = simulate_seizure_recordings(tmp / "MNE-chbmit-data" / "files" / "chbmit" / "1.0.0",
+                                  random_state=0)
+print(sim.summary_path.read_text()[:400])
+recordings = load_dataset("chbmit", ["chb01"], tmp, download=False)
 LABELS = dict(sph_seconds=300.0, sop_seconds=900.0, min_interictal_seconds=4 * 3600.0,
               postictal_seconds=1800.0)
 windows = extract_windows(recordings, window_seconds=5.0, **LABELS)
@@ -97,7 +145,9 @@ for rec in held_out:
     result = forecaster.monitor(rec)
     alarms += (rec.start + result.alarms).tolist()
     monitored.append((rec.start, rec.start + rec.duration))
-    seizures += rec.absolute_seizures
+    # the subject's seizures, a seizure cut by a file boundary counted once
+    seizures += [s for s in subject_seizures(windows.recordings) if rec.start <= s[0] < rec.start
+                 + rec.duration]
     if rec is seizure_rec:
         fig = plot_alarm_timeline(result.times, result.probability, score=result.score,
                                   threshold=result.threshold, alarms=result.alarms,
@@ -124,3 +174,69 @@ fig = plot_attention_maps(maps["spatial"].mean(0).numpy(), maps["temporal"].mean
                           title="STAN attention, held-out preictal windows")
 fig.savefig(OUT / "seizure_attention_maps.png", dpi=110)
 print("planted focus:", sim.focus_channels)
+
+# %%
+# 5. Detection on real recordings: an attention classifier vs band power + logistic
+# regression, on the same folds. The classifier is ``eeg_transformer`` (a temporal
+# convolution summarised per patch by its mean and log power, then self-attention over
+# the patches), trained from scratch in each fold; the peer is
+# ``band_power_baseline`` (log power in 1-4, 4-8, 8-13, 13-30, 30-45 Hz and line length
+# per channel, standardised, class-balanced logistic regression). Scores are on
+# held-out clips: ROC AUC and balanced accuracy (threshold 0.5).
+MAX_EPOCHS = 8 if QUICK else 30
+
+
+def detection_scores(X, y, folds, sfreq, patch_size):
+    """Per-fold ROC AUC and balanced accuracy of both methods."""
+    out = {"attention (eeg_transformer)": [], "band power + LR": []}
+    for train, test in folds:
+        models = {
+            "attention (eeg_transformer)": NeuroClassifier(
+                "eeg_transformer", max_epochs=MAX_EPOCHS, lr=1e-3, batch_size=32,
+                random_state=0, device="cpu", model__embed_dim=16, model__n_heads=2,
+                model__depth=1, model__patch_size=patch_size, model__filter_length=25),
+            "band power + LR": band_power_baseline(sfreq, random_state=0)}
+        for name, model in models.items():
+            proba = model.fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+            out[name].append((roc_auc_score(y[test], proba),
+                              balanced_accuracy_score(y[test], proba > 0.5)))
+    return {name: np.array(v) for name, v in out.items()}
+
+
+def detection_check():
+    """Both sets, both methods: print the scores and save the figure."""
+    # Dog_1, leave one seizure out: fold k tests on seizure k's ictal clips and the k-th
+    # block of interictal clips (in clip-number order), and trains on the rest.
+    clips = SimpleNamespace(y=dog.y, seizure=dog.group,
+                            start=np.arange(len(dog.y), dtype=float))
+    dog_folds = list(LeaveOneSeizureOut().split(clips))
+    # Bonn: set S (ictal) against the others loaded, stratified 5-fold.
+    bonn_folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(bonn.X, bonn.y))
+    results = {
+        f"Dog_1 (iEEG, leave-one-seizure-out, {len(dog_folds)} folds)":
+            detection_scores(dog.X, dog.y, dog_folds, dog.sfreq, patch_size=40),
+        f"Bonn {'+'.join(BONN_SETS)} (S = ictal, stratified 5-fold)":
+            detection_scores(bonn.X, bonn.y, bonn_folds, bonn.sfreq, patch_size=128)}
+    for data_name, per_method in results.items():
+        print(data_name)
+        for name, s in per_method.items():
+            print(f"  {name:>28}: ROC AUC {s[:, 0].mean():.3f} +/- {s[:, 0].std():.3f}, "
+                  f"balanced accuracy {s[:, 1].mean():.3f}")
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    for ax, (data_name, per_method) in zip(axes, results.items()):
+        for k, (name, s) in enumerate(per_method.items()):
+            ax.plot(np.arange(len(s)) + 0.1 * (2 * k - 1), s[:, 0], "o", label=name)
+        ax.set(title=data_name.split(" (")[0], xlabel="fold", xticks=range(len(s)))
+    axes[0].set_ylabel("held-out ROC AUC")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("seizure detection: attention classifier vs band power + LR")
+    fig.tight_layout()
+    fig.savefig(OUT / "seizure_detection_real.png", dpi=110)
+
+
+if SIMULATE:
+    print("NEUROATTN_SIMULATE=1: the detection check on Dog_1 and Bonn is skipped.")
+else:
+    detection_check()
+plt.close("all")

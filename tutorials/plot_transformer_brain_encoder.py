@@ -9,7 +9,19 @@ decides, image by image, *where* to read, and each voxel reads its region's toke
 through its own linear weights. The attention maps ("routing maps") tell us which image
 locations drive each region.
 
-This tutorial runs offline in about a minute on a CPU:
+**Data: simulated.** No public image/fMRI pair is wired into this tutorial yet, so it
+runs on simulated responses to real images; the script prints so when it starts. The
+real-data paths are two data cards (``neuroattn datasets info miyawaki2008`` /
+``neuroattn datasets info nsd_algonauts2023``): Miyawaki et al. 2008 (card
+``miyawaki2008``, open; ``neuroattn.datasets.load_dataset("miyawaki2008")`` downloads it
+through nilearn's ``fetch_miyawaki2008`` and returns nilearn's ``Bunch`` of 10 x 10
+patch stimuli and V1-V3 responses; nilearn's own Miyawaki encoding example, ridge per
+voxel, is the peer) and NSD through the Algonauts 2023 challenge (card
+``nsd_algonauts2023``, terms-gated: ``load_dataset("nsd_algonauts2023", [1], path)``
+reads a copy you obtained, see below). ``NEUROATTN_QUICK=1`` shortens training (CI);
+figures go to ``$NEUROATTN_OUT`` (default ``./tutorial_output``).
+
+It runs offline in about a minute on a CPU:
 
 1. simulate voxel responses to real images (scikit-learn's handwritten digits) with a
    *planted* routing: some regions read a fixed spot of the visual field, others read
@@ -23,12 +35,13 @@ This tutorial runs offline in about a minute on a CPU:
 
 Running on Algonauts 2023
 -------------------------
-Download the challenge data yourself (neuroattn never downloads data or weights), then::
+Apply for NSD access and download the challenge data yourself (the card
+``nsd_algonauts2023`` says where; neuroattn never downloads it), then::
 
-    from neuroattn.data.encoding import load_algonauts2023
+    from neuroattn.datasets import load_dataset
     from neuroattn.estimators import BrainEncoderRegressor, extract_features
 
-    resp = load_algonauts2023("/path/to/algonauts_2023", subject=1)
+    resp = load_dataset("nsd_algonauts2023", [1], "/path/to/algonauts_2023")[1]
     # any backbone you built with the weights you chose, e.g. DINOv2 ViT-B/14 via timm
     # or torch.hub; "blocks.11" is the last transformer block of a timm ViT.
     feats = extract_features(resp.image_paths, backbone, "blocks.11",
@@ -75,7 +88,11 @@ from neuroattn.viz.encoding import (  # noqa: E402
 
 out_dir = Path(os.environ.get("NEUROATTN_OUT", "tutorial_output"))
 out_dir.mkdir(parents=True, exist_ok=True)
+QUICK = os.environ.get("NEUROATTN_QUICK", "0") not in ("", "0")
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+print("Simulated fMRI responses (no public image/fMRI set is wired in yet); real-data "
+      "path: data cards 'miyawaki2008' and 'nsd_algonauts2023' (neuroattn datasets info "
+      "NAME).")
 
 # %%
 # Simulated responses with a planted routing
@@ -97,7 +114,7 @@ feats_test = FeatureTokens(sim.features[test], sim.positions, sim.grid_shape)
 # ----------------------------------
 # Small data, so a higher learning rate than the reference 5e-4 and a small width
 # (the reference configuration is shown above for Algonauts).
-encoder = BrainEncoderRegressor(max_epochs=40, lr=4e-3, random_state=0)
+encoder = BrainEncoderRegressor(max_epochs=20 if QUICK else 40, lr=4e-3, random_state=0)
 res = compare_encoders(feats_train, sim.Y[train], feats_test, sim.Y_repeats[test],
                        regions=sim.regions, hemispheres=sim.hemispheres, encoder=encoder)
 labels = np.array(encoder.region_names_, dtype=object)[encoder.voxel_groups_]
