@@ -6,7 +6,10 @@ Build (from the repository root, after ``pip install -e ".[docs]"``)::
 
 The tutorials (``tutorials/plot_*.py``) are the sphinx-gallery gallery. They are run
 and their figures captured unless ``NEUROATTN_DOCS_RUN_GALLERY=0`` (then the pages are
-made from the scripts without running them, as ``tests/test_docs.py`` does). The API
+made from the scripts without running them, as ``tests/test_docs.py`` does). Run, they
+behave as for a user: public data fetched on first use, full size. For a short offline
+build set ``NEUROATTN_QUICK=1`` and ``NEUROATTN_DATA=<local copy>`` (a tutorial whose data
+is absent stops with one line; sphinx-gallery records it and the build goes on). The API
 pages (``api/``) and the dataset table are made at build time by ``_ext/neuroattn_docs.py``
 from the package itself.
 
