@@ -3,7 +3,10 @@
 Offline by default on the simulator (digit mosaics with a planted routing). With
 ``--algonauts ROOT --features tokens.npy`` it runs on a local Algonauts 2023 subject
 with features you computed beforehand (e.g. with
-:func:`neuroattn.estimators.extract_features` and your own backbone).
+:func:`neuroattn.estimators.extract_features` and your own backbone), or with
+``--algonauts ROOT --backbone NAME --layer NAME``: the images' features are extracted by
+a backbone named as in :func:`neuroattn.estimators.backbones.load_backbone` (pretrained
+weights fetched on first use into the library's cache, read offline afterwards).
 """
 
 from __future__ import annotations
@@ -49,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=".npy features (n_images, n_tokens, dim) or "
                              "(n_images, C, H, W) of the Algonauts images")
     require_existing(parser, "--features")
+    parser.add_argument("--backbone",
+                        help="with --algonauts, instead of --features: an image backbone by "
+                             "name ('resnet50', 'timm:vit_small_patch16_224', "
+                             "'hf:facebook/dinov2-small'); its pretrained weights are fetched "
+                             "on first use (pip install \"neuroattn[vision]\")")
+    parser.add_argument("--layer", help="the --backbone layer whose output are the tokens "
+                                        "(e.g. layer4, blocks.11, encoder.layer.11)")
     parser.add_argument("--test-fraction", type=fraction, default=0.25,
                         help="held-out fraction of the images, in (0, 1) (default 0.25)")
     parser.add_argument("--lr", type=positive_float, default=3e-3)
@@ -65,7 +75,16 @@ def _load(args: argparse.Namespace):
 
     if args.algonauts:
         resp = load_algonauts2023(args.algonauts, args.subject)
-        feats = as_feature_tokens(args.features)
+        if args.backbone:
+            from ..estimators.features import extract_features
+
+            if not resp.image_paths:
+                raise ValueError(f"--backbone needs the training images under "
+                                 f"{args.algonauts}; none were found.")
+            feats = extract_features(resp.image_paths, args.backbone, args.layer,
+                                     device=args.device, verbose=args.verbose > 0)
+        else:
+            feats = as_feature_tokens(args.features)
         return dict(features=feats, Y=resp.Y, Y_test=None, regions=resp.regions,
                     hemispheres=resp.hemispheres, coords=None, images=None, routing=None,
                     group_names=None)
@@ -76,11 +95,15 @@ def _load(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.algonauts and not args.features:
-        raise ValueError("--algonauts needs --features: precompute the image features "
-                         "with your backbone (no weights are downloaded by neuroattn).")
-    if args.features and not args.algonauts:
-        raise ValueError("--features is only used with --algonauts.")
+    if args.algonauts and not (args.features or args.backbone):
+        raise ValueError("--algonauts needs --features (image features precomputed with "
+                         "your backbone) or --backbone NAME --layer NAME.")
+    if args.features and args.backbone:
+        raise ValueError("--features and --backbone are alternatives: pass one.")
+    if (args.backbone is None) != (args.layer is None):
+        raise ValueError("--backbone and --layer go together: pass both.")
+    if (args.features or args.backbone) and not args.algonauts:
+        raise ValueError("--features and --backbone are only used with --algonauts.")
     # The destination is checked (and locked) before the work; previous results are
     # kept unless --overwrite.
     with output_dir(args.out) as out:

@@ -211,9 +211,12 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
 
     Parameters
     ----------
-    backbone : torch.nn.Module | None, default=None
+    backbone : torch.nn.Module | str | None, default=None
         When given (with ``layer``), ``X`` are images and their features are
-        extracted with :func:`~neuroattn.estimators.extract_features`.
+        extracted with :func:`~neuroattn.estimators.extract_features`. A name
+        (``"resnet50"``, ``"timm:..."``, ``"hf:..."``) loads that backbone with its
+        pretrained weights and transform
+        (:func:`~neuroattn.estimators.backbones.load_backbone`).
     layer : str | None, default=None
         Backbone layer to take tokens from.
     feature_cache : str | Path | None, default=None
@@ -267,7 +270,7 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
     _parameter_constraints = {
         **TRAINING_CONSTRAINTS,
         "model": [str, type],
-        "backbone": [torch.nn.Module, None],
+        "backbone": [torch.nn.Module, str, None],
         "layer": [str, None],
         "feature_cache": [str, os.PathLike, None],
         "normalize": [StrOptions({"imagenet"}), None],
@@ -275,7 +278,7 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
     }
 
     def __init__(self, model: str | type = "brain_encoder", *,
-                 backbone: torch.nn.Module | None = None, layer: str | None = None,
+                 backbone: torch.nn.Module | str | None = None, layer: str | None = None,
                  feature_cache: str | Path | None = None, normalize: str | None = None,
                  max_epochs: int = 100, lr: float = 5e-4, batch_size: int = 32,
                  weight_decay: float = 1e-4, grad_clip: float | None = 1.0,

@@ -1,4 +1,4 @@
-"""Run a user-supplied torch backbone on images and keep one layer's feature map as tokens.
+"""Run a torch backbone (yours, or one by name) on images and keep one layer's output as tokens.
 
 This lives in ``estimators`` (not ``data``) because it runs a torch module: ``data``
 knows nothing of torch modules. File and array handling (reading images, memory-mapped
@@ -8,6 +8,7 @@ caches, token layout) stays in :mod:`neuroattn.data.encoding`.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import hashlib
 import itertools
@@ -30,6 +31,7 @@ from ..data.encoding import (
     open_feature_cache,
 )
 from ._nets import resolve_device
+from .backbones import load_backbone
 
 __all__ = ["extract_features", "layer_names"]
 
@@ -46,7 +48,8 @@ def layer_names(backbone: torch.nn.Module) -> list[str]:
     return [name for name, _ in backbone.named_modules() if name]
 
 
-def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
+def extract_features(images: Any, backbone: torch.nn.Module | str, layer: str, *,
+                     pretrained: bool = True, weights: str | Path | None = None,
                      batch_size: int = 32, device: str = "auto",
                      normalize: str | tuple | None = None,
                      image_size: tuple[int, int] | None = None,
@@ -56,10 +59,12 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
                      verbose: bool = False) -> FeatureTokens:
     """Tokens ``(n_images, n_tokens, dim)`` of one backbone layer, batched and cached.
 
-    The backbone is any ``torch.nn.Module`` you built (a torchvision or timm model
-    with the weights you chose, or your own network); neuroattn downloads nothing. It is
-    run in eval mode without gradients, on GPU when present; the forward pass stops at
-    ``layer``.
+    The backbone is any ``torch.nn.Module`` you built, or a name (``"resnet50"``,
+    ``"timm:vit_small_patch16_224"``, ``"hf:facebook/dinov2-small"``) loaded by
+    :func:`~neuroattn.estimators.backbones.load_backbone` with its pretrained weights
+    (fetched on first use into the library's cache, offline afterwards) and its own
+    resize/crop/normalisation transform. It is run in eval mode without gradients, on
+    GPU when present; the forward pass stops at ``layer``.
 
     Parameters
     ----------
@@ -67,13 +72,22 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
         See :func:`neuroattn.data.encoding.load_images`; arrays ``(n, C, H, W)`` in
         [0, 1] (uint8 is scaled). Grey images are repeated to 3 colours when
         ``normalize="imagenet"``.
-    backbone : torch.nn.Module
-        The feature extractor.
+    backbone : torch.nn.Module | str
+        The feature extractor, or a backbone name (see
+        :func:`~neuroattn.estimators.backbones.load_backbone`). A name brings the
+        transform its weights expect (images in [0, 1] are resized, centre-cropped and
+        normalised), used unless ``transform`` is given; ``normalize`` must then be None.
     layer : str
-        Name of the module whose output is kept (see :func:`layer_names`). A 4-D
+        Name of the module whose output is kept (see :func:`layer_names` and
+        :func:`~neuroattn.estimators.backbones.backbone_layers`). A 4-D
         output ``(b, C, H, W)`` gives ``H * W`` tokens; a 3-D ``(b, N, D)`` output (ViT
         blocks) gives ``N`` tokens, leading class/register tokens kept but without a
         grid position (``n_prefix_tokens``).
+    pretrained : bool
+        For a backbone name: the library's pretrained weights (True) or random ones.
+    weights : str | Path | None
+        For a backbone name: a local checkpoint (state-dict file, or a ``save_pretrained``
+        folder for ``hf:`` names) loaded without network instead of ``pretrained``.
     batch_size : int
         Images per forward pass.
     device : str
@@ -121,10 +135,17 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
     Raises
     ------
     ValueError
-        If ``layer`` is not a module of ``backbone`` (the message lists the names),
-        the backbone's tensors lie on several devices, the layer output is not 3- or
-        4-D or holds NaN/inf (the image is named), the images are malformed (NaN, wrong
-        rank), or ``cache_key`` is not a plain name or is given without ``cache_dir``.
+        If ``layer`` is not a module of ``backbone`` (the message lists close names),
+        the backbone name is unknown or its pretrained weights are missing offline
+        (see :func:`~neuroattn.estimators.backbones.load_backbone`), ``normalize`` is
+        given with a backbone name, or ``weights`` with a module; the backbone's
+        tensors lie on several devices, the layer output is not 3- or 4-D or holds
+        NaN/inf (the image is named), the images are malformed (NaN, wrong rank), or
+        ``cache_key`` is not a plain name or is given without ``cache_dir``.
+    FileNotFoundError
+        If ``weights`` does not exist.
+    ImportError
+        If a backbone name's library (torchvision, timm, transformers) is missing.
 
     Warns
     -----
@@ -132,12 +153,26 @@ def extract_features(images: Any, backbone: torch.nn.Module, layer: str, *,
         When a cache entry is ignored and recomputed (made from other inputs, or
         corrupted); the file is named.
     """
+    label = type(backbone).__name__
+    if isinstance(backbone, str):
+        if normalize is not None:
+            raise ValueError(f"normalize={normalize!r} with backbone {backbone!r}: a named "
+                             "backbone normalises images itself; pass normalize=None (or your "
+                             "own transform=...).")
+        label = backbone
+        backbone, default_transform = load_backbone(backbone, pretrained=pretrained,
+                                                    weights=weights)
+        transform = default_transform if transform is None else transform
+    elif weights is not None:
+        raise ValueError(f"weights={str(weights)!r} is only used with a backbone name; load "
+                         "the checkpoint into your module yourself.")
     modules = dict(backbone.named_modules())
-    if layer not in modules or not layer:
+    if not isinstance(layer, str) or layer not in modules or not layer:
         names = layer_names(backbone)
+        close = difflib.get_close_matches(str(layer), names, n=8, cutoff=0.5)
         shown = ", ".join(names[:40]) + (" ..." if len(names) > 40 else "")
-        raise ValueError(f"Backbone {type(backbone).__name__} has no layer {layer!r}. "
-                         f"Layers: {shown}.")
+        raise ValueError(f"Backbone {label} has no layer {layer!r}. Close names: "
+                         f"{', '.join(close) or 'none'}. Layers: {shown}.")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     if isinstance(images, (str, Path)) or (isinstance(images, (list, tuple)) and images
