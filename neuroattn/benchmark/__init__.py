@@ -1,7 +1,8 @@
 """Evaluation of the tracks, one module each, all writing through :func:`save_results`.
 
-* :mod:`~neuroattn.benchmark.mi` - motor imagery: MOABB evaluations of YAML pipelines
-  (:func:`run`, the ``neuroattn benchmark`` machinery; pipelines in ``_pipelines``);
+* :mod:`~neuroattn.benchmark.mi` - motor imagery and SSVEP: MOABB evaluations of YAML
+  pipelines (:func:`run`, the ``neuroattn benchmark`` machinery; pipelines in
+  ``_pipelines``, SSVEP specifics in ``_ssvep``);
 * :mod:`~neuroattn.benchmark.seizure` - seizure forecasting, leave-one-seizure-out;
 * :mod:`~neuroattn.benchmark.fmri` - BrainMAE vs connectivity, leave-site-out;
 * :mod:`~neuroattn.benchmark.encoding` - visual encoding, the brain encoder vs ridge.
@@ -17,13 +18,16 @@ from ._pipelines import (
     braindecode_classifier,
     list_pipelines,
     load_pipelines,
+    pipeline_paradigms,
 )
 from ._report import save_figure, save_results
 from .mi import (
+    DEFAULT_BASELINES,
     DEFAULT_PIPELINES,
     EVALUATIONS,
     BenchmarkResult,
     PipelineFailedError,
+    default_pipelines,
     format_summary,
     plot_paired,
     run,
@@ -32,5 +36,6 @@ from .mi import (
 
 __all__ = ["PIPELINE_DIR", "TorchSeeded", "braindecode_classifier", "list_pipelines",
            "load_pipelines", "save_figure", "save_results", "format_summary", "plot_paired",
-           "summary_table", "DEFAULT_PIPELINES", "EVALUATIONS", "BenchmarkResult",
+           "summary_table", "DEFAULT_PIPELINES", "DEFAULT_BASELINES", "default_pipelines",
+           "pipeline_paradigms", "EVALUATIONS", "BenchmarkResult",
            "PipelineFailedError", "run"]

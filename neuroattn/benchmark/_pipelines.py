@@ -24,10 +24,14 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["PIPELINE_DIR", "TorchSeeded", "list_pipelines", "load_pipelines",
-           "braindecode_classifier"]
+           "pipeline_paradigms", "braindecode_classifier"]
 
 #: The folder of the shipped YAML pipelines (``pipelines/`` at the repository root).
 PIPELINE_DIR = Path(__file__).resolve().parents[1] / "pipelines"
+
+#: Sub-folders of :data:`PIPELINE_DIR` read with the top level: the SSVEP pipelines
+#: (kept apart so that MOABB's own parser of the top level sees motor imagery only).
+_SUBFOLDERS = ("ssvep",)
 
 
 @contextmanager
@@ -128,6 +132,8 @@ class TorchSeeded(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 def _yaml_files(paths: str | Path | list | None) -> list[Path]:
     if paths is None:
         files = sorted(PIPELINE_DIR.glob("*.yml"))
+        for sub in _SUBFOLDERS:
+            files += sorted((PIPELINE_DIR / sub).glob("*.yml"))
         if importlib.util.find_spec("braindecode") is not None:
             files += sorted((PIPELINE_DIR / "braindecode").glob("*.yml"))
         return files
@@ -234,7 +240,8 @@ def load_pipelines(paths: str | Path | list | None = None,
     ----------
     paths : str | Path | list | None
         YAML files or folders of them; None loads neuroattn's own pipelines
-        (:data:`PIPELINE_DIR`, plus ``braindecode/`` when braindecode is installed).
+        (:data:`PIPELINE_DIR` and its ``ssvep/``, plus ``braindecode/`` when braindecode
+        is installed).
     names : list of str | None
         Keep only these pipeline names (the ``name:`` of each file).
 
@@ -292,6 +299,39 @@ def list_pipelines(paths: str | Path | list | None = None) -> list[str]:
         On a file that is not valid YAML or not a pipeline file (named).
     """
     return [_read_config(p)["name"] for p in _yaml_files(paths)]
+
+
+def pipeline_paradigms(paths: str | Path | list | None = None) -> dict[str, list[str]]:
+    """The MOABB paradigms each pipeline file declares (its ``paradigms:`` list).
+
+    Parameters
+    ----------
+    paths : str | Path | list | None
+        As in :func:`load_pipelines` (neuroattn's own pipelines by default).
+
+    Returns
+    -------
+    dict of str to list of str
+        Pipeline name to MOABB paradigm class names (``"LeftRightImagery"``,
+        ``"SSVEP"``, ``"FilterBankSSVEP"``...), empty when the file declares none.
+
+    Raises
+    ------
+    ValueError
+        On a file that is not valid YAML or not a pipeline file, or a ``paradigms``
+        entry that is not a list of names (file named).
+    """
+    out = {}
+    for path in _yaml_files(paths):
+        config = _read_config(path)
+        declared = config.get("paradigms") or []
+        if isinstance(declared, str):
+            declared = [declared]
+        if not isinstance(declared, list) or not all(isinstance(d, str) for d in declared):
+            raise ValueError(f"{path}: 'paradigms' must be a list of MOABB paradigm names, "
+                             f"got {declared!r}.")
+        out[config["name"]] = list(declared)
+    return out
 
 
 def braindecode_classifier(model: str = "AttentionBaseNet", *,

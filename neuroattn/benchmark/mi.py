@@ -1,9 +1,19 @@
-"""Motor-imagery track: MOABB evaluations of pipelines on datasets, with reports.
+"""Motor-imagery and SSVEP tracks: MOABB evaluations of pipelines on datasets, with
+reports.
 
 The splitter is MOABB's evaluation (within-session k-fold, cross-session, cross-subject);
 each pipeline is fitted per fold by MOABB; the scores table is MOABB's result table (one
 row per subject x session x pipeline); :func:`run` writes it with
 :func:`~neuroattn.benchmark.save_results`. ``neuroattn benchmark`` is its command line.
+
+SSVEP (``paradigm="ssvep"`` / ``"filter_bank_ssvep"``): MOABB's ``SSVEP_CCA``,
+``SSVEP_TRCA`` and ``SSVEP_MsetCCA`` get ``mne.Epochs`` and the dataset's class names
+(the stimulus frequencies), not MOABB's label-encoded ``0..k-1`` with which CCA and TRCA
+score at chance (see :mod:`neuroattn.benchmark._ssvep`); each pipeline runs on the SSVEP
+paradigm it declares (same trials, same folds). Leave-one-subject-out drops a recording
+released under two subjects (Kalunga2016: subject 7's first run is subject 3's second)
+from training when either subject is tested, and says so (``notes``, the table, the
+``note`` column of the results).
 """
 
 from __future__ import annotations
@@ -22,14 +32,28 @@ import numpy as np
 import pandas as pd
 
 from .._files import FolderLock, check_output_dir
-from ..data.moabb import get_dataset, get_paradigm
+from ..data.moabb import (
+    SSVEP_PARADIGMS,
+    LeaveOneSubjectOutWithoutDuplicates,
+    duplicate_runs,
+    get_dataset,
+    get_paradigm,
+)
 from ._mi_report import format_summary, plot_paired, summary_table
-from ._pipelines import load_pipelines
+from ._pipelines import load_pipelines, pipeline_paradigms
 from ._report import _json_default, save_results
 from ._resume import JobRecords, fingerprint, job_id
+from ._ssvep import (
+    check_frequency_classes,
+    duplicate_notes,
+    job_paradigms,
+    needs_epochs,
+    ssvep_classes,
+)
 
 __all__ = ["run", "BenchmarkResult", "PipelineFailedError", "EVALUATIONS",
-           "DEFAULT_PIPELINES", "summary_table", "format_summary", "plot_paired"]
+           "DEFAULT_PIPELINES", "DEFAULT_BASELINES", "default_pipelines", "summary_table",
+           "format_summary", "plot_paired"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +62,32 @@ EVALUATIONS = {"within_session": "WithinSessionEvaluation",
                "cross_session": "CrossSessionEvaluation",
                "cross_subject": "CrossSubjectEvaluation"}
 
-#: The pipelines of the default (offline, few-minute) run.
+#: The pipelines of the default (offline, few-minute) motor-imagery run.
 DEFAULT_PIPELINES = ("CSP+LDA", "TS+LR", "CAN-SE")
+
+#: ``baseline="auto"``: the pipeline on the x axis of the paired plot, per paradigm family.
+DEFAULT_BASELINES = {"mi": "CSP+LDA", "ssvep": "CCA"}
+
+
+def default_pipelines(paradigm: str = "left_right") -> tuple[str, ...]:
+    """Names of the pipelines a run uses when none are given.
+
+    Parameters
+    ----------
+    paradigm : str
+        A :func:`~neuroattn.data.moabb.get_paradigm` name.
+
+    Returns
+    -------
+    tuple of str
+        :data:`DEFAULT_PIPELINES` for motor imagery; for ``"ssvep"`` and
+        ``"filter_bank_ssvep"`` every shipped pipeline that declares an SSVEP paradigm
+        (``SSVEP`` or ``FilterBankSSVEP``; ``neuroattn/pipelines/ssvep/``).
+    """
+    if paradigm not in SSVEP_PARADIGMS:
+        return DEFAULT_PIPELINES
+    return tuple(name for name, declared in pipeline_paradigms().items()
+                 if {"SSVEP", "FilterBankSSVEP"} & set(declared))
 
 
 class PipelineFailedError(RuntimeError):
@@ -68,6 +116,9 @@ class BenchmarkResult:
         cross-subject job), ``error``.
     resumed : int
         Jobs read back from ``output_dir`` instead of being evaluated again.
+    notes : list of str
+        What was changed on the way and how (SSVEP classes left out, a duplicated
+        recording dropped from training); also printed at the end of ``table``.
     """
 
     results: pd.DataFrame
@@ -80,6 +131,7 @@ class BenchmarkResult:
     failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILURE_COLUMNS))
     failures_path: Path | None = None
     resumed: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 #: Columns of :attr:`BenchmarkResult.failures` (and ``failures.csv``).
@@ -112,27 +164,39 @@ def _check_evaluation(name: str, datasets: list) -> None:
 
 
 def _evaluation(name: str, paradigm, datasets: list, random_state: int, n_jobs: int,
-                hdf5_path: str):
+                hdf5_path: str, **extra: Any):
     import moabb.evaluations as mevaluations
 
     _check_evaluation(name, datasets)
     cls = getattr(mevaluations, EVALUATIONS[name])
     return cls(paradigm=paradigm, datasets=datasets, random_state=random_state,
                n_jobs=n_jobs, overwrite=True, hdf5_path=hdf5_path, save_model=False,
-               verbose="ERROR")
+               verbose="ERROR", **extra)
 
 
 def _evaluate_job(evaluation: str, paradigm, dataset, subject, name: str, pipe,
-                  random_state: int, n_jobs: int) -> list[dict]:
+                  random_state: int, n_jobs: int, drop_duplicates: bool = False
+                  ) -> list[dict]:
     """MOABB's rows for one pipeline on one subject (all subjects when ``subject`` is
-    None), as plain JSON values (so a fresh and a resumed run give the same table)."""
+    None), as plain JSON values (so a fresh and a resumed run give the same table).
+
+    MOABB's SSVEP classifiers get epochs with the dataset's class names (``mne_labels``);
+    with ``drop_duplicates`` a cross-subject job splits with
+    :class:`~neuroattn.data.moabb.LeaveOneSubjectOutWithoutDuplicates`."""
     import torch
 
+    extra: dict[str, Any] = {}
+    if needs_epochs(pipe):
+        extra.update(return_epochs=True, mne_labels=True)
+    if drop_duplicates and evaluation == "cross_subject" and duplicate_runs(dataset):
+        extra.update(cv_class=LeaveOneSubjectOutWithoutDuplicates,
+                     cv_kwargs=LeaveOneSubjectOutWithoutDuplicates.moabb_cv_kwargs(dataset))
     if subject is not None:
         dataset = copy.copy(dataset)
         dataset.subject_list = [subject]
     with tempfile.TemporaryDirectory() as hdf5:
-        ev = _evaluation(evaluation, paradigm, [dataset], random_state, n_jobs, hdf5)
+        ev = _evaluation(evaluation, paradigm, [dataset], random_state, n_jobs, hdf5,
+                         **extra)
         # Pipelines without a seed of their own draw from torch's global RNG: seed it
         # for this job in a fork, so the caller's RNG is untouched and a resumed run
         # repeats the scores of an uninterrupted one.
@@ -143,23 +207,27 @@ def _evaluate_job(evaluation: str, paradigm, dataset, subject, name: str, pipe,
     return json.loads(json.dumps(frame.to_dict("records"), default=_json_default))
 
 
-def _resolve_pipelines(pipelines: dict | list[str] | str | Path | None) -> dict:
+def _resolve_pipelines(pipelines: dict | list[str] | str | Path | None,
+                       paradigm: str = "left_right") -> tuple[dict, dict]:
+    """The pipelines, and the MOABB paradigms their YAML files declare."""
     if pipelines is None:
-        return load_pipelines(names=list(DEFAULT_PIPELINES))
+        names = list(default_pipelines(paradigm))
+        return load_pipelines(names=names), pipeline_paradigms()
     if isinstance(pipelines, dict):
-        return dict(pipelines)
+        return dict(pipelines), {}
     if isinstance(pipelines, (list, tuple)) and all(isinstance(p, str) for p in pipelines) \
             and not any(p.endswith((".yml", ".yaml", "/")) for p in pipelines):
-        return load_pipelines(names=list(pipelines))
-    return load_pipelines(pipelines)
+        return load_pipelines(names=list(pipelines)), pipeline_paradigms()
+    return load_pipelines(pipelines), pipeline_paradigms(pipelines)
 
 
 def run(pipelines: dict | list[str] | str | None = None,
         datasets: list | str = "simulated", *, evaluation: str = "within_session",
         paradigm: str = "left_right", subjects: list[int] | None = None,
-        baseline: str | None = "CSP+LDA", output_dir: str | Path | None = None,
+        baseline: str | None = "auto", output_dir: str | Path | None = None,
         paradigm_kwargs: dict[str, Any] | None = None, random_state: int = 0,
         n_jobs: int = 1, on_error: str = "stop", overwrite: bool = False,
+        drop_duplicate_runs: bool = True, declared_paradigms: dict | None = None,
         verbose: int = 1) -> BenchmarkResult:
     """Evaluate pipelines on MOABB datasets and report mean +/- std per pipeline.
 
@@ -173,19 +241,25 @@ def run(pipelines: dict | list[str] | str | None = None,
     pipelines : dict | list of str | str | None
         A ``{name: sklearn pipeline}`` dict, names of neuroattn's YAML pipelines
         (see :func:`~neuroattn.benchmark.list_pipelines`), a path to YAML files, or
-        None for :data:`DEFAULT_PIPELINES`. A YAML file is code (its ``from:``
-        modules are imported): give only files you trust.
+        None for :func:`default_pipelines` of the paradigm. A YAML file is code (its
+        ``from:`` modules are imported): give only files you trust.
     datasets : list | str
         MOABB dataset class names (``"BNCI2014_001"``, ``"PhysionetMI"``), dataset
         instances, or ``"simulated"`` (offline, the default).
     evaluation : {"within_session", "cross_session", "cross_subject"}
         MOABB evaluation.
-    paradigm : {"left_right", "motor_imagery", "filter_bank_left_right"}
-        MOABB paradigm; the score is ROC AUC for two classes, accuracy otherwise.
+    paradigm : {"left_right", "motor_imagery", "filter_bank_left_right", "ssvep", \
+"filter_bank_ssvep"}
+        MOABB paradigm; the score is ROC AUC for two classes, accuracy otherwise. SSVEP:
+        without ``events`` / ``n_classes`` the classes are the stimulus frequencies
+        every dataset has (a class without one, like Kalunga2016's ``rest``, is left
+        out and a note says so); a pipeline declaring only the other SSVEP paradigm
+        runs on that one, with the same classes and window.
     subjects : list of int | None
         Subjects to evaluate in every dataset (default all).
     baseline : str | None
-        Pipeline on the x axis of the paired plot (None: no plot).
+        Pipeline on the x axis of the paired plot (None: no plot); ``"auto"``:
+        :data:`DEFAULT_BASELINES` of the paradigm (``CSP+LDA``, or ``CCA`` for SSVEP).
     output_dir : str | Path | None
         Where to write ``results.csv``, ``summary.csv``, ``paired.png``,
         ``failures.csv`` (when a job failed) and the per-job records ``scores/``;
@@ -205,6 +279,14 @@ def run(pipelines: dict | list[str] | str | None = None,
     overwrite : bool
         Discard the job records of a previous run in ``output_dir`` instead of
         continuing it.
+    drop_duplicate_runs : bool
+        ``cross_subject`` only: leave a recording a dataset releases twice (see
+        :data:`~neuroattn.data.moabb.DUPLICATE_RUNS`) out of training when the subject
+        holding the other copy is tested. False keeps MOABB's plain leave-one-subject-out
+        (and a note says that two subjects' scores include a seen recording).
+    declared_paradigms : dict | None
+        ``{pipeline name: [MOABB paradigm class names]}`` for pipelines given as a
+        dict (read from the YAML files otherwise): picks the SSVEP paradigm each runs on.
     verbose : int
         0: silent; 1 or more: a progress bar (one step per job) and a log line when
         finished jobs are read back.
@@ -218,7 +300,9 @@ def run(pipelines: dict | list[str] | str | None = None,
     ValueError
         On unknown datasets, pipelines, evaluation, paradigm or ``on_error`` values, a
         paradigm that does not suit a dataset, too few sessions (cross-session) or
-        subjects (cross-subject), a baseline that is not among the pipelines, an
+        subjects (cross-subject), a baseline that is not among the pipelines, an SSVEP
+        pipeline reading stimulus frequencies from class names with a class that has
+        none, an
         ``output_dir`` that is a file, or one that holds the records of a run with
         other parameters (or another pipeline of the same name).
     PipelineFailedError
@@ -228,39 +312,63 @@ def run(pipelines: dict | list[str] | str | None = None,
     """
     if on_error not in ("stop", "continue"):
         raise ValueError(f"on_error must be 'stop' or 'continue', got {on_error!r}.")
+    options = dict(drop_duplicate_runs=bool(drop_duplicate_runs),
+                   declared_paradigms=declared_paradigms)
     if output_dir is None:
         return _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, None,
-                    paradigm_kwargs, random_state, n_jobs, on_error, overwrite, verbose)
+                    paradigm_kwargs, random_state, n_jobs, on_error, overwrite, verbose,
+                    **options)
     folder = check_output_dir(output_dir, parameter="output_dir")
     with FolderLock(folder):
         return _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, folder,
-                    paradigm_kwargs, random_state, n_jobs, on_error, overwrite, verbose)
+                    paradigm_kwargs, random_state, n_jobs, on_error, overwrite, verbose,
+                    **options)
 
 
 def _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, folder,
          paradigm_kwargs, random_state, n_jobs, on_error, overwrite,
-         verbose) -> BenchmarkResult:
+         verbose, drop_duplicate_runs=True, declared_paradigms=None) -> BenchmarkResult:
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
     if isinstance(datasets, (str,)) or not isinstance(datasets, (list, tuple)):
         datasets = [datasets]
     dsets = [get_dataset(d, subjects) for d in datasets]
-    para = get_paradigm(paradigm, **(paradigm_kwargs or {}))
+    ssvep = paradigm in SSVEP_PARADIGMS
+    kwargs = dict(paradigm_kwargs or {})
+    notes: list[str] = []
+    para = get_paradigm(paradigm, **kwargs)
     bad = [d.code for d in dsets if not para.is_valid(d)]
     if bad:
         raise ValueError(f"Paradigm {type(para).__name__} does not apply to {bad}.")
     _check_evaluation(evaluation, dsets)
-    pipes = _resolve_pipelines(pipelines)
+    pipes, declared = _resolve_pipelines(pipelines, paradigm)
     if not pipes:
         raise ValueError("No pipeline to evaluate.")
+    if baseline == "auto":
+        baseline = DEFAULT_BASELINES["ssvep" if ssvep else "mi"]
     if baseline is not None and baseline not in pipes:
         raise ValueError(f"baseline {baseline!r} is not among the pipelines {list(pipes)}.")
+    paras = {name: para for name in pipes}
+    dup_notes: dict[tuple, str] = {}
+    if ssvep:
+        kwargs, note = ssvep_classes(paradigm, kwargs, dsets)
+        notes += [note] if note else []
+        paras = job_paradigms(pipes, {**declared, **(declared_paradigms or {})}, paradigm,
+                              kwargs)
+        para = next(iter(paras.values()))
+        check_frequency_classes(pipes, para, dsets)
+        dup_notes = duplicate_notes(dsets, evaluation, drop_duplicate_runs)
+        notes += list(dict.fromkeys(dup_notes.values()))
+        for note in dict.fromkeys(dup_notes.values()):
+            logger.info(note)
     records = None
     if folder is not None:
         identity = {"evaluation": "moabb", "moabb_evaluation": evaluation,
                     "paradigm": paradigm, "paradigm_kwargs": paradigm_kwargs or {},
                     "random_state": random_state}
+        if ssvep:
+            identity.update(paradigm_kwargs=kwargs, drop_duplicate_runs=drop_duplicate_runs)
         records = JobRecords(folder / "scores", identity, overwrite=overwrite,
                              parameter="output_dir").open()
     jobs = [(d, name, s) for d in dsets for name in pipes
@@ -296,8 +404,9 @@ def _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, folder,
             bar.set_postfix_str(f"{dataset.code[:24]} / {name}"
                                 + ("" if subject is None else f" / {subject}"))
             try:
-                job_rows = _evaluate_job(evaluation, para, dataset, subject, name,
-                                         pipes[name], random_state, n_jobs)
+                job_rows = _evaluate_job(evaluation, paras[name], dataset, subject, name,
+                                         pipes[name], random_state, n_jobs,
+                                         drop_duplicates=drop_duplicate_runs)
             except Exception as exc:
                 where = (f"pipeline {name!r} failed on dataset {dataset.code}"
                          + ("" if subject is None else f", subject {subject}"))
@@ -306,7 +415,7 @@ def _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, folder,
                                  "error": f"{type(exc).__name__}: {exc}"})
                 if on_error == "stop":
                     kept = _finish(rows, failures, para, evaluation, baseline, pipes,
-                                   folder, start, resumed, in_table=False)
+                                   folder, start, resumed, in_table=False, notes=notes)
                     saved = (f" The {len(rows)} scores of the finished jobs are in "
                              f"{kept.csv_path}; rerun to continue with the others."
                              if kept is not None and kept.csv_path else "")
@@ -322,7 +431,20 @@ def _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, folder,
                              {"pipeline_repr": prints[name], "rows": job_rows})
     finally:
         moabb_logger.setLevel(moabb_level)
-    return _finish(rows, failures, para, evaluation, baseline, pipes, folder, start, resumed)
+    if dup_notes:
+        for row in rows:
+            note = dup_notes.get((row.get("dataset"), _as_int(row.get("subject"))))
+            if note:
+                row["note"] = note
+    return _finish(rows, failures, para, evaluation, baseline, pipes, folder, start, resumed,
+                   notes=notes)
+
+
+def _as_int(value: Any) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
 
 
 def _job_key(job: tuple) -> tuple:
@@ -332,7 +454,8 @@ def _job_key(job: tuple) -> tuple:
 
 def _finish(rows: list[dict], failures: list[dict], para, evaluation: str,
             baseline: str | None, pipes: dict, folder: Path | None, start: float,
-            resumed: int, in_table: bool = True) -> BenchmarkResult | None:
+            resumed: int, in_table: bool = True,
+            notes: list[str] | None = None) -> BenchmarkResult | None:
     """The result of the finished jobs (and failures), written to ``folder``; None when
     nothing is to be reported. ``in_table``: failed jobs also get a row (NaN score)."""
     fails = pd.DataFrame(failures, columns=FAILURE_COLUMNS)
@@ -359,8 +482,10 @@ def _finish(rows: list[dict], failures: list[dict], para, evaluation: str,
             f"  {f['pipeline']} on {f['dataset']}"
             + ("" if f["subject"] is None else f" subject {f['subject']}")
             + f": {f['error']}" for f in failures)
+    if notes:
+        table += "\n\nNotes:\n" + "\n".join(f"  {n}" for n in notes)
     out = BenchmarkResult(results, summary, table, seconds=time.perf_counter() - start,
-                          failures=fails, resumed=resumed)
+                          failures=fails, resumed=resumed, notes=list(notes or []))
     logger.info("%d scores in %.0f s", len(rows), out.seconds)
     if folder is not None:
         out.csv_path = save_results(results, folder, "results")["csv"]

@@ -13,7 +13,8 @@ from ._common import Interrupted, add_training, add_verbosity, set_threads
 
 NAME = "benchmark"
 HELP = ("Compare motor-imagery pipelines (channel-attention nets, DBConformer, CSP+LDA, "
-        "tangent space) with MOABB; offline on simulated EEG by default.")
+        "tangent space) or SSVEP pipelines (CCA, TRCA, MsetCCA, filter-bank tangent space, "
+        "the sub-band DNN) with MOABB; offline on simulated EEG by default.")
 
 
 #: Shown at the end of ``neuroattn benchmark --help``.
@@ -21,29 +22,47 @@ EPILOG = ("Pipeline files are code: each step's 'from:' module is imported and i
           "called (MOABB's design), so a YAML file can run anything installed. Pass only "
           "files you trust; nothing is read from the working directory unless named with "
           "--pipelines. A rerun with the same --out continues with the pipelines and "
-          "subjects not yet finished (--overwrite starts again).")
+          "subjects not yet finished (--overwrite starts again). SSVEP: --paradigm ssvep "
+          "--datasets Kalunga2016 runs the shipped SSVEP pipelines (offline with MNE_DATA "
+          "pointing at MOABB's cache); the classes are the stimulus frequencies unless "
+          "--n-classes is given; cross_subject leaves a recording released under two "
+          "subjects out of training (--keep-duplicate-runs: do not).")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..benchmark import DEFAULT_PIPELINES, EVALUATIONS
+    from ..data.moabb import PARADIGMS
 
     parser.epilog = EPILOG
     parser.add_argument("--pipelines", nargs="+", default=None, metavar="NAME_OR_PATH",
                         help="pipeline names (see --list) or YAML files/folders (code: "
                              "give only files you trust); default: "
-                             + ", ".join(DEFAULT_PIPELINES))
+                             + ", ".join(DEFAULT_PIPELINES) + " (motor imagery), every "
+                             "shipped SSVEP pipeline (ssvep paradigms)")
     parser.add_argument("--datasets", nargs="+", default=["simulated"], metavar="NAME",
-                        help="MOABB dataset class names (BNCI2014_001, PhysionetMI) or "
-                             "'simulated' (default, offline)")
+                        help="MOABB dataset class names (BNCI2014_001, PhysionetMI, "
+                             "Kalunga2016) or 'simulated' (default, offline)")
     parser.add_argument("--evaluation", default="within_session", choices=sorted(EVALUATIONS))
-    parser.add_argument("--paradigm", default="left_right",
-                        choices=["left_right", "motor_imagery", "filter_bank_left_right"])
+    parser.add_argument("--paradigm", default="left_right", choices=list(PARADIGMS))
     parser.add_argument("--subjects", nargs="+", type=int, default=None,
                         help="subjects to evaluate (default: all)")
     parser.add_argument("--fmin", type=float, default=None, help="band-pass low edge (Hz)")
     parser.add_argument("--fmax", type=float, default=None, help="band-pass high edge (Hz)")
-    parser.add_argument("--baseline", default="CSP+LDA",
-                        help="pipeline on the x axis of the paired plot")
+    parser.add_argument("--tmin", type=float, default=None,
+                        help="epoch start (s) from the start of the dataset's task interval")
+    parser.add_argument("--tmax", type=float, default=None,
+                        help="epoch end (s) from the start of the task interval (the "
+                             "window length is tmax - tmin)")
+    parser.add_argument("--n-classes", type=int, default=None,
+                        help="number of classes of the paradigm (SSVEP default: the "
+                             "stimulus frequencies)")
+    parser.add_argument("--keep-duplicate-runs", action="store_true",
+                        help="cross_subject: keep a recording a dataset releases under two "
+                             "subjects in training when the other copy is tested (default: "
+                             "left out, and said so)")
+    parser.add_argument("--baseline", default="auto",
+                        help="pipeline on the x axis of the paired plot (default auto: "
+                             "CSP+LDA, or CCA for SSVEP)")
     parser.add_argument("--out", default="benchmark_output",
                         help="output folder: results.csv, summary.csv, paired.png, "
                              "failures.csv and the per-job scores/ (locked while running)")
@@ -65,14 +84,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_verbosity(parser, default=1)
 
 
+def _declared(args: argparse.Namespace) -> dict:
+    """The MOABB paradigms the requested YAML pipelines declare."""
+    from ..benchmark import pipeline_paradigms
+
+    names = args.pipelines
+    if names is not None and any(n.endswith((".yml", ".yaml", "/")) for n in names):
+        return pipeline_paradigms(names)
+    return pipeline_paradigms()
+
+
 def _pipelines(args: argparse.Namespace) -> dict:
     """The requested pipelines with ``--device`` / ``--max-epochs`` set on their steps."""
-    from ..benchmark import DEFAULT_PIPELINES, load_pipelines
+    from ..benchmark import default_pipelines, load_pipelines
     from ..estimators import resolve_device
 
     names = args.pipelines
     if names is None:
-        pipes = load_pipelines(names=list(DEFAULT_PIPELINES))
+        pipes = load_pipelines(names=list(default_pipelines(getattr(args, "paradigm",
+                                                                     "left_right"))))
     elif any(n.endswith((".yml", ".yaml", "/")) for n in names):
         pipes = load_pipelines(names)
     else:
@@ -100,15 +130,18 @@ def run(args: argparse.Namespace) -> int:
         return 0
     check_output_dir(args.out, parameter="--out")  # before any pipeline or data is loaded
     set_threads(args.threads)
-    paradigm_kwargs = {k: v for k, v in (("fmin", args.fmin), ("fmax", args.fmax))
-                       if v is not None}
+    paradigm_kwargs = {k: v for k, v in (("fmin", args.fmin), ("fmax", args.fmax),
+                                         ("tmin", args.tmin), ("tmax", args.tmax),
+                                         ("n_classes", args.n_classes)) if v is not None}
     try:
         result = run_benchmark(_pipelines(args), args.datasets, evaluation=args.evaluation,
                                paradigm=args.paradigm, subjects=args.subjects,
                                baseline=args.baseline, output_dir=args.out,
                                paradigm_kwargs=paradigm_kwargs, random_state=args.seed,
                                n_jobs=args.n_jobs, on_error=args.on_error,
-                               overwrite=args.overwrite, verbose=args.verbose)
+                               overwrite=args.overwrite,
+                               drop_duplicate_runs=not args.keep_duplicate_runs,
+                               declared_paradigms=_declared(args), verbose=args.verbose)
     except PipelineFailedError as exc:
         # A pipeline raised (--on-error stop): one line naming it; the finished
         # results are kept. The pipeline's own traceback with --debug.

@@ -1,5 +1,7 @@
 """MOABB glue: datasets and paradigms by name, arrays in microvolts, Euclidean alignment,
-and the simulated motor-imagery recordings as a MOABB dataset that runs offline.
+the simulated motor-imagery recordings as a MOABB dataset that runs offline, and the
+SSVEP datasets' quirks (stimulus frequencies from event names, recordings released twice
+under two subjects, a leave-one-subject-out splitter that keeps them out of training).
 """
 
 from __future__ import annotations
@@ -11,15 +13,31 @@ from typing import Any
 
 import numpy as np
 from moabb.datasets.base import BaseDataset
+from moabb.paradigms import FilterBankSSVEP
+from sklearn.model_selection import BaseCrossValidator
 
 from .simulate.motor_imagery import MI_CHANNELS, MI_CLASSES, simulate_motor_imagery
 
 __all__ = ["SimulatedMotorImagery", "get_dataset", "get_paradigm",
-           "get_moabb_data", "PARADIGMS"]
+           "get_moabb_data", "PARADIGMS", "SSVEP_PARADIGMS", "DUPLICATE_RUNS",
+           "stimulus_frequencies", "recording_ids", "duplicate_runs",
+           "LeaveOneSubjectOutWithoutDuplicates", "FilterBankSSVEPAllBands"]
 
 #: Paradigm names accepted by :func:`get_paradigm`, to MOABB class names.
 PARADIGMS = {"left_right": "LeftRightImagery", "motor_imagery": "MotorImagery",
-             "filter_bank_left_right": "FilterBankLeftRightImagery"}
+             "filter_bank_left_right": "FilterBankLeftRightImagery",
+             "ssvep": "SSVEP", "filter_bank_ssvep": "FilterBankSSVEP"}
+
+#: The SSVEP paradigms among :data:`PARADIGMS`.
+SSVEP_PARADIGMS = ("ssvep", "filter_bank_ssvep")
+
+#: Recordings a dataset releases twice, under two subjects:
+#: ``{dataset code: {(subject, session, run) of the copy: (subject, session, run) of the
+#: original}}`` with MOABB's session and run names. Kalunga2016 (SSVEPExo): subject 7's
+#: first run is subject 3's second run, sample for sample (as in the original release;
+#: checked on the files). A leave-one-subject-out evaluation must not train on one copy
+#: and test on the other (:class:`LeaveOneSubjectOutWithoutDuplicates`).
+DUPLICATE_RUNS = {"Kalunga2016": {(7, "0", "0"): (3, "0", "1")}}
 
 #: Names that mean the offline simulated dataset.
 _SIMULATED_NAMES = ("simulated", "simulatedmotorimagery", "simulated_motor_imagery")
@@ -195,20 +213,27 @@ def _short(items: list) -> str:
 
 
 def get_paradigm(name: str = "left_right", **kwargs: Any):
-    """A MOABB motor-imagery paradigm by short name.
+    """A MOABB motor-imagery or SSVEP paradigm by short name.
 
     Parameters
     ----------
-    name : {"left_right", "motor_imagery", "filter_bank_left_right"}
+    name : {"left_right", "motor_imagery", "filter_bank_left_right", "ssvep", \
+"filter_bank_ssvep"}
         Left vs right hand imagery, all imagery classes (``n_classes`` in ``kwargs``),
-        or the filter-bank variant.
+        or the filter-bank variant; SSVEP (MOABB's ``SSVEP``: one band-pass
+        ``fmin``-``fmax``, arrays ``(n_trials, n_chans, n_times)``) or its filter bank
+        (``FilterBankSSVEP``: by default a 1-Hz band around each stimulus frequency,
+        arrays ``(n_trials, n_chans, n_times, n_bands)``).
     **kwargs
         Passed to the MOABB paradigm (``fmin``, ``fmax``, ``tmin``, ``tmax``,
-        ``resample``, ``n_classes``...).
+        ``resample``, ``n_classes``, ``events``...). ``tmin``/``tmax`` count from the
+        start of the dataset's task interval (Kalunga2016: 2 s after the cue).
 
     Returns
     -------
     moabb.paradigms.base.BaseParadigm
+        ``"filter_bank_ssvep"`` gives :class:`FilterBankSSVEPAllBands` (MOABB's
+        ``FilterBankSSVEP`` that keeps all its bands inside an evaluation).
 
     Raises
     ------
@@ -223,7 +248,8 @@ def get_paradigm(name: str = "left_right", **kwargs: Any):
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         raise ValueError(f"Unknown paradigm {name!r}; expected one of "
                          f"{sorted(PARADIGMS)}.{hint}")
-    cls = getattr(mparadigms, PARADIGMS[name])
+    cls = (FilterBankSSVEPAllBands if name == "filter_bank_ssvep"
+           else getattr(mparadigms, PARADIGMS[name]))
     signature = inspect.signature(cls.__init__).parameters
     accepted = set(signature) - {"self", "kwargs"}
     unknown = sorted(set(kwargs) - accepted)
@@ -284,3 +310,197 @@ def get_moabb_data(dataset: str | BaseDataset, paradigm: str | Any = "left_right
     # MOABB scales by the dataset's unit factor (1e6 for EEG): X is in microvolts.
     X, y, metadata = para.get_data(ds, subjects=ds.subject_list)
     return np.asarray(X, dtype=np.float32), np.asarray(y), metadata
+
+
+def stimulus_frequencies(event_names: list[str]) -> dict[str, float | None]:
+    """The stimulus frequency (Hz) each SSVEP event name stands for.
+
+    MOABB's SSVEP datasets name their events by frequency (``"13"``, ``"8.6"``); other
+    classes (Kalunga2016's ``"rest"``) have none.
+
+    Parameters
+    ----------
+    event_names : list of str
+        Class names of an SSVEP paradigm (``paradigm.used_events(dataset)``).
+
+    Returns
+    -------
+    dict of str to float or None
+        Name to frequency in Hz, None for a name that is not a positive number.
+    """
+    out: dict[str, float | None] = {}
+    for name in event_names:
+        try:
+            value = float(name)
+        except (TypeError, ValueError):
+            value = None
+        out[name] = value if value is not None and np.isfinite(value) and value > 0 else None
+    return out
+
+
+def duplicate_runs(dataset: BaseDataset | str) -> dict[tuple, tuple]:
+    """Runs of ``dataset`` that repeat another subject's run (:data:`DUPLICATE_RUNS`).
+
+    Parameters
+    ----------
+    dataset : moabb.datasets.base.BaseDataset | str
+        A dataset or its code.
+
+    Returns
+    -------
+    dict
+        ``{(subject, session, run) of the copy: (subject, session, run) of the
+        original}``; empty for a dataset without known duplicates.
+    """
+    code = dataset if isinstance(dataset, str) else dataset.code
+    return dict(DUPLICATE_RUNS.get(code, {}))
+
+
+def recording_ids(metadata, dataset: BaseDataset | str) -> np.ndarray:
+    """One identifier per trial naming the recording it comes from, copies merged.
+
+    Parameters
+    ----------
+    metadata : pandas.DataFrame
+        MOABB's trial metadata with ``subject``, ``session`` and ``run`` columns.
+    dataset : moabb.datasets.base.BaseDataset | str
+        The dataset (or code) the trials come from, for :func:`duplicate_runs`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_trials,)`` strings ``"subject/session/run"``; a trial of a duplicated run
+        carries the identifier of the original run.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing.
+    """
+    missing = [c for c in ("subject", "session", "run") if c not in metadata.columns]
+    if missing:
+        raise ValueError(f"metadata lacks the columns {missing} of MOABB's trial metadata.")
+    copies = duplicate_runs(dataset)
+    keys = zip(metadata["subject"], metadata["session"], metadata["run"])
+    ids = []
+    for subject, session, run in keys:
+        key = (int(subject), str(session), str(run))
+        ids.append("/".join(map(str, copies.get(key, key))))
+    return np.asarray(ids)
+
+
+def _subject_column(metadata) -> np.ndarray:
+    return metadata["subject"].to_numpy()
+
+
+class LeaveOneSubjectOutWithoutDuplicates(BaseCrossValidator):
+    """Leave one subject out, without training on a copy of a test recording.
+
+    Fold k tests on subject k's trials and trains on the other subjects' trials, minus
+    any trial whose recording (``recording``, see :func:`recording_ids`) is also among
+    the test trials: with Kalunga2016, subject 7's first run (a copy of subject 3's
+    second run) is dropped from training when subject 3 is tested, and subject 3's
+    second run when subject 7 is tested. With no duplicates it is scikit-learn's
+    ``LeaveOneGroupOut`` over subjects.
+
+    Used inside MOABB's ``CrossSubjectEvaluation`` as ``cv_class`` with ``cv_kwargs``
+    ``{"subject": fn, "recording": fn}`` (callables of the metadata, resolved by
+    MOABB at split time), or directly with arrays.
+
+    Parameters
+    ----------
+    subject : array-like, shape (n_trials,)
+        Subject of each trial.
+    recording : array-like, shape (n_trials,) | None
+        Recording identifier of each trial, copies sharing the original's identifier;
+        None: every subject's trials are their own recordings (no trial dropped).
+
+    Raises
+    ------
+    ValueError
+        At ``split``, if the arrays do not match ``X`` in length or fewer than 2
+        subjects are given.
+    """
+
+    def __init__(self, subject=None, recording=None) -> None:
+        self.subject = subject
+        self.recording = recording
+
+    def _arrays(self, X, groups) -> tuple[np.ndarray, np.ndarray]:
+        subject = groups if self.subject is None else self.subject
+        if subject is None or np.ndim(subject) != 1:
+            raise ValueError("LeaveOneSubjectOutWithoutDuplicates needs the subject of each "
+                             f"trial (subject=... or groups=...), got {subject!r}.")
+        subject = np.asarray(subject)
+        n = len(X) if X is not None else len(subject)
+        recording = (subject.astype(str) if self.recording is None
+                     else np.asarray(self.recording))
+        for name, arr in (("subject", subject), ("recording", recording)):
+            if len(arr) != n:
+                raise ValueError(f"{name} has {len(arr)} entries, X has {n} trials.")
+        if len(np.unique(subject)) < 2:
+            raise ValueError("Leave-one-subject-out needs at least 2 subjects, got "
+                             f"{np.unique(subject).tolist()}.")
+        return subject, recording
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """Number of folds: the number of subjects."""
+        return len(np.unique(self._arrays(X, groups)[0]))
+
+    def split(self, X, y=None, groups=None):
+        """Yield ``(train, test)`` trial indices, one fold per subject.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_trials, ...)
+            Trials (only their number is used).
+        y : array-like | None
+            Ignored.
+        groups : array-like, shape (n_trials,) | None
+            Subjects, when ``subject`` was not given.
+
+        Yields
+        ------
+        train, test : numpy.ndarray
+            Integer indices.
+        """
+        subject, recording = self._arrays(X, groups)
+        for s in np.unique(subject):
+            test = subject == s
+            train = ~test & ~np.isin(recording, np.unique(recording[test]))
+            yield np.flatnonzero(train), np.flatnonzero(test)
+
+    @staticmethod
+    def moabb_cv_kwargs(dataset: BaseDataset | str) -> dict:
+        """``cv_kwargs`` for MOABB's ``CrossSubjectEvaluation(cv_class=this class)``:
+        the subject and recording of each trial, read from the metadata at split time."""
+        import functools
+
+        code = dataset if isinstance(dataset, str) else dataset.code
+        return {"subject": _subject_column,
+                "recording": functools.partial(_recording_ids_of, code=code)}
+
+
+def _recording_ids_of(metadata, code: str) -> np.ndarray:
+    return recording_ids(metadata, code)
+
+
+
+class FilterBankSSVEPAllBands(FilterBankSSVEP):
+    """MOABB's ``FilterBankSSVEP`` that keeps all its bands inside an evaluation.
+
+    A MOABB evaluation loads data with the first of the paradigm's processing pipelines
+    only (``process_pipelines=[pipeline]``, one pipeline per band), so a filter-bank
+    pipeline got ``(n_trials, n_chans, n_times, 1)``, the first band, and scored near
+    chance. Given fewer processing pipelines than bands, :meth:`get_data` builds all of
+    them (as it does when given none). Parameters and default bands (1 Hz around each
+    stimulus frequency) are MOABB's.
+    """
+
+    def get_data(self, dataset, *args, **kwargs):
+        """MOABB's ``get_data`` with every band (see the class description)."""
+        given = kwargs.get("process_pipelines")
+        self.prepare_process(dataset)
+        if given is not None and len(given) < len(self.filters or ()):
+            kwargs["process_pipelines"] = None
+        return super().get_data(dataset, *args, **kwargs)

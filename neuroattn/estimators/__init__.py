@@ -6,6 +6,7 @@ from .brain_mae import BrainMAEPretrainer, InitFromPretrained
 from .encoding import BrainEncoderRegressor, RidgeEncoder, extract_features
 from .neural import NeuroClassifier, NeuroRegressor
 from .seizure import AdversarialStep, SeizureForecaster, band_power_baseline
+from .ssvep import SSVEPClassifier
 
 __all__ = [
     "NeuroEstimatorMixin", "TrainStep", "WarmupCosineLR", "resolve_device",
@@ -17,4 +18,6 @@ __all__ = [
     "BrainMAEPretrainer", "InitFromPretrained",
     # visual encoding
     "BrainEncoderRegressor", "RidgeEncoder", "extract_features",
+    # SSVEP
+    "SSVEPClassifier",
 ]

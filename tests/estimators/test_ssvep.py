@@ -1,0 +1,210 @@
+"""SSVEPClassifier: two-stage training (global, then per subject), save/load, checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import LeaveOneGroupOut
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from neuroattn.estimators import SSVEPClassifier
+
+_SMALL = dict(max_epochs=3, finetune_max_epochs=2, batch_size=32, device="cpu",
+              model__n_filters=4, model__kernel_size=3)
+
+# scikit-learn's checks feed 2-D (n_samples, n_features) data: one sub-band, one channel,
+# n_features samples. Fast settings without dropout, so that its easy problems are learnt.
+_CHECKS = dict(max_epochs=20, lr=2e-2, batch_size=32, random_state=0, device="cpu",
+               finetune_drop_probs=None, model__n_filters=8, model__kernel_size=3,
+               model__drop_probs=(0.0, 0.0, 0.0))
+
+# Expected failures, each with why (none so far).
+EXPECTED_FAILED_CHECKS: dict[str, str] = {}
+
+
+@parametrize_with_checks([SSVEPClassifier(**_CHECKS)],
+                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+def _data(n_subjects=3, n_per=12, n_subbands=2, n_chans=3, n_times=32, seed=0):
+    """Trials of 2 classes per subject; class 1 carries a subject-specific sinusoid.
+    Every trial's first sample is unique, so that trials can be recognised."""
+    rng = np.random.default_rng(seed)
+    n = n_subjects * n_per
+    X = rng.standard_normal((n, n_subbands, n_chans, n_times)).astype(np.float32)
+    y = np.tile(["a", "b"], n // 2)
+    groups = np.repeat(np.arange(1, n_subjects + 1), n_per)
+    t = np.arange(n_times)
+    for s in range(1, n_subjects + 1):
+        X[(groups == s) & (y == "b")] += 2 * np.sin(0.3 * s * t).astype(np.float32)
+    X[:, 0, 0, 0] = np.arange(n) + 1000.0
+    return X, y, groups
+
+
+def test_two_stage_fit_and_subject_routing():
+    X, y, groups = _data()
+    clf = SSVEPClassifier(random_state=0, **_SMALL).fit(X, y, groups=groups)
+    np.testing.assert_array_equal(clf.subjects_, [1, 2, 3])
+    assert len(clf.module_.subject_models) == 3
+    glob = clf.module_.global_model.state_dict()
+    first = clf.module_.subject_models[0].state_dict()
+    assert any(not torch_equal(glob[k], first[k]) for k in glob), "no fine-tuning happened"
+    p_global, p_subject = clf.predict_proba(X), clf.predict_proba(X, groups=groups)
+    assert not np.allclose(p_global, p_subject)
+    # an unseen subject is routed to the global model
+    np.testing.assert_allclose(clf.predict_proba(X[:4], groups=[9, 9, 9, 9]), p_global[:4])
+    # the global stage is the same model as a fit without groups (same random_state)
+    only_global = SSVEPClassifier(random_state=0, **_SMALL).fit(X, y)
+    assert only_global.subjects_.size == 0
+    np.testing.assert_allclose(only_global.predict_proba(X), p_global, rtol=1e-5)
+    assert set(clf.predict(X, groups=groups)) <= {"a", "b"}
+
+
+def torch_equal(a, b):
+    return bool((a == b).all())
+
+
+def test_leave_one_subject_out_global_stage_never_sees_the_test_subject(monkeypatch):
+    X, y, groups = _data()
+    seen: list[np.ndarray] = []
+    original = SSVEPClassifier._train
+
+    def spy(self, data, target=None, *, seed):
+        seen.append(np.asarray(data)[:, 0, 0, 0].copy())
+        return original(self, data, target, seed=seed)
+
+    monkeypatch.setattr(SSVEPClassifier, "_train", spy)
+    for train, test in LeaveOneGroupOut().split(X, y, groups):
+        seen.clear()
+        clf = SSVEPClassifier(random_state=0, **_SMALL).fit(X[train], y[train],
+                                                              groups=groups[train])
+        test_ids = set(X[test, 0, 0, 0].tolist())
+        assert len(seen) == 1 + 2  # global stage + one fine-tuning per training subject
+        assert all(not test_ids & set(ids.tolist()) for ids in seen)
+        assert groups[test][0] not in clf.subjects_
+        np.testing.assert_allclose(clf.predict_proba(X[test], groups=groups[test]),
+                                   clf.predict_proba(X[test]))
+
+
+def test_random_state_clone_and_params_unchanged():
+    X, y, groups = _data()
+    est = SSVEPClassifier(random_state=3, finetune_lr=5e-3, **_SMALL)
+    before = est.get_params()
+    a = est.fit(X, y, groups=groups).predict_proba(X, groups=groups)
+    assert est.get_params() == before  # max_epochs / lr are restored after fine-tuning
+    b = clone(est).fit(X, y, groups=groups).predict_proba(X, groups=groups)
+    np.testing.assert_allclose(a, b, rtol=1e-5)
+    c = clone(est).set_params(random_state=4).fit(X, y, groups=groups)
+    assert not np.allclose(a, c.predict_proba(X, groups=groups))
+
+
+def test_save_load_keeps_every_subject_model(tmp_path):
+    X, y, groups = _data()
+    subjects = np.array(["s1", "s2", "s3"])[groups - 1]
+    clf = SSVEPClassifier(random_state=0, **_SMALL).fit(X, y, groups=subjects)
+    path = clf.save(tmp_path / "ssvep")
+    again = SSVEPClassifier.load(path, device="cpu")
+    np.testing.assert_array_equal(again.subjects_, ["s1", "s2", "s3"])
+    np.testing.assert_allclose(again.predict_proba(X, groups=subjects),
+                               clf.predict_proba(X, groups=subjects), rtol=1e-5)
+    assert again.get_params()["model__n_filters"] == 4
+
+
+def test_fine_tune_a_new_subject():
+    X, y, groups = _data()
+    clf = SSVEPClassifier(random_state=0, finetune_max_epochs=0, **{
+        k: v for k, v in _SMALL.items() if k != "finetune_max_epochs"}).fit(
+        X[groups < 3], y[groups < 3], groups=groups[groups < 3])
+    assert clf.subjects_.size == 0
+    clf.set_params(finetune_max_epochs=2)
+    clf.fine_tune(X[groups == 3], y[groups == 3], subject=3)
+    np.testing.assert_array_equal(clf.subjects_, [3])
+    assert not np.allclose(clf.predict_proba(X[groups == 3], groups=groups[groups == 3]),
+                           clf.predict_proba(X[groups == 3]))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y, groups = _data()
+    return SSVEPClassifier(random_state=0, **_SMALL).fit(X, y, groups=groups), X, y, groups
+
+
+@pytest.mark.parametrize("case, match", [
+    ("fine-tune with other channels", "fitted on 2 x 3 x 32"),
+    ("fine-tune with other sub-bands", "fitted on 2 x 3 x 32"),
+    ("fine-tune with one class", "one class only"),
+    ("fine-tune with an unknown label", "not seen at fit"),
+    ("predict groups of another length", "one subject per trial"),
+])
+def test_bad_input_after_fit(fitted, case, match):
+    clf, X, y, groups = fitted
+    with pytest.raises(ValueError, match=match):
+        if case == "fine-tune with other channels":
+            clf.fine_tune(X[:, :, :2], y, subject=7)
+        elif case == "fine-tune with other sub-bands":
+            clf.fine_tune(X[:, :1], y, subject=7)
+        elif case == "fine-tune with one class":
+            clf.fine_tune(X[y == "a"], y[y == "a"], subject=7)
+        elif case == "fine-tune with an unknown label":
+            clf.fine_tune(X[:4], ["a", "b", "c", "a"], subject=7)
+        else:
+            clf.predict(X, groups=groups[:-1])
+
+
+@pytest.mark.parametrize("case, match", [
+    ("a subject with one class", "Subject 2 has trials of one class only"),
+    ("groups of another length", "one subject per trial"),
+    ("epochs instead of sub-bands", "SubBandFilter"),
+    ("5-D input", "got a 5-D array"),
+    ("bad finetune_drop_probs", "finetune_drop_probs"),
+])
+def test_bad_input_at_fit(case, match):
+    X, y, groups = _data()
+    est = SSVEPClassifier(random_state=0, **_SMALL)
+    with pytest.raises(ValueError, match=match):
+        if case == "a subject with one class":
+            keep = ~((groups == 2) & (y == "b"))
+            est.fit(X[keep], y[keep], groups=groups[keep])
+        elif case == "groups of another length":
+            est.fit(X, y, groups=groups[:-1])
+        elif case == "epochs instead of sub-bands":
+            mne = pytest.importorskip("mne")
+            epochs = mne.EpochsArray(X[:, 0] * 1e-6, mne.create_info(3, 100.0, "eeg"),
+                                     verbose=False)
+            est.fit(epochs, y)
+        elif case == "5-D input":
+            est.fit(X[..., None], y)
+        else:
+            est.set_params(finetune_drop_probs=(0.5, 1.5, 0.5)).fit(X, y, groups=groups)
+
+
+@pytest.mark.realdata
+def test_kalunga2016_subjects_1_2_above_chance(shared_data, monkeypatch, tmp_path):
+    """Two-stage fit on run 1 of subjects 1-2 (13/17/21 Hz, 2-s windows), scored on
+    their run 2: held-out accuracy above chance (1/3)."""
+    monkeypatch.setenv("MNE_DATA", str(shared_data / "mne_data"))
+    monkeypatch.setenv("MOABB_DOWNLOAD_PROVIDER", "upstream")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if not (shared_data / "mne_data" / "MNE-ssvepexo-data").is_dir():
+        pytest.skip("Kalunga2016 (MNE-ssvepexo-data) is not in the shared data")
+    from moabb.datasets import Kalunga2016
+    from moabb.paradigms import SSVEP
+
+    from neuroattn.preprocessing import SubBandFilter
+
+    epochs, y, meta = SSVEP(n_classes=3, fmin=3, fmax=100).get_data(
+        Kalunga2016(), subjects=[1, 2], return_epochs=True)
+    X = SubBandFilter(stim_freqs=[13, 17, 21], n_subbands=3,
+                      window_seconds=2.0).fit_transform(epochs)
+    X /= X.std(axis=(1, 2, 3), keepdims=True)  # per-trial scale: raw amplitudes vary a lot
+    subject, run = meta["subject"].to_numpy(), meta["run"].astype(str).to_numpy()
+    train = run == run[0]
+    assert X.shape == (96, 3, 8, 512) and train.sum() == 48
+    clf = SSVEPClassifier(random_state=0, device="cpu", max_epochs=60, finetune_max_epochs=30,
+                          weight_decay=0.1, model__n_filters=16, model__kernel_size=32)
+    clf.fit(X[train], y[train], groups=subject[train])
+    accuracy = np.mean(clf.predict(X[~train], groups=subject[~train]) == y[~train])
+    assert accuracy > 1 / 3
