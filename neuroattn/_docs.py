@@ -214,7 +214,12 @@ docdict["fitted_signal_attrs"] = """n_chans_ : int
     chs_info_ : list of dict | None
         Channel descriptions when ``X`` was an ``mne.Epochs`` (saved with the model).
     ch_names_ : list of str | None
-        Channel names when ``X`` was an ``mne.Epochs``."""
+        Channel names when ``X`` was an ``mne.Epochs``.
+    input_amplitude_ : float
+        Typical amplitude of the training ``X`` (median over samples of their standard
+        deviation, in X's units: microvolts for an ``mne.Epochs``). Prediction warns
+        when ``X`` is 1000 times larger or smaller (volts given for microvolts); absent
+        from a model saved before it existed (then not checked)."""
 
 
 def _render_entries(template: str, defaults: dict) -> str:

@@ -21,6 +21,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,7 +29,10 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = ["atomic_write", "atomic_folder", "check_output_file", "check_output_dir",
-           "FolderLock", "FolderLockedError", "current_umask"]
+           "check_regular_destination", "FolderLock", "FolderLockedError", "current_umask"]
+
+_SPECIAL = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+            (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
 
 
 def current_umask() -> int:
@@ -44,6 +48,57 @@ def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def _link_loop(path: Path) -> bool:
+    """True if resolving ``path`` (or one of its folders) runs into a symbolic link loop."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
+def check_regular_destination(path: str | Path, *, parameter: str = "path") -> Path:
+    """Refuse a destination a regular file cannot safely replace.
+
+    Writers replace their destination by a new regular file (:func:`os.replace`): a
+    device (``/dev/null``), a named pipe or a socket there would be destroyed, and a
+    path under ``/dev`` (other than the ``/dev/shm`` tmpfs) is no place for results.
+
+    Parameters
+    ----------
+    path : str | Path
+        The file to be written (it may not exist yet).
+    parameter : str
+        Name of the flag or parameter that gave ``path`` (used in the message).
+
+    Returns
+    -------
+    Path
+        ``path``, checked, as a :class:`~pathlib.Path` object.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` exists and is not a regular file or a folder (devices, FIFOs,
+        sockets), lies under ``/dev``, or runs into a symbolic link loop.
+    """
+    path = Path(path)
+    if _link_loop(path):
+        raise ValueError(f"{parameter}: {path} is a symbolic link loop (a link that "
+                         "resolves to itself); expected a file name.")
+    with contextlib.suppress(OSError):
+        mode = os.stat(path).st_mode
+        for test, kind in _SPECIAL:
+            if test(mode):
+                raise ValueError(f"{parameter}: {path} is {kind}, not a regular file; "
+                                 "writing there would replace it. Give a file name.")
+    real = Path(os.path.realpath(path))
+    if real.parts[:2] == ("/", "dev") and real.parts[:3] != ("/", "dev", "shm"):
+        raise ValueError(f"{parameter}: {path} is under /dev (devices, not files); give "
+                         "a file name in a folder of your results.")
+    return path
 
 
 def _apply_umask(path: str | Path, *, folder: bool = False) -> None:
@@ -73,8 +128,11 @@ def atomic_write(path: str | Path, write: Callable[[IO[Any]], None], *,
     ------
     FileNotFoundError
         If the folder of ``path`` does not exist (named in the message).
+    ValueError
+        If ``path`` is a device, FIFO or socket, under ``/dev``, or a symbolic link
+        loop (see :func:`check_regular_destination`): it is never replaced.
     """
-    path = Path(path)
+    path = check_regular_destination(path, parameter="Cannot write")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"Cannot write {path}: folder {path.parent} does not exist.")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -171,11 +229,13 @@ def check_output_file(path: str | Path, *, overwrite: bool = True,
     Raises
     ------
     ValueError
-        If ``path`` is an existing folder, or exists and ``overwrite`` is False.
+        If ``path`` is an existing folder, exists and ``overwrite`` is False, or is
+        not a place for a regular file (a device, FIFO or socket, under ``/dev``, a
+        symbolic link loop: see :func:`check_regular_destination`).
     OSError
         If the folder cannot be created or written (the message names it).
     """
-    path = Path(path)
+    path = check_regular_destination(path, parameter=parameter)
     if path.is_dir():
         raise ValueError(f"{parameter}: {path} is a folder, expected a file name.")
     if path.exists() and not overwrite:
@@ -207,11 +267,14 @@ def check_output_dir(folder: str | Path, *, parameter: str = "out_dir") -> Path:
     Raises
     ------
     ValueError
-        If ``folder`` is an existing file.
+        If ``folder`` is an existing file or a symbolic link loop.
     OSError
         If it cannot be created or written (the message names it).
     """
     folder = Path(folder)
+    if _link_loop(folder):
+        raise ValueError(f"{parameter}: {folder} is a symbolic link loop (a link that "
+                         "resolves to itself); expected a folder.")
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{parameter}: {folder} is a file, expected a folder.")
     try:

@@ -127,7 +127,19 @@ def _headless() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``neuroattn`` console script; returns the exit code."""
+    """Entry point of the ``neuroattn`` console script; returns the exit code.
+
+    A Ctrl-C while the command modules load (torch, MNE: seconds) or while the flags
+    are checked exits 130 with one line, like a Ctrl-C during the command.
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("neuroattn: interrupted; nothing saved", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(_rename_deprecated(list(sys.argv[1:] if argv is None
                                                      else argv)))

@@ -143,3 +143,60 @@ def test_folder_lock_held_by_another_process(tmp_path):
         proc.wait()
     with FolderLock(tmp_path):  # a killed holder leaves no stale lock
         pass
+
+
+# --- destinations that are not regular files: never replaced ------------------------
+
+@pytest.fixture
+def fifo(tmp_path):
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    return path
+
+
+def _still_a_fifo(path) -> bool:
+    return stat.S_ISFIFO(os.lstat(path).st_mode)
+
+
+def test_a_fifo_destination_is_refused_not_replaced(fifo):
+    with pytest.raises(ValueError, match=rf"--json: {fifo} is a named pipe \(FIFO\)"):
+        check_output_file(fifo, overwrite=True, parameter="--json")
+    with pytest.raises(ValueError, match=rf"{fifo} is a named pipe"):
+        atomic_write(fifo, lambda fh: fh.write("x"))
+    assert _still_a_fifo(fifo)
+    assert [p.name for p in fifo.parent.iterdir()] == ["pipe"]  # no temporary left
+
+
+def test_outputs_refuse_a_fifo_destination(fifo):
+    from neuroattn.commands._common import Outputs
+
+    with pytest.raises(ValueError, match=rf"{fifo} is a named pipe"), \
+            Outputs(overwrite=True) as outputs:
+        outputs.file(fifo).write_text("x")
+    assert _still_a_fifo(fifo)
+    # one that appears while the command runs is refused at publication
+    dest = fifo.parent / "late.json"
+    with pytest.raises(ValueError, match=rf"{dest} is a named pipe"), \
+            Outputs(overwrite=True) as outputs:
+        outputs.file(dest).write_text("x")
+        os.mkfifo(dest)
+    assert _still_a_fifo(dest)
+
+
+@pytest.mark.parametrize("path", ["/dev/null", "/dev/neuroattn-test-never-created.json"])
+def test_destinations_under_dev_are_refused(path):
+    with pytest.raises(ValueError, match=rf"--out: {path} .*(device|under /dev)"):
+        check_output_file(path, overwrite=True, parameter="--out")
+    assert not os.path.exists("/dev/neuroattn-test-never-created.json")
+
+
+def test_a_symbolic_link_loop_is_named(tmp_path):
+    os.symlink(tmp_path / "b", tmp_path / "a")
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    for call in (lambda: check_output_file(tmp_path / "a" / "m.json", parameter="--json"),
+                 lambda: check_output_file(tmp_path / "a", parameter="--json"),
+                 lambda: check_output_dir(tmp_path / "a", parameter="--out"),
+                 lambda: atomic_write(tmp_path / "a", lambda fh: fh.write("x"))):
+        with pytest.raises(ValueError, match="symbolic link loop"):
+            call()
+    assert os.path.islink(tmp_path / "a")  # the link was not replaced by a file

@@ -67,8 +67,8 @@ def _finite(text: str, expected: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number {expected[2:]}, "
-                                         f"got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected {expected.replace('a number', 'a finite number', 1)}, got {text!r}")
     return value
 
 
@@ -304,8 +304,17 @@ class Outputs:
         self._stale: list[Path] = []
 
     def file(self, dest: str | Path) -> Path:
-        """A hidden temporary path beside ``dest`` (same suffix) to write ``dest`` to."""
-        dest = Path(dest)
+        """A hidden temporary path beside ``dest`` (same suffix) to write ``dest`` to.
+
+        Raises
+        ------
+        ValueError
+            If ``dest`` is a device, FIFO or socket, under ``/dev``, or a symbolic link
+            loop (:func:`neuroattn._files.check_regular_destination`).
+        """
+        from .._files import check_regular_destination
+
+        dest = check_regular_destination(dest, parameter="output")
         tmp = dest.with_name(f".{dest.name}.partial-{uuid.uuid4().hex[:8]}{dest.suffix}")
         self._files.append((tmp, dest))
         return tmp
@@ -335,11 +344,13 @@ class Outputs:
                 shutil.rmtree(tmp, ignore_errors=True)
 
     def _publish(self) -> None:
-        from .._files import current_umask
+        from .._files import check_regular_destination, current_umask
 
         moves = [(tmp, dest) for tmp, dest in self._files if tmp.exists()]
         moves += [(f, dest / f.name) for tmp, dest in self._folders
                   for f in sorted(tmp.iterdir()) if f.is_file()]
+        for _, dest in moves:  # a device or FIFO that appeared meanwhile: keep it
+            check_regular_destination(dest, parameter="output")
         mode = 0o666 & ~current_umask()
         with _interrupt_deferred():
             for tmp, _ in moves:

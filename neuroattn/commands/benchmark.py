@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.epilog = EPILOG
     parser.add_argument("--pipelines", nargs="+", default=None, metavar="NAME_OR_PATH",
-                        help="pipeline names (see --list) or YAML files/folders (code: "
-                             "give only files you trust); default: "
+                        help="pipeline names (see --list) and/or YAML files/folders "
+                             "(code: give only files you trust); default: "
                              + ", ".join(DEFAULT_PIPELINES) + " (motor imagery), every "
                              "shipped SSVEP pipeline (ssvep paradigms)")
     parser.add_argument("--datasets", nargs="+", default=["simulated"], metavar="NAME",
@@ -84,14 +84,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_verbosity(parser, default=1)
 
 
+def _split(names: list[str]) -> tuple[list[str], list[str]]:
+    """``--pipelines`` as (names of shipped pipelines, YAML files and folders)."""
+    files = [n for n in names if n.endswith((".yml", ".yaml", "/"))]
+    return [n for n in names if n not in files], files
+
+
 def _declared(args: argparse.Namespace) -> dict:
-    """The MOABB paradigms the requested YAML pipelines declare."""
+    """The MOABB paradigms the requested pipelines declare (shipped ones and files)."""
     from ..benchmark import pipeline_paradigms
 
-    names = args.pipelines
-    if names is not None and any(n.endswith((".yml", ".yaml", "/")) for n in names):
-        return pipeline_paradigms(names)
-    return pipeline_paradigms()
+    files = _split(args.pipelines)[1] if args.pipelines is not None else []
+    if files and len(files) == len(args.pipelines):
+        return pipeline_paradigms(files)
+    return {**pipeline_paradigms(), **(pipeline_paradigms(files) if files else {})}
 
 
 def _pipelines(args: argparse.Namespace) -> dict:
@@ -103,10 +109,16 @@ def _pipelines(args: argparse.Namespace) -> dict:
     if names is None:
         pipes = load_pipelines(names=list(default_pipelines(getattr(args, "paradigm",
                                                                      "left_right"))))
-    elif any(n.endswith((".yml", ".yaml", "/")) for n in names):
-        pipes = load_pipelines(names)
     else:
-        pipes = load_pipelines(names=names)
+        # Names are looked up among the shipped files, paths loaded; both may be mixed.
+        shipped, files = _split(names)
+        pipes = load_pipelines(names=shipped) if shipped else {}
+        for name, pipe in (load_pipelines(files) if files else {}).items():
+            if name in pipes:
+                raise ValueError(f"--pipelines: {name!r} is named and also defined in "
+                                 f"{', '.join(files)}; give it once (the name runs the "
+                                 "shipped file).")
+            pipes[name] = pipe
     # A concrete device: braindecode's EEGClassifier (skorch) does not know "auto".
     given = {"device": resolve_device(args.device), "max_epochs": args.max_epochs}
     given = {name: value for name, value in given.items() if value is not None}

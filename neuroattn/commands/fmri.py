@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import Interrupted, add_training, add_verbosity, positive_int, set_threads
+from ._common import (
+    Interrupted,
+    add_check,
+    add_training,
+    add_verbosity,
+    positive_int,
+    set_threads,
+)
 
 NAME = "fmri"
 HELP = ("Evaluate BrainMAE (linear probe, fine-tuned) against nilearn connectivity + linear "
@@ -17,8 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--abide-dir", help="nilearn data_dir holding ABIDE_pcp/ (e.g. "
                         "shared/data/nilearn_data); without it, simulated data are used")
-    parser.add_argument("--sites", nargs="+", default=list(ABIDE_SITES),
-                        help="ABIDE sites (default: the six offline ones)")
+    parser.add_argument("--sites", nargs="+", default=None,
+                        help="ABIDE sites, with --abide-dir only (default: the six offline "
+                             "ones: " + " ".join(ABIDE_SITES) + ")")
     parser.add_argument("--cv", choices=["leave-site-out", "stratified"],
                         default="leave-site-out")
     parser.add_argument("--n-splits", type=int, default=5, help="folds of --cv stratified")
@@ -40,18 +48,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="discard the split records of an earlier run in --out and "
                              "evaluate every split again")
     add_verbosity(parser, default=1)
+    add_check(parser, _abide_problem)
+
+
+def _abide_problem(args: argparse.Namespace) -> str | None:
+    """Flags of real data given without --abide-dir would be silently ignored."""
+    if args.abide_dir is None and args.sites is not None:
+        return ("--sites selects ABIDE sites and needs --abide-dir; without it simulated "
+                "data are used (size them with --n-subjects)")
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
     from .._files import FolderLock, check_output_dir
     from ..benchmark.fmri import evaluate_fmri, save_fmri_results, summarize_fmri
-    from ..data.fmri import fetch_abide_rois
+    from ..data.fmri import ABIDE_SITES, fetch_abide_rois
     from ..data.simulate.fmri import simulate_fmri_rois
 
     out = check_output_dir(args.out, parameter="--out")  # before any data is loaded
     set_threads(args.threads)
     if args.abide_dir:
-        data = fetch_abide_rois(args.abide_dir, sites=args.sites)
+        data = fetch_abide_rois(args.abide_dir, sites=args.sites or list(ABIDE_SITES))
         name = f"abide_{args.cv}"
     else:
         data = simulate_fmri_rois(args.n_subjects, random_state=args.seed)

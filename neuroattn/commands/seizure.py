@@ -45,6 +45,25 @@ def _band_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _channels_problem(args: argparse.Namespace) -> str | None:
+    if args.channels is None:
+        return None
+    names = [c.strip() for c in args.channels.split(",")]
+    if not all(names):
+        return (f"--channels {args.channels!r} has an empty name; expected comma-separated "
+                "channel names (FP1-F7,F7-T7,...)")
+    first: dict[str, str] = {}  # upper-case name -> its first spelling
+    twice: list[str] = []
+    for name in names:
+        key = name.upper()
+        if key in first and first[key] not in twice:
+            twice.append(first[key])
+        first.setdefault(key, name)
+    if twice:
+        return f"--channels lists {twice} more than once (names ignore case); list each once"
+    return None
+
+
 def _labelling(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=positive_float, default=5.0, help="window length, s (5)")
     p.add_argument("--sph", type=nonnegative_float, default=300.0,
@@ -62,6 +81,7 @@ def _labelling(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channels", help="comma-separated channel names (default: CHB-MIT's "
                    "18 bipolar pairs when present, else all of the first file)")
     add_check(p, _band_problem)
+    add_check(p, _channels_problem)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -217,11 +237,13 @@ def _model_path(text: str) -> Path:
 
 
 def _train(args) -> int:
-    from .._files import check_output_dir, check_output_file
+    from .._files import check_output_dir, check_output_file, check_regular_destination
     from ..data.seizure import load_windows
     from ..estimators.seizure import SeizureForecaster
 
-    # The destination is checked before training, not after minutes of it.
+    # The destination is checked before training, not after minutes of it; the path
+    # as given too (--out /dev/null must not become /dev/null.safetensors).
+    check_regular_destination(args.out, parameter="--out")
     if Path(args.out).is_dir():
         raise ValueError(f"--out: {args.out} is a folder, expected a model file name "
                          "(e.g. model.safetensors).")

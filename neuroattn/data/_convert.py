@@ -263,9 +263,14 @@ def check_signal_array(X: np.ndarray, *, check_flat: bool = True) -> np.ndarray:
                          f"an array of shape {X.shape}.")
     if min(X.shape) == 0:
         raise ValueError(f"Found array with 0 sample(s) or an empty dimension: shape {X.shape}.")
-    if not np.isfinite(X).all():
-        bad = np.unique(np.nonzero(~np.isfinite(X))[1])
-        raise ValueError(f"Input X contains NaN or infinity (channels {bad[:10].tolist()}).")
+    finite = np.isfinite(X)
+    if not finite.all():
+        samples, channels = np.nonzero(~finite)[:2]
+        raise ValueError(
+            f"Input X contains NaN or infinity (first in sample {int(samples.min())}): "
+            f"{int(finite.size - np.count_nonzero(finite))} non-finite value(s) in channels "
+            f"{np.unique(channels)[:10].tolist()}. Clean, interpolate or drop those samples "
+            "first (values beyond the float32 range count as infinite).")
     if check_flat and X.shape[0] * X.shape[2] > 1:
         flat = np.flatnonzero(X.reshape(X.shape[0], X.shape[1], -1).std(axis=(0, 2)) == 0)
         if flat.size:

@@ -29,7 +29,12 @@ from ._nets import (
     WarmupCosineLR,
     resolve_device,
 )
-from ._params import check_model_params, check_optimizer_params, check_split
+from ._params import (
+    check_amplitude,
+    check_model_params,
+    check_optimizer_params,
+    check_split,
+)
 
 __all__ = ["NeuroEstimatorMixin", "ROUTED_PREFIXES", "TRAINING_CONSTRAINTS"]
 
@@ -82,6 +87,9 @@ class NeuroEstimatorMixin:
     _parameter_constraints: dict[str, list] = TRAINING_CONSTRAINTS
     #: Draw class-balanced training batches (classifiers with a ``balance`` parameter).
     _balanced = False
+    #: Fitted attributes :meth:`_signal_args` and prediction read: a model file without
+    #: one of them is refused by :meth:`load`, naming it.
+    _fitted_required: tuple[str, ...] = ("n_chans_", "n_times_", "n_outputs_", "sfreq_")
 
     # ------------------------------------------------------------ params routing
     def _init_params(self, params: dict[str, Any]) -> None:
@@ -195,8 +203,9 @@ class NeuroEstimatorMixin:
             raise ValueError(f"Complex data not supported: X has dtype {dtype}; {name} "
                              "needs real-valued signals (take .real, abs() or the phase).")
         if data.ndim == 3:
+            # NaN/inf are counted and located by check_signal_array, naming X.
             data = check_array(data, allow_nd=True, dtype=np.float32,
-                               ensure_all_finite=True, ensure_min_features=1)
+                               ensure_all_finite=False, ensure_min_features=1)
             data = check_signal_array(data, check_flat=reset)
             n_features = data.shape[1] * data.shape[2]
             if reset:
@@ -207,11 +216,17 @@ class NeuroEstimatorMixin:
                     f"X has {data.shape[1]} channels x {data.shape[2]} samples, but "
                     f"{name} was fitted on {self.n_chans_} channels x "
                     f"{self.n_times_} samples.")
-            return data
-        # 2-D: one channel, with scikit-learn's usual messages.
-        data = validate_data(self, data, reset=reset, dtype=np.float32,
-                             ensure_all_finite=True)
-        return check_signal_array(data[:, None, :], check_flat=reset)
+        else:  # 2-D: one channel, with scikit-learn's usual messages.
+            data = validate_data(self, data, reset=reset, dtype=np.float32,
+                                 ensure_all_finite=False)
+            data = check_signal_array(data[:, None, :], check_flat=reset)
+        self._check_amplitude(data, epochs=_is_epochs(X), reset=reset)
+        return data
+
+    def _check_amplitude(self, data: np.ndarray, *, epochs: bool, reset: bool) -> None:
+        """Keep (``fit``) or compare (after it) the amplitude of ``X``: see
+        :func:`._params.check_amplitude`."""
+        check_amplitude(self, data, epochs=epochs, reset=reset)
 
     def _set_signal_attributes(self, data: np.ndarray, meta: dict[str, Any]) -> None:
         """Fitted ``n_chans_``, ``n_times_``, ``sfreq_``, ``chs_info_``, ``ch_names_``

@@ -1,17 +1,22 @@
 """Checks of the training core's routed parameters and validation split, made at ``fit``
-before any training, so a bad value fails with its name instead of deep inside torch."""
+before any training, so a bad value fails with its name instead of deep inside torch;
+of the fitted attributes of a model file at ``load`` (:func:`check_fitted`); and of the
+amplitude of ``X`` after ``fit`` (:func:`check_amplitude`: units)."""
 
 from __future__ import annotations
 
 import inspect
 import math
+import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import is_classifier
+from sklearn.base import ClassifierMixin, is_classifier
 
-__all__ = ["check_optimizer_params", "check_model_params", "check_split"]
+__all__ = ["check_optimizer_params", "check_model_params", "check_split", "check_fitted",
+           "check_amplitude"]
 
 #: AdamW arguments that are estimator parameters: ``optimizer__lr`` would silently win
 #: over ``lr`` (and ``get_params`` would show both).
@@ -131,3 +136,112 @@ def check_split(estimator: Any, X: Any, y: Any) -> None:
                          f"train and {n_valid} to validate, but each set needs at least one "
                          f"sample of each of the {k} classes; use a validation_fraction "
                          f"between {k / n:.3g} and {1 - k / n:.3g}, or more data.")
+
+
+def check_fitted(cls: type, fitted: dict[str, Any], path: Path, *,
+                 not_stored: tuple[str, ...]) -> None:
+    """Refuse the fitted attributes of a model file (``load``) that a fit cannot have
+    produced (a hand-edited file), or that miss one ``cls._fitted_required`` names.
+
+    Raises
+    ------
+    ValueError
+        Naming ``path`` and the attribute.
+    """
+    for key in fitted:
+        if (not key.isidentifier() or not key.endswith("_") or key.startswith("_")
+                or key in not_stored or hasattr(cls, key)):
+            raise ValueError(f"{path}: {key!r} is not a fitted attribute of {cls.__name__} "
+                             "(fitted attributes are named '<name>_').")
+    missing = [k for k in getattr(cls, "_fitted_required", ()) if k not in fitted]
+    if missing:
+        raise ValueError(f"{path}: the file is missing the fitted attribute(s) "
+                         f"{', '.join(missing)} that {cls.__name__} needs to rebuild the "
+                         "model and predict; it was not written whole by save().")
+    n_outputs = fitted.get("n_outputs_")
+    if "n_outputs_" in fitted and (isinstance(n_outputs, bool) or not isinstance(
+            n_outputs, int) or n_outputs < 1):
+        raise ValueError(f"{path}: n_outputs_ must be a positive integer, found "
+                         f"{n_outputs!r}.")
+    for key in ("y_mean_", "y_scale_"):
+        if key in fitted and n_outputs is not None and np.shape(fitted[key]) != (n_outputs,):
+            raise ValueError(f"{path}: {key} has shape {np.shape(fitted[key])}, expected "
+                             f"({n_outputs},) (n_outputs_).")
+    if issubclass(cls, ClassifierMixin):
+        _check_classes(fitted, n_outputs, path)
+
+
+def _check_classes(fitted: dict[str, Any], n_outputs: int | None, path: Path) -> None:
+    classes = fitted.get("classes_")
+    if not isinstance(classes, np.ndarray):
+        raise ValueError(f"{path}: a classifier needs classes_ (an array of labels), "
+                         f"found {type(classes).__name__}.")
+    if classes.ndim != 1 or classes.size < 2:
+        raise ValueError(f"{path}: classes_ must be a 1-D array of at least 2 labels, "
+                         f"found shape {classes.shape}.")
+    try:
+        unique = np.unique(classes)
+    except TypeError as exc:
+        raise ValueError(f"{path}: classes_ cannot be ordered ({exc}).") from exc
+    if len(unique) != len(classes):
+        raise ValueError(f"{path}: classes_ must be unique, found {classes.tolist()}.")
+    if not np.array_equal(unique, classes):
+        raise ValueError(f"{path}: classes_ are not sorted as fit stores them "
+                         f"(found {classes.tolist()}); the labels would be mapped to the "
+                         "wrong outputs.")
+    if n_outputs is not None and len(classes) != n_outputs:
+        raise ValueError(f"{path}: {len(classes)} classes in classes_ but the model has "
+                         f"{n_outputs} outputs (n_outputs_).")
+
+
+def check_amplitude(est: Any, data: np.ndarray, *, epochs: bool, reset: bool) -> None:
+    """At ``fit`` keep the typical amplitude of ``X`` as ``est.input_amplitude_``; after
+    it, warn when ``X`` is 1000 times larger or smaller: other units (volts for
+    microvolts), not other data. A model without it (an older file) is not checked.
+
+    Parameters
+    ----------
+    est : NeuroEstimatorMixin
+        The estimator (its ``chs_info_`` says whether it was fitted on an mne.Epochs).
+    data : numpy.ndarray
+        The checked ``(n_samples, n_chans, n_times)`` input.
+    epochs : bool
+        Whether ``X`` was an ``mne.Epochs`` (read in microvolts).
+    reset : bool
+        True at ``fit``.
+
+    Warns
+    -----
+    UserWarning
+        Naming the factor and the likely cause.
+    """
+    level = _typical_amplitude(data)
+    if reset:
+        est.input_amplitude_ = level
+        return
+    fitted = getattr(est, "input_amplitude_", None)
+    # 1000, with the rounding of float32 data (a units factor is a power of ten)
+    if not fitted or not level or abs(np.log10(level / fitted)) < 2.99:
+        return
+    ratio = level / fitted
+    size = (f"{1 / ratio:.3g} times smaller" if ratio < 1
+            else f"{ratio:.3g} times larger")
+    name = type(est).__name__
+    if getattr(est, "chs_info_", None) and not epochs and ratio < 1:
+        cause = ("X is probably in volts (what epochs.get_data() returns), while the "
+                 "model was fitted on an mne.Epochs, read in microvolts: pass the "
+                 "Epochs itself, or epochs.get_data(units='uV').")
+    else:
+        cause = ("the units probably differ (volts vs microvolts is a factor 1e6, "
+                 "millivolts 1e3): give X in the units of the training data; "
+                 "predictions on other units are meaningless.")
+    warnings.warn(f"{name}: the typical amplitude of X ({level:.3g}) is {size} than "
+                  f"that of the training data ({fitted:.3g}); {cause}", UserWarning,
+                  stacklevel=6)
+
+
+def _typical_amplitude(data: np.ndarray, n_max: int = 256) -> float:
+    """Median over (up to ``n_max`` evenly spaced) samples of their standard deviation:
+    a robust scale of ``(n, n_chans, n_times)`` signals, in their units (0 if flat)."""
+    picks = np.unique(np.linspace(0, len(data) - 1, min(len(data), n_max)).astype(int))
+    return float(np.median(np.std(np.asarray(data[picks], dtype=np.float64), axis=(1, 2))))

@@ -199,6 +199,7 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
 
     _net_class = _MAENet
     _criterion = torch.nn.MSELoss
+    _fitted_required = ("n_regions_", "n_times_", "t_r_")
     _parameter_constraints = {
         **TRAINING_CONSTRAINTS,
         "t_r": [Interval(Real, 0, None, closed="neither"), None],

@@ -267,6 +267,8 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
 
     _net_class = _Regressor
     _criterion = MaskedMSELoss
+    _fitted_required = ("n_tokens_", "n_dims_", "n_outputs_", "voxel_groups_", "feature_mean_",
+                        "feature_scale_", "y_mean_", "y_scale_")
     _parameter_constraints = {
         **TRAINING_CONSTRAINTS,
         "model": [str, type],

@@ -69,6 +69,7 @@ class NeuroClassifier(ClassifierMixin, _NeuralEstimator):
 
     _net_class = _Classifier
     _criterion = torch.nn.CrossEntropyLoss
+    _fitted_required = (*_NeuralEstimator._fitted_required, "classes_")
 
     def _encode_targets(self, y: Any, n_samples: int) -> np.ndarray:
         if y is None:
@@ -132,6 +133,7 @@ class NeuroRegressor(RegressorMixin, _NeuralEstimator):
 
     _net_class = _Regressor
     _criterion = torch.nn.MSELoss
+    _fitted_required = (*_NeuralEstimator._fitted_required, "y_mean_", "y_scale_", "y_1d_")
 
     def _encode_targets(self, y: Any, n_samples: int) -> np.ndarray:
         if y is None:

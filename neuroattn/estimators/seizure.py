@@ -219,6 +219,7 @@ class SeizureForecaster(NeuroClassifier):
         "balance": ["boolean"],
         **_ALARM_CONSTRAINTS,
     }
+    _fitted_required = (*NeuroClassifier._fitted_required, "input_scale_")
 
     def __init__(self, model: str | type = "stan", *, adversarial_weight: float = 0.05,
                  gp_weight: float = 10.0, critic_hidden: int = 64, critic_lr: float = 1e-3,

@@ -105,6 +105,8 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
 
     _net_class = _Classifier
     _criterion = torch.nn.CrossEntropyLoss
+    _fitted_required = (*NeuroEstimatorMixin._fitted_required, "n_subbands_", "classes_",
+                        "subjects_")
     _parameter_constraints = {
         **{k: v for k, v in TRAINING_CONSTRAINTS.items() if k != "checkpoint_dir"},
         "model": [str, type],

@@ -509,3 +509,28 @@ def test_save_results_files_follow_the_umask(tmp_path, umask_022):
                          extra_json={"a": 1})
     assert {k: _mode(p) for k, p in paths.items()} == {"csv": 0o644, "json": 0o644,
                                                        "png": 0o644}
+
+
+def test_cli_pipelines_mix_shipped_names_and_yaml_files(tmp_path, monkeypatch):
+    """``--pipelines CSP+LDA mine.yml``: the name from the shipped files, the file loaded."""
+    import neuroattn.commands.benchmark as command
+
+    (tmp_path / "mine.yml").write_text(f"name: Mine\nparadigms: [LeftRightImagery]\n"
+                                       f"pipeline:\n{GOOD_STEP}")
+    seen = {}
+
+    def fake_run(pipelines, datasets, declared_paradigms=None, **kwargs):
+        seen.update(pipes=list(pipelines), declared=declared_paradigms)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("neuroattn.benchmark.run", fake_run)
+    argv = ["benchmark", "--pipelines", "CSP+LDA", str(tmp_path / "mine.yml"), "--out",
+            str(tmp_path / "out"), "-q"]
+    assert main(argv) == 130
+    assert seen["pipes"] == ["CSP+LDA", "Mine"]
+    assert seen["declared"]["Mine"] == ["LeftRightImagery"] and "CSP+LDA" in seen["declared"]
+    (tmp_path / "twice.yml").write_text(f"name: CSP+LDA\npipeline:\n{GOOD_STEP}")
+    with pytest.raises(ValueError, match=r"--pipelines: 'CSP\+LDA' is named and also "
+                                         r"defined in .*twice.yml"):
+        command._pipelines(SimpleNamespace(pipelines=["CSP+LDA", str(tmp_path / "twice.yml")],
+                                           device="cpu", max_epochs=None))

@@ -389,3 +389,61 @@ def test_ctrl_c_in_resumable_jobs_says_what_is_kept(command, files, monkeypatch,
     assert "Traceback" not in err and "nothing saved" not in err
     assert err.startswith(f"neuroattn {command}: interrupted; the {kept}")
     assert "the same command continues from them" in err
+
+
+# --- destinations that are not regular files, flags that do nothing ------------------
+
+def test_monitor_never_replaces_a_fifo_or_device(files, monkeypatch, capsys):
+    import os
+    import stat
+
+    os.mkfifo(files / "pipe")
+    _forbid(monkeypatch, "neuroattn.estimators.seizure.SeizureForecaster.load")
+    assert _run(["seizure", "monitor", files / "junk.safetensors",
+                 files / "chb01-summary.txt", "--json", files / "pipe", "--overwrite"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--json" in line and "named pipe" in line, line
+    assert stat.S_ISFIFO(os.lstat(files / "pipe").st_mode)
+
+
+@pytest.mark.parametrize("out", ["/dev/null", "{t}/pipe"])
+def test_train_out_must_be_a_regular_file(out, files, monkeypatch, capsys):
+    import os
+
+    os.mkfifo(files / "pipe")
+    _forbid(monkeypatch, "neuroattn.data.seizure.load_windows")
+    out = out.format(t=files)
+    assert _run(["seizure", "train", files / "a-folder", "--out", out]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--out" in line and out in line and "regular file" in line, line
+    assert not os.path.exists(out + ".safetensors")
+
+
+def test_window_refuses_duplicated_channels_before_reading(files, monkeypatch, capsys):
+    _forbid(monkeypatch, "neuroattn.data.seizure.read_chbmit_summary")
+    assert _run(["seizure", "window", files / "chb01-summary.txt", "--out", files / "w",
+                 "--channels", "FP1-F7,F7-T7,fp1-f7"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--channels" in line and "FP1-F7" in line and "more than once" in line, line
+
+
+@pytest.mark.parametrize("flags", [["--sites", "NYU"], ["--sites", "NYU", "UM_1"]])
+def test_fmri_refuses_abide_flags_without_abide_dir(flags, files, monkeypatch, capsys):
+    _forbid(monkeypatch, "neuroattn.data.simulate.fmri.simulate_fmri_rois")
+    assert _run(["fmri", "--out", files / "f", *flags]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--sites" in line and "--abide-dir" in line, line
+
+
+def test_finite_number_message_reads_well(files, capsys):
+    assert _run(["encoding", "--test-fraction", "nan"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "expected a finite number in (0, 1), got 'nan'" in line, line
+
+
+def test_ctrl_c_during_start_up_is_one_line(monkeypatch, capsys):
+    # The command modules (torch, mne...) load in build_parser: seconds of start-up.
+    monkeypatch.setattr("neuroattn.cli._command_modules", _interrupt)
+    assert _run(["seizure", "--help"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "neuroattn: interrupted; nothing saved", err

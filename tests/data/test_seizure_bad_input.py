@@ -584,3 +584,33 @@ def test_ieeg_loaders_name_the_bad_file(tmp_path):
     with pytest.raises(ValueError, match="max_interictal"):
         load_seizure_detection_clips(dog, max_interictal=-1)  # was: silently one fewer
     assert load_seizure_detection_clips(dog, max_interictal=1).X.shape == (2, 2, 4)
+
+
+# ------------------------------------------------ issue 11, round 2: names in messages
+@pytest.mark.parametrize("ch_names", [["C0", "C0"], ["C0", "c0 ", "C1"]])
+def test_duplicated_channel_names_are_refused(edfs, ch_names):
+    recs = read_chbmit_summary(_summary(edfs, HEADER + _block("a.edf", "10:00:00",
+                                                              "10:00:20")))
+    with pytest.raises(ValueError, match=r"ch_names lists \['C0'\] more than once"):
+        extract_windows(recs, window_seconds=5.0, ch_names=ch_names, **LABELS)
+
+
+@pytest.mark.parametrize("name, content", [
+    ("empty.edf", b""), ("text.edf", b"hello, not a recording"),
+    ("text.bdf", b"hello"), ("text.fif", b"hello"), ("short.edf", b"0" * 300),
+])
+def test_unreadable_recordings_name_the_file(tmp_path, name, content):
+    (tmp_path / name).write_bytes(content)
+    kind = "FIF" if name.endswith(".fif") else name[-3:].upper()
+    with pytest.raises(ValueError, match=rf"{name}: cannot be read as a{'n' * (kind == 'EDF')} "
+                                         rf"{kind} recording"):
+        read_raw_lazy(tmp_path / name)
+
+
+def test_summary_given_a_folder_says_so(subject, tmp_path):
+    folder = subject.summary_path.parent
+    with pytest.raises(ValueError, match=rf"{folder} is a folder; expected a chbNN-summary"
+                                         rf".txt file\. It holds {subject.summary_path.name}"):
+        read_chbmit_summary(folder)
+    with pytest.raises(ValueError, match=r"holds no \*-summary.txt file"):
+        read_chbmit_summary(tmp_path)

@@ -349,3 +349,43 @@ def test_encoder_refuses_complex_features():
     X, Y = _tokens()
     with pytest.raises(ValueError, match="Complex data not supported"):
         RidgeEncoder().fit(X.astype(np.complex64), Y)
+
+
+# ------------------------------------------------- non-finite signals, units at predict
+@pytest.mark.parametrize(("name", "make", "args"), _signal_estimators(),
+                         ids=[e[0] for e in _signal_estimators()])
+def test_signal_estimators_count_non_finite_values(name, make, args):
+    bad = _X.copy()
+    bad[3, 1, 5] = np.inf
+    bad[5, 0, :2] = np.nan
+    pattern = (r"X contains NaN or infinity \(first in sample 3\): 3 non-finite value\(s\) "
+               r"in channels \[0, 1\]")
+    with pytest.raises(ValueError, match=pattern):
+        make().fit(*args(bad))
+    est = make().fit(*args(_X))
+    with pytest.raises(ValueError, match=pattern):
+        est.predict(bad)
+    with pytest.raises(ValueError, match=r"NaN or infinity \(first in sample 5\): 2 non-"):
+        make().fit(*args(bad[:, 0]))  # 2-D: one channel
+
+
+def test_volts_at_predict_after_an_epochs_fit_warn(fitted):
+    clf, epochs = fitted
+    assert clf.input_amplitude_ == pytest.approx(10.0, rel=0.2)  # microvolts
+    with pytest.warns(UserWarning, match=r"1e\+06 times smaller.*volts.*microvolts"):
+        clf.predict(epochs.get_data())  # volts: mne's default units
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(epochs.get_data(units="uV"))
+        clf.predict(epochs)
+
+
+def test_amplitude_far_from_the_training_data_warns():
+    clf = _clf().fit(_X, _Y)
+    with pytest.warns(UserWarning, match=r"1e\+03 times larger than .*training data"):
+        clf.predict(_X * 1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(_X * 50)  # other data, not other units
+        del clf.input_amplitude_  # a model file written before it existed: unknown
+        clf.predict(_X * 1e6)

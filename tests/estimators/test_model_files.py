@@ -427,3 +427,48 @@ def test_saved_file_respects_the_umask(fitted, tmp_path, umask):
 def test_bad_device_is_named(saved):
     with pytest.raises(ValueError, match="device"):
         NeuroClassifier.load(saved, device="not-a-device")
+
+
+# ------------------------------------------------------------------ 7. issue 11, round 2
+@pytest.mark.parametrize("names", [["n_chans_"], ["n_times_", "sfreq_"], ["n_outputs_"],
+                                   ["classes_"], ["input_amplitude_"]])
+def test_missing_fitted_attributes_are_named(model, names):
+    # A deleted attribute with the checksum recomputed: the checksum detects damage,
+    # not an edit by someone who recomputes it; the content check names what is missing.
+    def drop(meta):
+        for name in names:
+            meta["fitted"].pop(name)
+
+    _forge(model, drop)
+    if names == ["input_amplitude_"]:  # optional: a file from before it existed
+        assert getattr(_load(model), "input_amplitude_", None) is None
+        return
+    with pytest.raises(ValueError, match=rf"{model.name}.*missing the fitted "
+                                         rf"attribute\(s\) {', '.join(names)} that"):
+        _load(model)
+
+
+def test_regressor_needs_its_target_scale(data, tmp_path):
+    X, y = data
+    path = NeuroRegressor("eeg_transformer", **TINY).fit(X, np.arange(len(y), dtype=float)
+                                                          ).save(tmp_path / "reg")
+    _forge(path, lambda meta: meta["fitted"].pop("y_scale_"))
+    with pytest.raises(ValueError, match=r"reg.safetensors.*missing .*y_scale_"):
+        NeuroRegressor.load(path, device="cpu")
+
+
+def test_save_refuses_a_folder_fifo_or_device(fitted, tmp_path):
+    (tmp_path / "io").mkdir()
+    with pytest.raises(ValueError, match=r"io is a folder"):
+        fitted.save(tmp_path / "io")
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(ValueError, match=r"pipe is a named pipe"):
+        fitted.save(tmp_path / "pipe")
+    with pytest.raises(ValueError, match=r"/dev/null is a character device"):
+        fitted.save("/dev/null")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["io", "pipe"]
+    assert not os.path.exists("/dev/null.safetensors")
+
+
+def test_input_amplitude_survives_save_and_load(fitted, saved):
+    assert _load(saved).input_amplitude_ == pytest.approx(fitted.input_amplitude_)

@@ -98,7 +98,9 @@ def read_raw_lazy(path: str | Path):
     Raises
     ------
     ValueError
-        If the file does not exist.
+        If the file does not exist, or MNE cannot read it (empty, damaged, or not of
+        the format its suffix says): the message names the file, the expected format
+        and MNE's reason.
 
     Warns
     -----
@@ -112,9 +114,25 @@ def read_raw_lazy(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"Recording {path} does not exist.")
-    if path.suffix.lower() in (".edf", ".bdf"):
+    suffix = path.suffix.lower()
+    if suffix in (".edf", ".bdf"):
         _check_edf_size(path)
-    return mne.io.read_raw(path, preload=False, verbose="error")
+    try:
+        return mne.io.read_raw(path, preload=False, verbose="error")
+    except Exception as exc:  # MNE's readers raise many types on a damaged file
+        kind = _FORMATS.get(suffix)
+        what = f"a{'n' * (suffix == '.edf')} {kind} recording" if kind else "a recording"
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        size = path.stat().st_size
+        raise ValueError(
+            f"{path}: cannot be read as {what} ({size} bytes; MNE: {reason}). Expected "
+            f"{_EXPECTED.get(suffix, 'a file of a format MNE reads')}; check the copy of "
+            "the file.") from exc
+
+
+_FORMATS = {".edf": "EDF", ".bdf": "BDF", ".fif": "FIF"}
+_EXPECTED = {".edf": "a European Data Format file (256-byte header starting with '0')",
+             ".bdf": "a BioSemi Data Format file", ".fif": "an MNE/Neuromag FIF file"}
 
 
 def _check_edf_size(path: Path) -> None:
@@ -266,7 +284,8 @@ def read_chbmit_summary(summary: str | Path, *, on_missing: str = "raise",
     Raises
     ------
     ValueError
-        If the file names no recording, names a missing file (with
+        If ``summary`` is a folder (the summary files in it are listed), the file
+        names no recording, names a missing file (with
         ``on_missing="raise"``), has a line it cannot read (a clock time such as
         ``12:35`` or ``99:99:99``, a seizure time without its unit of seconds), lists
         a seizure ending before it starts, overlapping seizures, a seizure count that
@@ -276,6 +295,12 @@ def read_chbmit_summary(summary: str | Path, *, on_missing: str = "raise",
     if on_missing not in ("raise", "warn"):
         raise ValueError(f"on_missing must be 'raise' or 'warn', got {on_missing!r}.")
     summary = Path(summary)
+    if summary.is_dir():
+        found = sorted(p.name for p in summary.glob("*-summary.txt"))
+        raise ValueError(
+            f"{summary} is a folder; expected a chbNN-summary.txt file. "
+            + (f"It holds {', '.join(found)}: pass one of them." if found
+               else "It holds no *-summary.txt file."))
     if not summary.is_file():
         raise ValueError(f"Summary file {summary} does not exist.")
     subject = summary.name.split("-summary")[0]
