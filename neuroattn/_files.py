@@ -141,7 +141,10 @@ def atomic_write(path: str | Path, write: Callable[[IO[Any]], None], *,
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        _apply_umask(tmp)
+        if path.is_file():  # a replaced file keeps its permissions (a user's 0600 stays)
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        else:
+            _apply_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

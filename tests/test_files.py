@@ -200,3 +200,11 @@ def test_a_symbolic_link_loop_is_named(tmp_path):
         with pytest.raises(ValueError, match="symbolic link loop"):
             call()
     assert os.path.islink(tmp_path / "a")  # the link was not replaced by a file
+
+
+def test_atomic_write_keeps_the_permissions_of_a_replaced_file(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text("old")
+    path.chmod(0o600)  # the user's private file stays private when rewritten
+    atomic_write(path, lambda fh: fh.write("new"))
+    assert path.read_text() == "new" and _mode(path) == 0o600

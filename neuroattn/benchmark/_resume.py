@@ -30,17 +30,36 @@ logger = logging.getLogger(__name__)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
+#: Keyword arguments that do not change results: left out of a run's identity, so a
+#: rerun on another device or with other verbosity continues the same run.
+_NOT_COMPARED = re.compile(r"\b(device|verbose)=('[^']*'|\"[^\"]*\"|[^,()]*)(, )?")
+
+
 def fingerprint(obj: Any) -> str:
     """Stable text of an estimator's (or any object's) parameters, for a run's identity.
 
     scikit-learn estimators are written with their full ``repr`` (not shortened);
-    memory addresses (``<function f at 0x7f...>``) are removed.
+    memory addresses (``<function f at 0x7f...>``) are removed, and so are ``device``
+    and ``verbose``. A ``RandomState`` or ``Generator`` parameter (anywhere in a
+    pipeline) is identified by a hash of its state: its repr alone does not tell
+    ``RandomState(0)`` from ``RandomState(1)``.
     """
     try:
         text = obj.__repr__(N_CHAR_MAX=10**7)  # BaseEstimator: the whole repr
     except TypeError:
         text = repr(obj)
-    return _ADDRESS.sub("", text)
+    text = _NOT_COMPARED.sub("", _ADDRESS.sub("", text)).replace(", )", ")")
+    if hasattr(obj, "get_params"):
+        states = []
+        for name, value in sorted(obj.get_params(deep=True).items()):
+            if isinstance(value, np.random.RandomState):
+                states.append(f"{name}:{repr(value.get_state())}")
+            elif isinstance(value, np.random.Generator):
+                states.append(f"{name}:{value.bit_generator.state!r}")
+        if states:
+            digest = hashlib.sha256("|".join(states).encode()).hexdigest()[:16]
+            text += f" [random states {digest}]"
+    return text
 
 
 def data_hash(*parts: Any) -> str:

@@ -366,7 +366,10 @@ def _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, folder,
     if folder is not None:
         identity = {"evaluation": "moabb", "moabb_evaluation": evaluation,
                     "paradigm": paradigm, "paradigm_kwargs": paradigm_kwargs or {},
-                    "random_state": random_state}
+                    "random_state": random_state,
+                    # the datasets' own settings (PhysionetMI(imagined=False) has the same
+                    # code as PhysionetMI()); their subject lists are per job
+                    "datasets": {d.code: _dataset_print(d) for d in dsets}}
         if ssvep:
             identity.update(paradigm_kwargs=kwargs, drop_duplicate_runs=drop_duplicate_runs)
         records = JobRecords(folder / "scores", identity, overwrite=overwrite,
@@ -445,6 +448,13 @@ def _as_int(value: Any) -> Any:
         return int(value)
     except (TypeError, ValueError):
         return value
+
+
+def _dataset_print(dataset: Any) -> str:
+    """A MOABB dataset's class and settings (subject list and private state left out)."""
+    items = {k: v for k, v in sorted(vars(dataset).items())
+             if not k.startswith("_") and k != "subject_list" and not callable(v)}
+    return f"{type(dataset).__module__}.{type(dataset).__qualname__}" + fingerprint(items)
 
 
 def _job_key(job: tuple) -> tuple:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 __all__ = ["add_verbosity", "add_seed", "add_device", "add_threads", "add_training",
            "add_overwrite", "add_check", "set_threads", "positive_int", "nonnegative_int",
-           "positive_float", "nonnegative_float", "fraction", "require_existing",
+           "positive_float", "nonnegative_float", "finite_float", "fraction", "require_existing",
            "device", "output_dir", "Outputs", "Interrupted"]
 
 
@@ -86,6 +86,12 @@ def nonnegative_float(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value:g}")
     return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type: any finite number (a time that may be negative, e.g. an epoch's
+    start relative to its event)."""
+    return _finite(text, "a number")
 
 
 def fraction(text: str) -> float:

@@ -9,7 +9,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import Interrupted, add_training, add_verbosity, set_threads
+from ._common import (
+    Interrupted,
+    add_training,
+    add_verbosity,
+    finite_float,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+    set_threads,
+)
 
 NAME = "benchmark"
 HELP = ("Compare motor-imagery pipelines (channel-attention nets, DBConformer, CSP+LDA, "
@@ -44,16 +53,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "Kalunga2016) or 'simulated' (default, offline)")
     parser.add_argument("--evaluation", default="within_session", choices=sorted(EVALUATIONS))
     parser.add_argument("--paradigm", default="left_right", choices=list(PARADIGMS))
-    parser.add_argument("--subjects", nargs="+", type=int, default=None,
+    parser.add_argument("--subjects", nargs="+", type=positive_int, default=None,
                         help="subjects to evaluate (default: all)")
-    parser.add_argument("--fmin", type=float, default=None, help="band-pass low edge (Hz)")
-    parser.add_argument("--fmax", type=float, default=None, help="band-pass high edge (Hz)")
-    parser.add_argument("--tmin", type=float, default=None,
+    parser.add_argument("--fmin", type=nonnegative_float, default=None,
+                        help="band-pass low edge (Hz)")
+    parser.add_argument("--fmax", type=positive_float, default=None,
+                        help="band-pass high edge (Hz)")
+    parser.add_argument("--tmin", type=finite_float, default=None,
                         help="epoch start (s) from the start of the dataset's task interval")
-    parser.add_argument("--tmax", type=float, default=None,
+    parser.add_argument("--tmax", type=finite_float, default=None,
                         help="epoch end (s) from the start of the task interval (the "
                              "window length is tmax - tmin)")
-    parser.add_argument("--n-classes", type=int, default=None,
+    parser.add_argument("--n-classes", type=positive_int, default=None,
                         help="number of classes of the paradigm (SSVEP default: the "
                              "stimulus frequencies)")
     parser.add_argument("--keep-duplicate-runs", action="store_true",
@@ -74,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="discard the finished jobs of an earlier run in --out instead "
                              "of continuing it")
-    parser.add_argument("--n-jobs", type=int, default=1, help="MOABB parallel jobs")
+    parser.add_argument("--n-jobs", type=positive_int, default=1, help="MOABB parallel jobs")
     # --threads defaults to 1: small nets on short windows gain little from more, and a
     # busy machine loses. --max-epochs and --device override every pipeline step that
     # has that parameter (the YAML files say max_epochs 30 and device cpu).

@@ -29,16 +29,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "ones: " + " ".join(ABIDE_SITES) + ")")
     parser.add_argument("--cv", choices=["leave-site-out", "stratified"],
                         default="leave-site-out")
-    parser.add_argument("--n-splits", type=int, default=5, help="folds of --cv stratified")
+    parser.add_argument("--n-splits", type=positive_int, default=5, help="folds of --cv stratified")
     parser.add_argument("--methods", nargs="+", default=list(FMRI_METHODS),
                         choices=list(FMRI_METHODS))
     add_training(parser, max_epochs=5, max_epochs_help="BrainMAE pretraining epochs")
     parser.add_argument("--finetune-max-epochs", type=positive_int, default=15,
                         help="BrainMAE fine-tuning epochs (default 15)")
-    parser.add_argument("--embed-dim", type=int, default=16)
-    parser.add_argument("--max-segments", type=int, default=8,
+    parser.add_argument("--embed-dim", type=positive_int, default=16)
+    parser.add_argument("--max-segments", type=positive_int, default=8,
                         help="pretraining/fine-tuning segments drawn per subject")
-    parser.add_argument("--n-subjects", type=int, default=60,
+    parser.add_argument("--n-subjects", type=positive_int, default=60,
                         help="simulated subjects (ignored with --abide-dir)")
     parser.add_argument("--out", default="fmri_results",
                         help="output folder: CSV + PNG, and <name>_folds/ with one record "

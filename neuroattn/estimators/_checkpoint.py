@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +40,38 @@ MANIFEST = "checkpoint.json"
 _FORMAT = "neuroattn-training-checkpoint"
 
 #: Parameters that do not change what is trained (compared by nothing else).
-_NOT_COMPARED = ("callbacks", "verbose", "device", "checkpoint_dir")
+_NOT_COMPARED = ("verbose", "device", "checkpoint_dir")
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def _param_text(value: Any) -> str:
-    if isinstance(value, (np.random.RandomState, np.random.Generator)):
-        return type(value).__name__  # its state is consumed by fit; the seed is stored
+    if isinstance(value, np.random.RandomState):
+        # Its state (after fit drew the run's seed from it) tells RandomState(0) from
+        # RandomState(1); the type name alone would not.
+        state = hashlib.sha256(repr(value.get_state()).encode()).hexdigest()[:16]
+        return f"RandomState(state={state})"
+    if isinstance(value, np.random.Generator):
+        state = hashlib.sha256(repr(value.bit_generator.state).encode()).hexdigest()[:16]
+        return f"Generator(state={state})"
     if isinstance(value, type):
         return f"{value.__module__}.{value.__qualname__}"
-    return repr(value)
+    return _ADDRESS.sub("", repr(value))
+
+
+def _callbacks_text(value: Any) -> str:
+    """User callbacks change what is trained (clipping, schedules): compared by class and
+    parameters, memory addresses removed."""
+    if not value:
+        return "[]"
+    items = []
+    for item in value:
+        name, cb = item if isinstance(item, tuple) and len(item) == 2 else (None, item)
+        params = cb.get_params() if hasattr(cb, "get_params") else {}
+        text = (f"{type(cb).__module__}.{type(cb).__qualname__}("
+                + ", ".join(f"{k}={v!r}" for k, v in sorted(params.items())) + ")")
+        items.append(f"{name}={text}" if name else text)
+    return _ADDRESS.sub("", "[" + ", ".join(items) + "]")
 
 
 def _data_digest(X: Any, y: Any) -> str:
@@ -89,7 +114,8 @@ def fingerprint(estimator: Any, X: Any, y: Any) -> dict[str, Any]:
     dict
         ``estimator``, ``params`` (name to ``repr``), ``data_sha256``, ``signal_sha256``.
     """
-    params = {k: _param_text(v) for k, v in sorted(estimator.get_params(deep=False).items())
+    params = {k: _callbacks_text(v) if k == "callbacks" else _param_text(v)
+              for k, v in sorted(estimator.get_params(deep=False).items())
               if k not in _NOT_COMPARED}
     signal = json.dumps(estimator._signal_args(), sort_keys=True, default=repr)
     return {"estimator": type(estimator).__name__, "params": params,
@@ -136,7 +162,15 @@ def check_same_run(folder: Path, manifest: dict[str, Any], current: dict[str, An
         diffs.append(f"estimator: checkpoint {manifest['estimator']}, now "
                      f"{current['estimator']}")
     old, new = manifest["params"], current["params"]
-    for name in sorted(set(old) | set(new)):
+    if old.get("callbacks", "[]") != new.get("callbacks", "[]"):
+        # Callbacks may only observe (logging, a test's interruption) or change what is
+        # trained (gradient clipping): say so rather than refuse the resume.
+        warnings.warn(f"checkpoint_dir {folder}: resuming with other callbacks than the "
+                      f"checkpoint's ({old.get('callbacks', '[]')} then, "
+                      f"{new.get('callbacks', '[]')} now); the result equals an "
+                      "uninterrupted run only if the callbacks do not change training.",
+                      UserWarning, stacklevel=4)
+    for name in sorted((set(old) | set(new)) - {"callbacks"}):
         if old.get(name) != new.get(name):
             diffs.append(f"{name}: checkpoint {old.get(name, '(absent)')}, now "
                          f"{new.get(name, '(absent)')}")

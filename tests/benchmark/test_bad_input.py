@@ -161,6 +161,24 @@ def test_rerun_continues_with_the_unfinished_jobs(tmp_path, boom, caplog):
     assert again.resumed == 0
 
 
+def test_rerun_with_other_dataset_settings_or_device_(tmp_path):
+    # A dataset with the same code but other settings is another run; another device
+    # is the same run (the pipeline identity leaves device and verbose out).
+    d = _tiny_mi()
+    run({"LDA": _pipes()["LDA"]}, [d], baseline=None, output_dir=tmp_path, verbose=0)
+    other = _tiny_mi()
+    other.erd_range = (0.5, 0.1)
+    assert other.code == d.code
+    with pytest.raises(ValueError, match="holds the records of another run.*datasets"):
+        run({"LDA": _pipes()["LDA"]}, [other], baseline=None, output_dir=tmp_path,
+            verbose=0)
+    from neuroattn.benchmark._resume import fingerprint
+    from neuroattn.estimators import NeuroClassifier
+
+    assert fingerprint(NeuroClassifier(device="cpu", verbose=1)) == fingerprint(
+        NeuroClassifier(device="cuda"))
+
+
 # ------------------------------------------------- cases 3 and 4: locks, outputs first
 
 

@@ -447,3 +447,14 @@ def test_ctrl_c_during_start_up_is_one_line(monkeypatch, capsys):
     assert _run(["seizure", "--help"]) == 130
     err = capsys.readouterr().err
     assert err.strip() == "neuroattn: interrupted; nothing saved", err
+
+
+@pytest.mark.parametrize("argv", [
+    ["benchmark", "--fmin", "nan"], ["benchmark", "--n-classes", "0"],
+    ["benchmark", "--n-jobs", "0"], ["benchmark", "--tmin", "inf"],
+    ["fmri", "--n-subjects", "0"], ["fmri", "--embed-dim", "0"],
+    ["fmri", "--max-segments", "0"], ["fmri", "--n-splits", "0"],
+])
+def test_benchmark_and_fmri_numbers_are_checked_at_parse_time(argv, capsys):
+    assert _run(argv) == 2
+    assert argv[1] in capsys.readouterr().err

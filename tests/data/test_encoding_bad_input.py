@@ -147,3 +147,10 @@ def test_algonauts_bad_files_are_named(damage, match, tmp_path):
     error = FileNotFoundError if damage == "missing" else ValueError
     with pytest.raises(error, match=match):
         load_algonauts2023(tmp_path, roi_families=("prf-visualrois",))
+
+
+def test_feature_cache_key_refuses_object_arrays():
+    from neuroattn.data.encoding import feature_cache_key
+
+    with pytest.raises(ValueError, match="object array"):
+        feature_cache_key(np.array([{"a": 1}], dtype=object))

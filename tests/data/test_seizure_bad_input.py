@@ -214,7 +214,9 @@ def test_annotation_non_onsets(tmp_path, description):
 def test_annotation_onset_paired_with_end_marker(tmp_path):
     path = _write_edf(tmp_path / "x.edf", annotations=[
         (5.0, 0.0, "Seizure onset"), (9.0, 0.0, "Seizure end"), (14.0, 0.0, "sz")])
-    assert read_edf_seizures(path) == [(5.0, 9.0), (14.0, 15.0)]
+    # the last onset has neither duration nor end marker: 1 s is assumed, and said
+    with pytest.warns(UserWarning, match=r"onset at 14\.000 s has no duration and no end"):
+        assert read_edf_seizures(path) == [(5.0, 9.0), (14.0, 15.0)]
 
 
 def test_annotation_overlapping_seizures_are_refused(tmp_path):

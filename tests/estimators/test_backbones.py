@@ -87,9 +87,18 @@ def test_named_backbone_is_cached_by_content(tv, images, tmp_path):
     save_file(load_backbone("resnet18", pretrained=False)[0].state_dict(), str(path))
     kw = dict(weights=path, device="cpu", cache_dir=tmp_path / "cache", cache_key="r18")
     first = extract_features(images, "resnet18", "layer4", **kw)
-    again = extract_features(images, "resnet18", "layer4", **kw)
+    entry = next((tmp_path / "cache").glob("*.npy"))
+    written = entry.stat().st_mtime_ns
+    forwards = []
+    handle = torch.nn.modules.module.register_module_forward_hook(
+        lambda module, args, out: forwards.append(type(module).__name__))
+    try:
+        again = extract_features(images, "resnet18", "layer4", **kw)
+    finally:
+        handle.remove()
     np.testing.assert_array_equal(first.tokens, again.tokens)
-    assert isinstance(again.tokens, np.memmap)
+    # a hit: the backbone never ran and the entry was not rewritten
+    assert forwards == [] and entry.stat().st_mtime_ns == written
 
 
 @pytest.mark.parametrize("name, close", [

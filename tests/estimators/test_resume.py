@@ -238,3 +238,30 @@ def test_missing_cuda_is_refused_at_fit_and_at_load(arrays, tmp_path):
 def test_missing_mps_is_refused():
     with pytest.raises(ValueError, match="device='mps'.*MPS is not available"):
         resolve_device("mps")
+
+
+# ------------------------------------------- run identity: random states, callbacks
+def test_a_random_state_object_is_told_apart_by_its_state(arrays, tmp_path):
+    # RandomState(0) and RandomState(1) have the same repr: the identity hashes the state.
+    X, y = arrays
+    folder = tmp_path / "ckpt"
+
+    def make(seed):
+        est = _make("regressor", checkpoint_dir=folder, callbacks=[InterruptAt(3)])
+        return est.set_params(random_state=np.random.RandomState(seed))
+
+    with pytest.raises(KeyboardInterrupt):
+        make(0).fit(X, y)
+    with pytest.raises(ValueError, match="another run: random_state"):
+        make(1).fit(X, y)
+    with pytest.raises(KeyboardInterrupt, match="partial checkpoint"):
+        make(0).fit(X, y)  # the same seed object again: the same run, resumed
+
+
+def test_resuming_with_other_callbacks_says_so(arrays, tmp_path):
+    X, y = arrays
+    folder = tmp_path / "ckpt"
+    with pytest.raises(KeyboardInterrupt):
+        _make("regressor", checkpoint_dir=folder, callbacks=[InterruptAt(3)]).fit(X, y)
+    with pytest.warns(UserWarning, match="other callbacks than the checkpoint's"):
+        _make("regressor", checkpoint_dir=folder).fit(X, y)

@@ -54,6 +54,9 @@ def feature_cache_key(*parts: Any) -> str:
 
 
 def _update(h: Any, part: Any) -> None:
+    if isinstance(part, np.ndarray) and part.dtype == object:
+        raise ValueError("feature_cache_key: an object array cannot be hashed by content; "
+                         "pass a numeric array (or the image file paths).")
     if isinstance(part, np.ndarray):
         arr = np.ascontiguousarray(part)
         h.update(f"A{arr.dtype.str}{arr.shape}".encode())

@@ -190,7 +190,10 @@ def diagnose_1d_files(arrays: Sequence[Any], paths: Sequence[Path]) -> list[np.n
         float64 ``(n_timepoints, n_regions)`` arrays.
     """
     out = []
-    for arr, path in zip(arrays, paths):
+    if len(arrays) != len(paths):
+        raise ValueError(f"{len(arrays)} arrays for {len(paths)} paths: expected one array "
+                         "per file.")
+    for arr, path in zip(arrays, paths, strict=True):
         arr = np.asarray(arr, dtype=np.float64)
         if arr.ndim != 2 or arr.size == 0 or not np.isfinite(arr).all() or (
                 _first_line_names(path) not in (None, arr.shape[1])):

@@ -105,6 +105,12 @@ def seizures_from_events(events: Iterable[tuple[float, float, str]], name: str,
                     offset = marks[j][0]
                     used.add(j)
                     break
+        if offset is None:
+            # No duration and no end marker: the offset is unknown. One second is
+            # assumed, and said, since the postictal exclusion runs from it.
+            warnings.warn(f"{name}: the seizure onset at {t:.3f} s has no duration and no "
+                          "end marker; its offset is taken as onset + 1 s.", UserWarning,
+                          stacklevel=3)
         out.append((t, t + 1.0 if offset is None else offset))
     for j, (_, kind, _, text) in enumerate(marks):
         if kind == "end" and j not in used:
