@@ -23,7 +23,8 @@ import numpy as np
 
 from .._files import atomic_write, check_output_dir
 
-__all__ = ["JobRecords", "fingerprint", "data_hash", "encode_arrays", "decode_arrays"]
+__all__ = ["JobRecords", "fingerprint", "dataset_fingerprint", "data_hash", "encode_arrays",
+           "decode_arrays"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,15 @@ def fingerprint(obj: Any) -> str:
             digest = hashlib.sha256("|".join(states).encode()).hexdigest()[:16]
             text += f" [random states {digest}]"
     return text
+
+
+def dataset_fingerprint(dataset: Any) -> str:
+    """A MOABB dataset's class and settings, for a run's identity (its subject list and
+    private state left out: subjects are per job). ``PhysionetMI(imagined=False)`` and
+    ``PhysionetMI()`` share a ``code`` but not a fingerprint."""
+    items = {k: v for k, v in sorted(vars(dataset).items())
+             if not k.startswith("_") and k != "subject_list" and not callable(v)}
+    return f"{type(dataset).__module__}.{type(dataset).__qualname__}" + fingerprint(items)
 
 
 def data_hash(*parts: Any) -> str:

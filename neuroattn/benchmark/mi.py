@@ -42,7 +42,7 @@ from ..data.moabb import (
 from ._mi_report import format_summary, plot_paired, summary_table
 from ._pipelines import load_pipelines, pipeline_paradigms
 from ._report import _json_default, save_results
-from ._resume import JobRecords, fingerprint, job_id
+from ._resume import JobRecords, dataset_fingerprint, fingerprint, job_id
 from ._ssvep import (
     check_frequency_classes,
     duplicate_notes,
@@ -369,7 +369,7 @@ def _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, folder,
                     "random_state": random_state,
                     # the datasets' own settings (PhysionetMI(imagined=False) has the same
                     # code as PhysionetMI()); their subject lists are per job
-                    "datasets": {d.code: _dataset_print(d) for d in dsets}}
+                    "datasets": {d.code: dataset_fingerprint(d) for d in dsets}}
         if ssvep:
             identity.update(paradigm_kwargs=kwargs, drop_duplicate_runs=drop_duplicate_runs)
         records = JobRecords(folder / "scores", identity, overwrite=overwrite,
@@ -448,13 +448,6 @@ def _as_int(value: Any) -> Any:
         return int(value)
     except (TypeError, ValueError):
         return value
-
-
-def _dataset_print(dataset: Any) -> str:
-    """A MOABB dataset's class and settings (subject list and private state left out)."""
-    items = {k: v for k, v in sorted(vars(dataset).items())
-             if not k.startswith("_") and k != "subject_list" and not callable(v)}
-    return f"{type(dataset).__module__}.{type(dataset).__qualname__}" + fingerprint(items)
 
 
 def _job_key(job: tuple) -> tuple:
