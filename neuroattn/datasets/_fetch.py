@@ -4,7 +4,8 @@ Every card method lists the files a load needs (:func:`expected_files`). Files a
 present are used as they are (no network call); a missing file is downloaded only when
 ``download=True``: MOABB's ``data_path`` (pooch) for ``moabb`` cards, nilearn's fetcher
 for ``nilearn`` cards, pooch with PhysioNet's ``SHA256SUMS.txt`` for ``physionet`` cards
-(a file whose checksum differs is fetched again, never used). ``manual`` cards are never
+(checked as each file is downloaded: a partial or corrupt download is fetched again, never
+used; files already present are not re-hashed on every call). ``manual`` cards are never
 downloaded. Otherwise a missing file is a ``ValueError`` naming the file, its URL and the
 card's access terms.
 """
@@ -75,10 +76,21 @@ def _read_sha256sums(path: Path) -> dict[str, str]:
     return sums
 
 
+def _summary_files(summary: Path) -> list[str]:
+    """Recording file names a CHB-MIT/Siena-style summary lists (``File name: x.edf``)."""
+    import re
+
+    if not summary.is_file():
+        return []
+    text = summary.read_text(encoding="latin-1")
+    return sorted(set(re.findall(r"(?im)^\s*file\s*name\s*:\s*(\S+\.edf)\s*$", text)))
+
+
 def _physionet_files(card: DataCard, subjects: list, root: Path,
                      ) -> list[tuple[Path, str, str | None]]:
     """Files of the subjects' folders: every listed file when ``SHA256SUMS.txt`` is
-    cached (with its checksum), else the summary file only."""
+    cached (with its checksum); else the summary and the recordings it names (when the
+    summary is present), or the summary alone (missing: it is fetched first)."""
     f, base = card.fetch, _physionet_dir(card, root)
     sums_file = base / f["checksums"]
     sums = _read_sha256sums(sums_file) if sums_file.is_file() else {}
@@ -89,6 +101,8 @@ def _physionet_files(card: DataCard, subjects: list, root: Path,
         if not listed:
             rel = f["summary"].format(subject=s)
             listed = {rel: sums.get(rel)}
+            folder = rel.rsplit("/", 1)[0] + "/" if "/" in rel else ""
+            listed.update({folder + name: None for name in _summary_files(base / rel)})
         out += [(base / rel, f["base_url"] + rel, h) for rel, h in sorted(listed.items())]
     return out
 

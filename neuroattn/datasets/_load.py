@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -227,9 +228,16 @@ def _load_nilearn(card: DataCard, subjects: list, root: Path, verbose: int, kwar
         bunch = fetcher(n_subjects=max(subjects), **args)
         pick = [s - 1 for s in subjects]
         confounds = kwargs.pop("confounds", [bunch.confounds[i] for i in pick])
+        t_r = kwargs.pop("t_r", getattr(bunch, "t_r", None))
+        if t_r is None:
+            # nilearn's ADHD bunch has no TR; 2.0 s is the usual ADHD-200 value but
+            # not checked for every site: say so rather than assume it silently.
+            warnings.warn("adhd200: no repetition time given (t_r=) and none in the "
+                          "fetched data; 2.0 s is assumed for every subject.", UserWarning,
+                          stacklevel=3)
+            t_r = 2.0
         return load_roi_timeseries([bunch.func[i] for i in pick], kwargs.pop("atlas"),
-                                   confounds=confounds,
-                                   t_r=kwargs.pop("t_r", getattr(bunch, "t_r", 2.0)), **kwargs)
+                                   confounds=confounds, t_r=t_r, **kwargs)
     if card.name == "haxby2001":
         args["subjects"] = subjects
     return fetcher(**{**args, **kwargs})

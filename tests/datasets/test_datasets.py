@@ -284,3 +284,20 @@ def test_a_read_only_cache_is_never_written_even_by_root(tmp_path, no_network):
         assert list(ro.iterdir()) == []
     finally:
         ro.chmod(0o755)
+
+
+def test_physionet_recordings_named_by_a_summary_are_required(tmp_path, no_network):
+    # Without SHA256SUMS.txt the summary is the list of recordings: a missing EDF is
+    # reported, not "everything present".
+    import neuroattn.datasets._fetch as fetch
+
+    card = dataset_card("chbmit")
+    summary = fetch._physionet_dir(card, tmp_path) / "chb01" / "chb01-summary.txt"
+    summary.parent.mkdir(parents=True)
+    summary.write_text("File Name: chb01_01.edf\nFile Start Time: 11:42:54\n"
+                       "File End Time: 12:42:54\nNumber of Seizures in File: 0\n")
+    with pytest.raises(ValueError, match=r"chb01_01\.edf.*missing"):
+        fetch_dataset("chbmit", ["chb01"], tmp_path, download=False)
+    (summary.parent / "chb01_01.edf").write_bytes(b"")
+    files = fetch_dataset("chbmit", ["chb01"], tmp_path, download=False)
+    assert sorted(f.name for f in files) == ["chb01-summary.txt", "chb01_01.edf"]
