@@ -357,6 +357,16 @@ class SubBandFilter(TransformerMixin, BaseEstimator):
             If ``X`` has another channel count or sampling rate than at ``fit``, or the
             window does not fit in its trials.
         """
+        X = self._checked(X)
+        return self._filter(X[:, :, self._window(X.shape[2])])
+
+    def _filter(self, window: np.ndarray) -> np.ndarray:
+        window = window - window.mean(axis=-1, keepdims=True)
+        out = np.stack([_signal.sosfiltfilt(sos, window, axis=-1) for sos in self._sos],
+                       axis=1)
+        return out.astype(np.float32)
+
+    def _checked(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "bands_")
         X, sfreq = self._read(X)
         if not np.isclose(sfreq, self.sfreq_):
@@ -365,11 +375,56 @@ class SubBandFilter(TransformerMixin, BaseEstimator):
         if X.shape[1] != self.n_chans_:
             raise ValueError(f"X has {X.shape[1]} channels; SubBandFilter was fitted on "
                              f"{self.n_chans_}.")
-        window = X[:, :, self._window(X.shape[2])]
-        window = window - window.mean(axis=-1, keepdims=True)
-        out = np.stack([_signal.sosfiltfilt(sos, window, axis=-1) for sos in self._sos],
-                       axis=1)
-        return out.astype(np.float32)
+        return X
+
+    def transform_windows(self, X: Any, n_windows: int,
+                          random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Several windows per trial at random onsets, for training-set augmentation.
+
+        Guney et al. (2021) train their short-window models on windows cut at several
+        onsets of each trial. Here each trial gives ``n_windows`` windows of
+        ``window_seconds``, whose onsets are drawn uniformly (to the sample) from
+        ``latency_seconds`` to the trial's end minus the window; each window is
+        filtered on its own, as in :meth:`transform`. The stimulus phase at the window
+        start then differs between windows of one trial. Use it on training trials
+        only; score on :meth:`transform` (the fixed window).
+
+        Parameters
+        ----------
+        X : array-like | mne.Epochs
+            Trials ``(n_trials, n_chans, n_times)``, longer than the window.
+        n_windows : int
+            Windows per trial (at least 1).
+        random_state : int | numpy.random.Generator | None
+            Seed of the onsets.
+
+        Returns
+        -------
+        windows : numpy.ndarray
+            ``(n_trials * n_windows, n_subbands, n_chans, n_times_window)`` float32, the
+            windows of trial ``i`` at rows ``i * n_windows`` to ``(i + 1) * n_windows - 1``.
+        trial : numpy.ndarray
+            ``(n_trials * n_windows,)`` index of each window's trial: ``y[trial]``
+            labels the windows.
+
+        Raises
+        ------
+        ValueError
+            If ``n_windows`` is not a positive integer, or ``X`` is not valid for
+            :meth:`transform`.
+        """
+        if isinstance(n_windows, bool) or not isinstance(n_windows, (int, np.integer)) \
+                or n_windows < 1:
+            raise ValueError(f"n_windows must be a positive integer, got {n_windows!r}.")
+        X = self._checked(X)
+        first = self._window(X.shape[2]).start
+        last = X.shape[2] - self.n_times_window_
+        rng = np.random.default_rng(random_state)
+        starts = rng.integers(first, last + 1, size=(X.shape[0], int(n_windows)))
+        trial = np.repeat(np.arange(X.shape[0]), int(n_windows))
+        cuts = np.stack([X[i, :, s:s + self.n_times_window_]
+                         for i, s in zip(trial, starts.ravel())])
+        return self._filter(cuts), trial
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -17,6 +17,7 @@ MI = "plot_motor_imagery_channel_attention"
 SEIZURE = "plot_seizure_forecasting"
 FMRI = "plot_fmri_brainmae"
 ENCODING = "plot_transformer_brain_encoder"
+SSVEP = "plot_ssvep_dnn"
 
 
 def run_tutorial(name, tmp_path, check=True, **env):
@@ -42,8 +43,8 @@ def figures(tmp_path):
     return sorted(p.name for p in (tmp_path / "out").glob("*.png"))
 
 
-def test_the_tutorials_are_the_four_tracks():
-    assert sorted([MI, SEIZURE, FMRI, ENCODING]) == ALL
+def test_the_tutorials_are_the_five_tracks():
+    assert sorted([MI, SEIZURE, FMRI, ENCODING, SSVEP]) == ALL
 
 
 # --- real recordings (../shared/data), quick mode -----------------------------------------
@@ -81,6 +82,22 @@ def test_fmri_on_abide_two_sites(shared_data, tmp_path):
         assert re.search(rf"^{method}\s+0\.\d+\s+0\.\d+", out, re.M), method
     assert (tmp_path / "out" / "fmri_leave_site_out.csv").is_file()
     assert "fmri_region_attention.png" in figures(tmp_path)
+
+
+@pytest.mark.realdata
+def test_ssvep_dnn_on_kalunga2016(shared_data, tmp_path):
+    out = run_tutorial(SSVEP, tmp_path, NEUROATTN_DATA=str(shared_data)).stdout
+    for s in (1, 3):
+        assert f"Kalunga2016 subject {s}: 48 trials x 8 channels, runs ['0', '1']" in out
+    for method in ("CCA", "FB-TS+LR", "DNN subject", "DNN two-stage"):  # same trials
+        for window in ("1.0", "2.0"):
+            assert re.search(rf"^\s*{re.escape(method)}\s+{window}\s+(0\.\d+|1\.000)\s+"
+                             r"\d+\.\d", out, re.M), (method, window)
+    assert "on the same trials 0.25 s later" in out
+    assert "sub-band weights" in out and "mean |spatial weight| per electrode" in out
+    table = (tmp_path / "out" / "ssvep_window_table.csv").read_text().splitlines()
+    assert table[0] == "method,window_s,accuracy,itr_bits_per_min" and len(table) == 9
+    assert figures(tmp_path) == ["ssvep_accuracy_itr.png", "ssvep_learned_weights.png"]
 
 
 # --- offline, simulated ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ fine-tuned on each subject's trials alone; prediction uses the subject's own mod
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from typing import Any
 
@@ -16,7 +17,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
@@ -68,6 +69,15 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
     defaults differ from the paper's MATLAB training (Adam at 1e-4 for 1000 epochs,
     L2 1e-3, batches of 100) for speed: AdamW at 1e-3, 100 and 50 epochs.
 
+    Each trial is divided by its own standard deviation (``scale="trial"``) before
+    the network sees it, at ``fit``, ``fine_tune`` and prediction alike: SSVEP
+    recordings come in microvolts with amplitudes from units to thousands, which a
+    network initialised for unit inputs (weights N(0, 0.01^2)) learns slowly from,
+    and the per-trial factor also evens out amplitude drift between runs and
+    subjects. It needs no fitted statistics, so a new subject's trials are scaled the
+    same way. The relative amplitudes of sub-bands and channels within a trial are
+    kept.
+
     Parameters
     ----------
     %(training_params)s
@@ -75,6 +85,10 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         Epochs of the per-subject stage; 0 skips it (global model only).
     finetune_lr : float | None, default=None
         Learning rate of the per-subject stage; None uses ``lr``.
+    scale : {"trial"} | None, default="trial"
+        ``"trial"``: divide each trial by its standard deviation over sub-bands,
+        channels and samples (a flat trial is left as it is); None: feed ``X`` as
+        given.
     finetune_drop_probs : tuple of float | None, default=(0.6, 0.6, 0.95)
         Dropout probabilities of the model during fine-tuning (passed to the model's
         ``set_dropout``; the paper raises the first two to 0.6-0.7); None keeps the
@@ -113,6 +127,7 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         "finetune_max_epochs": [Interval(Integral, 0, None, closed="left")],
         "finetune_lr": [Interval(Real, 0, None, closed="neither"), None],
         "finetune_drop_probs": [tuple, list, None],
+        "scale": [StrOptions({"trial"}), None],
     }
 
     def __init__(self, model: str | type = "ssvep_dnn", *, max_epochs: int = 100,
@@ -120,6 +135,7 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
                  finetune_lr: float | None = None, batch_size: int = 100,
                  weight_decay: float = 1e-3,
                  finetune_drop_probs: tuple[float, ...] | None = (0.6, 0.6, 0.95),
+                 scale: str | None = "trial",
                  lr_scheduler: str | None = None, validation_fraction: float | None = None,
                  early_stopping: bool = False, patience: int = 10,
                  callbacks: list | None = None, device: str = "auto",
@@ -168,6 +184,9 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
                 f"X has {s} sub-bands x {c} channels x {t} samples, but SSVEPClassifier was "
                 f"fitted on {self.n_subbands_} x {self.n_chans_} x {self.n_times_}: the "
                 "sub-bands, channels and window must be those of the global model.")
+        if self.scale == "trial":
+            std = data.std(axis=(1, 2, 3), keepdims=True)
+            data = data / np.where(std > 0, std, 1).astype(np.float32)
         return data
 
     def _encode_targets(self, y: Any, n_samples: int) -> np.ndarray:
@@ -304,8 +323,15 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         global_model, history = self.module_, self.history_
         if self.finetune_max_epochs == 0:
             subjects = subjects[:0]
-        models = [self._finetune(global_model, data[groups == s], y_enc[groups == s],
-                                 self._seed(rng)) for s in subjects]
+        try:
+            models = [self._finetune(global_model, data[groups == s], y_enc[groups == s],
+                                     self._seed(rng)) for s in subjects]
+        except BaseException:
+            # An interrupted or failed fine-tuning leaves the estimator unfitted, not a
+            # global model that looks like a fitted two-stage one.
+            for name in (*_KEPT, "subjects_"):
+                self.__dict__.pop(name, None)
+            raise
         self._set_fitted(global_model, subjects, models, history, seed)
         return self
 
@@ -369,6 +395,11 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
             groups = self._check_groups(groups, data.shape[0])
             known = {s: i for i, s in enumerate(self.subjects_.tolist())}
             index = np.array([known.get(g, -1) for g in groups.tolist()])
+            unseen = sorted({g for g in groups.tolist() if g not in known}, key=str)
+            if unseen and self.subjects_.size:
+                warnings.warn(f"Subjects {unseen[:10]} were not seen at fit (fitted: "
+                              f"{self.subjects_.tolist()[:10]}): the global model scores "
+                              "their trials.", UserWarning, stacklevel=3)
         container = self.module_
         device = next(container.parameters()).device
         out = np.empty((data.shape[0], self.n_outputs_), dtype=np.float32)

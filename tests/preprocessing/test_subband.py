@@ -100,3 +100,29 @@ def test_bad_input_at_transform():
     bad[0, 0, 5] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         sb.transform(bad)
+
+
+def test_transform_windows_cuts_random_onsets_each_filtered_alone():
+    X = np.random.default_rng(0).standard_normal((3, 2, 400))
+    sb = SubBandFilter(STIM, n_subbands=2, sfreq=SFREQ, window_seconds=0.5,
+                       latency_seconds=0.1).fit(X)
+    out, trial = sb.transform_windows(X, 5, random_state=0)
+    assert out.shape == (15, 2, 2, 128) and out.dtype == np.float32
+    np.testing.assert_array_equal(trial, np.repeat([0, 1, 2], 5))
+    # every window equals the fixed-window transform of its trial shifted to some onset in
+    # [latency, end - window]; the onsets differ (phase varies) and repeat with the seed
+    onsets = []
+    for k, i in enumerate(trial):
+        found = [s for s in range(26, 400 - 128 + 1) if np.allclose(
+            sb._filter(X[i:i + 1, :, s:s + 128])[0], out[k], atol=1e-5)]
+        assert found, k
+        onsets.append(found[0])
+    assert len(set(onsets)) > 5
+    np.testing.assert_array_equal(sb.transform_windows(X, 5, random_state=0)[0], out)
+
+
+@pytest.mark.parametrize("n_windows", [0, -1, 2.5, True])
+def test_transform_windows_bad_count(n_windows):
+    sb = SubBandFilter(STIM, sfreq=SFREQ).fit(_sines([13.0]))
+    with pytest.raises(ValueError, match="n_windows must be a positive integer"):
+        sb.transform_windows(_sines([13.0]), n_windows)
