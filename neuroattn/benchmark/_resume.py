@@ -24,7 +24,7 @@ import numpy as np
 from .._files import atomic_write, check_output_dir
 
 __all__ = ["JobRecords", "fingerprint", "dataset_fingerprint", "data_hash", "encode_arrays",
-           "decode_arrays"]
+           "decode_arrays", "count_records"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,13 @@ def fingerprint(obj: Any) -> str:
             digest = hashlib.sha256("|".join(states).encode()).hexdigest()[:16]
             text += f" [random states {digest}]"
     return text
+
+
+def count_records(folder: str | Path) -> int:
+    """Finished job records in a :class:`JobRecords` folder (0 when it does not exist)."""
+    folder = Path(folder)
+    return sum(1 for p in folder.glob("*.json") if p.name != "run.json") \
+        if folder.is_dir() else 0
 
 
 def dataset_fingerprint(dataset: Any) -> str:

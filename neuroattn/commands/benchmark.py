@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ._common import (
     Interrupted,
@@ -175,8 +176,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"neuroattn benchmark: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        raise Interrupted(f"the finished jobs' scores are kept in {args.out}; the same "
-                          "command continues from them") from None
+        from ..benchmark._resume import count_records
+
+        done = count_records(Path(args.out) / "scores")
+        if not done:
+            raise KeyboardInterrupt from None  # nothing finished: "nothing saved"
+        raise Interrupted(f"the {done} finished jobs' scores are kept in {args.out}; the "
+                          "same command continues from them") from None
     print(result.table)
     print(f"\n{len(result.results)} scores in {result.seconds:.0f} s; results: "
           f"{result.csv_path}, summary: {result.summary_path}"

@@ -86,8 +86,14 @@ def run(args: argparse.Namespace) -> int:
                 random_state=args.seed, checkpoint_dir=out / f"{name}_folds",
                 overwrite=args.overwrite, verbose=args.verbose)
         except KeyboardInterrupt:
-            raise Interrupted(f"the finished folds are kept in {out / f'{name}_folds'}; the "
-                              "same command continues from them") from None
+            from ..benchmark._resume import count_records
+
+            folds = out / f"{name}_folds"
+            done = count_records(folds)
+            if not done:
+                raise KeyboardInterrupt from None  # nothing finished: "nothing saved"
+            raise Interrupted(f"the {done} finished fold record(s) are kept in {folds}; "
+                              "the same command continues from them") from None
         paths = save_fmri_results(results, out, name)
     print(summarize_fmri(results).round(3).to_string())
     print(f"wrote {paths['csv']} and {paths['png']}")

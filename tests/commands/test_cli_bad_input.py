@@ -372,21 +372,37 @@ def test_file_parser_errors_are_one_line(parser, files, monkeypatch, capsys):
 
 KEEPING = {
     "benchmark": (["benchmark", "--out", "{t}/bench", "--max-epochs", "1"],
-                  "neuroattn.benchmark.run", "finished jobs' scores are kept in"),
+                  "neuroattn.benchmark.run", "output_dir", "scores",
+                  "1 finished jobs' scores are kept in"),
     "fmri": (["fmri", "--out", "{t}/fmri", "--max-epochs", "1", "--n-subjects", "12"],
-             "neuroattn.benchmark.fmri.evaluate_fmri", "finished folds are kept in"),
+             "neuroattn.benchmark.fmri.evaluate_fmri", "checkpoint_dir", None,
+             "1 finished fold record(s) are kept in"),
 }
 
 
+@pytest.mark.parametrize("finished", [0, 1])
 @pytest.mark.parametrize("command", list(KEEPING))
-def test_ctrl_c_in_resumable_jobs_says_what_is_kept(command, files, monkeypatch, capsys):
-    # benchmark and fmri keep every finished fold/job and continue from them on a
-    # rerun: "nothing saved" would be wrong there.
-    argv, work, kept = KEEPING[command]
-    monkeypatch.setattr(work, _interrupt)
+def test_ctrl_c_in_resumable_jobs_says_what_is_kept(command, finished, files, monkeypatch,
+                                                    capsys):
+    # benchmark and fmri keep every finished fold/job and continue from them on a rerun:
+    # the line says how many were kept, or "nothing saved" when none had finished.
+    argv, work, where, sub, kept = KEEPING[command]
+
+    def interrupted(*args, **kwargs):
+        folder = Path(kwargs[where]) / (sub or "")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "run.json").write_text("{}")
+        for k in range(finished):
+            (folder / f"job{k}.json").write_text("{}")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(work, interrupted)
     assert _run([a.format(t=files) for a in argv]) == 130
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "nothing saved" not in err
+    assert "Traceback" not in err
+    if not finished:
+        assert err.strip() == f"neuroattn {command}: interrupted; nothing saved"
+        return
     assert err.startswith(f"neuroattn {command}: interrupted; the {kept}")
     assert "the same command continues from them" in err
 
