@@ -22,14 +22,12 @@ from typing import Any
 import numpy as np
 
 from .._files import atomic_write, check_output_dir
+from .._hashing import content_hash, random_state_digest, without_addresses
 
 __all__ = ["JobRecords", "fingerprint", "dataset_fingerprint", "data_hash", "encode_arrays",
            "decode_arrays", "count_records"]
 
 logger = logging.getLogger(__name__)
-
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
 
 #: Keyword arguments that do not change results: left out of a run's identity, so a
 #: rerun on another device or with other verbosity continues the same run.
@@ -49,25 +47,23 @@ def fingerprint(obj: Any) -> str:
         text = obj.__repr__(N_CHAR_MAX=10**7)  # BaseEstimator: the whole repr
     except TypeError:
         text = repr(obj)
-    text = _NOT_COMPARED.sub("", _ADDRESS.sub("", text)).replace(", )", ")")
+    text = _NOT_COMPARED.sub("", without_addresses(text)).replace(", )", ")")
     if hasattr(obj, "get_params"):
-        states = []
-        for name, value in sorted(obj.get_params(deep=True).items()):
-            if isinstance(value, np.random.RandomState):
-                states.append(f"{name}:{repr(value.get_state())}")
-            elif isinstance(value, np.random.Generator):
-                states.append(f"{name}:{value.bit_generator.state!r}")
+        states = [f"{name}:{digest}" for name, value in sorted(obj.get_params(deep=True).items())
+                  if (digest := random_state_digest(value)) is not None]
         if states:
-            digest = hashlib.sha256("|".join(states).encode()).hexdigest()[:16]
-            text += f" [random states {digest}]"
+            text += f" [random states {', '.join(states)}]"
     return text
+
+
+def _record_files(folder: Path) -> list[Path]:
+    """The job records of a :class:`JobRecords` folder (``run.json`` is its identity)."""
+    return sorted(p for p in folder.glob("*.json") if p.name != "run.json")
 
 
 def count_records(folder: str | Path) -> int:
     """Finished job records in a :class:`JobRecords` folder (0 when it does not exist)."""
-    folder = Path(folder)
-    return sum(1 for p in folder.glob("*.json") if p.name != "run.json") \
-        if folder.is_dir() else 0
+    return len(_record_files(Path(folder)))
 
 
 def dataset_fingerprint(dataset: Any) -> str:
@@ -80,22 +76,9 @@ def dataset_fingerprint(dataset: Any) -> str:
 
 
 def data_hash(*parts: Any) -> str:
-    """SHA-256 of arrays, strings and numbers (a run's data), as hex text."""
-    h = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, (list, tuple)):
-            h.update(data_hash(*part).encode())
-        elif isinstance(part, (str, bytes)):
-            h.update(part.encode() if isinstance(part, str) else part)
-        else:
-            arr = np.ascontiguousarray(np.asarray(part))
-            if arr.dtype == object:
-                h.update(repr(arr.tolist()).encode())
-            else:
-                h.update(f"{arr.dtype.str}{arr.shape}".encode())
-                h.update(arr.tobytes())
-        h.update(b"|")
-    return h.hexdigest()
+    """SHA-256 of a run's data (arrays, strings, numbers, lists), as hex text
+    (:func:`neuroattn._hashing.content_hash`)."""
+    return content_hash(*parts)
 
 
 def encode_arrays(obj: Any) -> Any:
@@ -151,7 +134,7 @@ class JobRecords:
         self.parameter = parameter
 
     def _records(self) -> list[Path]:
-        return sorted(p for p in self.folder.glob("*.json") if p.name != "run.json")
+        return _record_files(self.folder)
 
     def _read(self, path: Path) -> dict:
         try:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import torch
 from skorch.callbacks import Callback
 
 from .._files import FolderLock, atomic_write, check_output_dir
+from .._hashing import hash_update, random_state_digest, without_addresses
 
 __all__ = ["MANIFEST", "TrainingCheckpoint", "fingerprint", "read_checkpoint",
            "check_same_run", "train_checkpointed"]
@@ -42,21 +42,15 @@ _FORMAT = "neuroattn-training-checkpoint"
 #: Parameters that do not change what is trained (compared by nothing else).
 _NOT_COMPARED = ("verbose", "device", "checkpoint_dir")
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
-
 def _param_text(value: Any) -> str:
-    if isinstance(value, np.random.RandomState):
+    digest = random_state_digest(value)
+    if digest is not None:
         # Its state (after fit drew the run's seed from it) tells RandomState(0) from
         # RandomState(1); the type name alone would not.
-        state = hashlib.sha256(repr(value.get_state()).encode()).hexdigest()[:16]
-        return f"RandomState(state={state})"
-    if isinstance(value, np.random.Generator):
-        state = hashlib.sha256(repr(value.bit_generator.state).encode()).hexdigest()[:16]
-        return f"Generator(state={state})"
+        return f"{type(value).__name__}(state={digest})"
     if isinstance(value, type):
         return f"{value.__module__}.{value.__qualname__}"
-    return _ADDRESS.sub("", repr(value))
+    return without_addresses(repr(value))
 
 
 def _callbacks_text(value: Any) -> str:
@@ -71,31 +65,19 @@ def _callbacks_text(value: Any) -> str:
         text = (f"{type(cb).__module__}.{type(cb).__qualname__}("
                 + ", ".join(f"{k}={v!r}" for k, v in sorted(params.items())) + ")")
         items.append(f"{name}={text}" if name else text)
-    return _ADDRESS.sub("", "[" + ", ".join(items) + "]")
+    return without_addresses("[" + ", ".join(items) + "]")
 
 
 def _data_digest(X: Any, y: Any) -> str:
+    """SHA-256 of what the net is fitted on; a Dataset item by item (never all at once)."""
     digest = hashlib.sha256()
-
-    def add(value: Any) -> None:
-        if value is None:
-            digest.update(b"none")
-        elif isinstance(value, (tuple, list)):
-            for item in value:
-                add(item)
-        else:
-            arr = np.ascontiguousarray(value.detach().cpu().numpy()
-                                       if isinstance(value, torch.Tensor) else value)
-            digest.update(f"{arr.dtype}{arr.shape}".encode())
-            digest.update(arr.tobytes())
-
     if isinstance(X, torch.utils.data.Dataset) and not isinstance(X, np.ndarray):
-        digest.update(f"n={len(X)}".encode())
+        hash_update(digest, len(X))
         for i in range(len(X)):
-            add(X[i])
+            hash_update(digest, X[i])
     else:
-        add(X)
-    add(y)
+        hash_update(digest, X)
+    hash_update(digest, y)
     return digest.hexdigest()
 
 

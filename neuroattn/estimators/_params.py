@@ -1,5 +1,6 @@
-"""Checks of the training core's routed parameters and validation split, made at ``fit``
-before any training, so a bad value fails with its name instead of deep inside torch;
+"""Checks of the training core's routed parameters, class labels and validation split,
+made at ``fit`` before any training, so a bad value fails with its name instead of deep
+inside torch;
 of the fitted attributes of a model file at ``load`` (:func:`check_fitted`); and of the
 amplitude of ``X`` after ``fit`` (:func:`check_amplitude`: units)."""
 
@@ -14,9 +15,12 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, is_classifier
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
 
-__all__ = ["check_optimizer_params", "check_model_params", "check_split", "check_fitted",
-           "check_amplitude"]
+__all__ = ["check_optimizer_params", "check_model_params", "encode_class_targets",
+           "check_split", "check_fitted", "check_amplitude"]
 
 #: AdamW arguments that are estimator parameters: ``optimizer__lr`` would silently win
 #: over ``lr`` (and ``get_params`` would show both).
@@ -91,6 +95,33 @@ def check_model_params(model: Any, routed: dict[str, Any]) -> None:
         raise ValueError(f"Could not build model {name!r}: unknown model parameter(s) "
                          f"{['model__' + k for k in unknown]}; it accepts model__<name> for "
                          f"<name> in {accepted}.")
+
+
+def encode_class_targets(estimator: Any, y: Any, n_samples: int) -> np.ndarray:
+    """Class labels ``y`` ``(n_samples,)`` as integers ``0..n_classes-1``; sets the
+    classifier's ``classes_`` (sorted labels) and ``n_outputs_``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is None, of another length than ``X``, not class labels (continuous,
+        NaN), or holds a single class.
+    """
+    name = type(estimator).__name__
+    if y is None:
+        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+    y = column_or_1d(y, warn=True)
+    if y.shape[0] != n_samples:
+        raise ValueError(f"X has {n_samples} samples but y has {y.shape[0]}.")
+    check_classification_targets(y)
+    encoder = LabelEncoder().fit(y)
+    estimator.classes_ = encoder.classes_
+    if len(estimator.classes_) < 2:
+        raise ValueError(f"Classifier can't train when only one class is present: got "
+                         f"only {estimator.classes_.tolist()}; at least 2 classes are "
+                         "needed.")
+    estimator.n_outputs_ = len(estimator.classes_)
+    return encoder.transform(y).astype(np.int64)
 
 
 def check_split(estimator: Any, X: Any, y: Any) -> None:

@@ -8,13 +8,12 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
 from .._docs import fill_estimator_doc
 from ._base import TRAINING_CONSTRAINTS, NeuroEstimatorMixin
 from ._nets import _Classifier, _Regressor
+from ._params import encode_class_targets
 
 __all__ = ["NeuroClassifier", "NeuroRegressor"]
 
@@ -72,19 +71,7 @@ class NeuroClassifier(ClassifierMixin, _NeuralEstimator):
     _fitted_required = (*_NeuralEstimator._fitted_required, "classes_")
 
     def _encode_targets(self, y: Any, n_samples: int) -> np.ndarray:
-        if y is None:
-            raise ValueError("NeuroClassifier requires y to be passed, but the target y is None.")
-        y = column_or_1d(y, warn=True)
-        if y.shape[0] != n_samples:
-            raise ValueError(f"X has {n_samples} samples but y has {y.shape[0]}.")
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(f"Classifier can't train when only one class is present: got "
-                             f"only {self.classes_.tolist()}; at least 2 classes are needed.")
-        self.n_outputs_ = len(self.classes_)
-        return encoder.transform(y).astype(np.int64)
+        return encode_class_targets(self, y, n_samples)
 
     def fit(self, X: Any, y: Any) -> NeuroClassifier:
         """Train on ``X`` ``(n_samples, n_chans, n_times)`` and labels ``y`` ``(n_samples,)``.

@@ -15,10 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from .._docs import fill_estimator_doc
@@ -26,6 +24,7 @@ from ..data import check_signal_array
 from ..data._convert import _is_epochs
 from ._base import TRAINING_CONSTRAINTS, NeuroEstimatorMixin
 from ._nets import _Classifier
+from ._params import encode_class_targets
 
 __all__ = ["SSVEPClassifier"]
 
@@ -190,20 +189,7 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         return data
 
     def _encode_targets(self, y: Any, n_samples: int) -> np.ndarray:
-        if y is None:
-            raise ValueError("SSVEPClassifier requires y to be passed, but the target y is "
-                             "None.")
-        y = column_or_1d(y, warn=True)
-        if y.shape[0] != n_samples:
-            raise ValueError(f"X has {n_samples} samples but y has {y.shape[0]}.")
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(f"Classifier can't train when only one class is present: got "
-                             f"only {self.classes_.tolist()}; at least 2 classes are needed.")
-        self.n_outputs_ = len(self.classes_)
-        return encoder.transform(y).astype(np.int64)
+        return encode_class_targets(self, y, n_samples)
 
     @staticmethod
     def _check_groups(groups: Any, n_samples: int) -> np.ndarray:

@@ -12,7 +12,6 @@ file), so stale or corrupted tokens are never returned.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -24,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from ..._files import atomic_write
+from ..._hashing import content_hash, file_sha256
 from ._images import FeatureTokens
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-_CHUNK = 1 << 22
 
 
 def feature_cache_key(*parts: Any) -> str:
@@ -47,58 +46,7 @@ def feature_cache_key(*parts: Any) -> str:
     str
         64 hexadecimal characters.
     """
-    h = hashlib.sha256()
-    for part in parts:
-        _update(h, part)
-    return h.hexdigest()
-
-
-def _update(h: Any, part: Any) -> None:
-    if isinstance(part, np.ndarray) and part.dtype == object:
-        raise ValueError("feature_cache_key: an object array cannot be hashed by content; "
-                         "pass a numeric array (or the image file paths).")
-    if isinstance(part, np.ndarray):
-        arr = np.ascontiguousarray(part)
-        h.update(f"A{arr.dtype.str}{arr.shape}".encode())
-        h.update(arr.view(np.uint8).ravel().data if arr.size else b"")
-    elif isinstance(part, os.PathLike):
-        h.update(f"F{file_sha256(part)}".encode())
-    elif isinstance(part, str):
-        h.update(f"S{len(part)}:{part}".encode())
-    elif isinstance(part, (list, tuple)):
-        h.update(f"L{len(part)}(".encode())
-        for item in part:
-            _update(h, item)
-        h.update(b")")
-    elif isinstance(part, dict):
-        h.update(f"D{len(part)}(".encode())
-        for key in sorted(part, key=repr):
-            _update(h, key)
-            _update(h, part[key])
-        h.update(b")")
-    elif part is None or isinstance(part, (bool, int, float, complex, np.generic, bytes)):
-        h.update(f"V{type(part).__name__}:{part!r}".encode())
-    else:
-        raise TypeError(f"feature_cache_key cannot hash a {type(part).__name__}; pass arrays, "
-                        "paths, strings, numbers or (nested) lists/dicts of them.")
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 (hex) of a file's bytes, read in chunks.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` is not a file (named).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file.")
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
+    return content_hash(*parts)
 
 
 def _check_name(key: str) -> str:
