@@ -181,8 +181,43 @@ docdict["training_params"] = """model : str | type, default=@
         ``ValueError`` naming what differs. Callbacks passed in ``callbacks`` restart
         their own state on resume. The folder is locked while a fit writes it.
     device : str, default=@
-        ``"auto"`` picks CUDA when present (with bfloat16 mixed precision), else CPU;
-        or an explicit ``"cpu"`` / ``"cuda"`` / ``"cuda:1"``.
+        ``"auto"`` picks CUDA when present, else CPU; or an explicit ``"cpu"`` /
+        ``"cuda"`` / ``"cuda:1"``. Training is float32 unless ``mixed_precision`` says
+        otherwise. Under ``accelerate launch`` each process uses its own device.
+    augmentation : list of (str | dict) | None, default=@
+        On-the-fly augmentations of the training batches, in order (identity at
+        prediction): names of :data:`neuroattn.nn.augmentation.AUGMENTATIONS`
+        (``"frequency_shift"``, ``"ft_surrogate"``, ``"channels_dropout"``,
+        ``"channels_shuffle"``, ``"smooth_time_mask"``, ``"mixup"``) or dicts with a
+        ``"name"`` and the transform's arguments. Settings beyond the signal (a shift
+        past Nyquist, a mask as long as the window) are refused at ``fit``.
+    label_smoothing : float, default=@
+        Label smoothing of the cross-entropy, in [0, 1) (classifiers only).
+    weight_averaging : int, default=@
+        Average the weights of the last ``weight_averaging`` epochs (0 or 1: keep the
+        last); not with ``early_stopping``.
+    mixed_precision : {"no", "bf16", "fp16"}, default=@
+        Mixed-precision training and inference through Hugging Face Accelerate
+        (skorch's ``AccelerateMixin``): ``"bf16"`` autocasts to bfloat16, ``"fp16"`` to
+        float16 with loss scaling (CUDA only: refused on CPU before training). ``"no"``
+        keeps float32. Prediction autocasts like training; outputs are float32.
+    gradient_accumulation_steps : int, default=@
+        Mini-batches whose gradients are summed before one optimizer step (an
+        effective batch of ``batch_size * gradient_accumulation_steps``).
+    compile : bool, default=@
+        Compile the model with ``torch.compile`` before training (opt-in; results equal
+        the eager model's within float tolerance). Where torch cannot compile (no
+        compiler, unsupported platform), a warning is given and the eager model trains.
+        Steps that call the model's parts (STAN's adversarial step, BrainMAE's masked
+        pretraining) run them eagerly; prediction is compiled.
+    num_workers : int, default=@
+        DataLoader worker processes reading training and prediction batches (0 reads
+        in the training process).
+    pin_memory : bool | None, default=@
+        Page-locked host batches for faster copies to the GPU; None: on when training
+        on CUDA.
+    persistent_workers : bool, default=@
+        Keep DataLoader workers alive between epochs (needs ``num_workers > 0``).
     random_state : int | RandomState | None, default=@
         Seeds weight initialisation, shuffling, sampling and the validation split: two
         fits with the same integer give identical models on CPU. The global torch RNG

@@ -337,10 +337,10 @@ def pipeline_paradigms(paths: str | Path | list | None = None) -> dict[str, list
 def braindecode_classifier(model: str = "AttentionBaseNet", *,
                            model_kwargs: dict[str, Any] | None = None, max_epochs: int = 60,
                            lr: float = 1e-3, batch_size: int = 64, weight_decay: float = 1e-2,
-                           random_state: int | None = 0):
+                           random_state: int | None = 0, device: str = "auto"):
     """braindecode's ``EEGClassifier`` set up like :class:`~neuroattn.NeuroClassifier`.
 
-    AdamW, cosine annealing over ``max_epochs``, no internal validation split, CPU, so
+    AdamW, cosine annealing over ``max_epochs``, no internal validation split, so
     that a YAML pipeline compares a braindecode model with neuroattn's under the
     same training recipe.
 
@@ -356,6 +356,9 @@ def braindecode_classifier(model: str = "AttentionBaseNet", *,
         Seed of torch's generators during each ``fit`` (weights, batch order,
         dropout), applied through :class:`TorchSeeded` so that the global torch RNG
         is left alone; None: no seeding.
+    device : str
+        ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda:1"``; resolved
+        here to a concrete device (skorch does not know ``"auto"``).
 
     Returns
     -------
@@ -365,9 +368,14 @@ def braindecode_classifier(model: str = "AttentionBaseNet", *,
     Raises
     ------
     ValueError
-        If braindecode is not installed or has no model of that name.
+        If braindecode is not installed or has no model of that name, or ``device``
+        is not a device of this machine.
     """
     import torch
+
+    from ..estimators import resolve_device
+
+    device = resolve_device(device)  # a bad device fails before braindecode is imported
 
     try:
         from braindecode import EEGClassifier
@@ -385,5 +393,5 @@ def braindecode_classifier(model: str = "AttentionBaseNet", *,
     clf = EEGClassifier(model, optimizer=torch.optim.AdamW, lr=lr,
                         optimizer__weight_decay=weight_decay, max_epochs=max_epochs,
                         batch_size=batch_size, train_split=None, callbacks=callbacks,
-                        iterator_train__shuffle=True, device="cpu", verbose=0, **kwargs)
+                        iterator_train__shuffle=True, device=device, verbose=0, **kwargs)
     return clf if random_state is None else TorchSeeded(clf, random_state=random_state)

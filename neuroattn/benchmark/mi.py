@@ -18,10 +18,7 @@ from training when either subject is tested, and says so (``notes``, the table, 
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -34,20 +31,19 @@ import pandas as pd
 from .._files import FolderLock, check_output_dir
 from ..data.moabb import (
     SSVEP_PARADIGMS,
-    LeaveOneSubjectOutWithoutDuplicates,
-    duplicate_runs,
     get_dataset,
     get_paradigm,
 )
 from ._mi_report import format_summary, plot_paired, summary_table
+from ._moabb_jobs import EVALUATIONS, _check_evaluation, _evaluate_job
+from ._parallel import JobFailure, check_n_jobs, fan_out
 from ._pipelines import load_pipelines, pipeline_paradigms
-from ._report import _json_default, save_results
+from ._report import save_results
 from ._resume import JobRecords, dataset_fingerprint, fingerprint, job_id
 from ._ssvep import (
     check_frequency_classes,
     duplicate_notes,
     job_paradigms,
-    needs_epochs,
     ssvep_classes,
 )
 
@@ -56,11 +52,6 @@ __all__ = ["run", "BenchmarkResult", "PipelineFailedError", "EVALUATIONS",
            "format_summary", "plot_paired"]
 
 logger = logging.getLogger(__name__)
-
-#: Evaluation names to MOABB evaluation classes.
-EVALUATIONS = {"within_session": "WithinSessionEvaluation",
-               "cross_session": "CrossSessionEvaluation",
-               "cross_subject": "CrossSubjectEvaluation"}
 
 #: The pipelines of the default (offline, few-minute) motor-imagery run.
 DEFAULT_PIPELINES = ("CSP+LDA", "TS+LR", "CAN-SE")
@@ -138,75 +129,6 @@ class BenchmarkResult:
 FAILURE_COLUMNS = ["pipeline", "dataset", "subject", "error"]
 
 
-def _ignore_known_moabb_warnings() -> None:
-    """Silence only the warnings MOABB raises on every run (all others reach the caller).
-
-    MOABB stores scores in an HDF5 file (here a temporary one, discarded) and creates
-    its datasets without a dtype, which h5py >= 3.12 deprecates; it says nothing about
-    the evaluation. Call inside ``warnings.catch_warnings()``.
-    """
-    warnings.filterwarnings("ignore", message="Creating a dataset without passing data or "
-                            "dtype is deprecated", module="moabb")
-
-
-def _check_evaluation(name: str, datasets: list) -> None:
-    if name not in EVALUATIONS:
-        raise ValueError(f"Unknown evaluation {name!r}; expected one of {sorted(EVALUATIONS)}.")
-    if name == "cross_session":
-        few = [d.code for d in datasets if d.n_sessions < 2]
-        if few:
-            raise ValueError(f"cross_session needs at least 2 sessions per subject; {few} "
-                             "have fewer. Use within_session or cross_subject.")
-    if name == "cross_subject":
-        few = [d.code for d in datasets if len(d.subject_list) < 2]
-        if few:
-            raise ValueError(f"cross_subject needs at least 2 subjects; {few} have fewer.")
-
-
-def _evaluation(name: str, paradigm, datasets: list, random_state: int, n_jobs: int,
-                hdf5_path: str, **extra: Any):
-    import moabb.evaluations as mevaluations
-
-    _check_evaluation(name, datasets)
-    cls = getattr(mevaluations, EVALUATIONS[name])
-    return cls(paradigm=paradigm, datasets=datasets, random_state=random_state,
-               n_jobs=n_jobs, overwrite=True, hdf5_path=hdf5_path, save_model=False,
-               verbose="ERROR", **extra)
-
-
-def _evaluate_job(evaluation: str, paradigm, dataset, subject, name: str, pipe,
-                  random_state: int, n_jobs: int, drop_duplicates: bool = False
-                  ) -> list[dict]:
-    """MOABB's rows for one pipeline on one subject (all subjects when ``subject`` is
-    None), as plain JSON values (so a fresh and a resumed run give the same table).
-
-    MOABB's SSVEP classifiers get epochs with the dataset's class names (``mne_labels``);
-    with ``drop_duplicates`` a cross-subject job splits with
-    :class:`~neuroattn.data.moabb.LeaveOneSubjectOutWithoutDuplicates`."""
-    import torch
-
-    extra: dict[str, Any] = {}
-    if needs_epochs(pipe):
-        extra.update(return_epochs=True, mne_labels=True)
-    if drop_duplicates and evaluation == "cross_subject" and duplicate_runs(dataset):
-        extra.update(cv_class=LeaveOneSubjectOutWithoutDuplicates,
-                     cv_kwargs=LeaveOneSubjectOutWithoutDuplicates.moabb_cv_kwargs(dataset))
-    if subject is not None:
-        dataset = copy.copy(dataset)
-        dataset.subject_list = [subject]
-    with tempfile.TemporaryDirectory() as hdf5:
-        ev = _evaluation(evaluation, paradigm, [dataset], random_state, n_jobs, hdf5,
-                         **extra)
-        # Pipelines without a seed of their own draw from torch's global RNG: seed it
-        # for this job in a fork, so the caller's RNG is untouched and a resumed run
-        # repeats the scores of an uninterrupted one.
-        with torch.random.fork_rng(), warnings.catch_warnings():
-            _ignore_known_moabb_warnings()
-            torch.manual_seed(random_state)
-            frame = ev.process({name: pipe})
-    return json.loads(json.dumps(frame.to_dict("records"), default=_json_default))
-
-
 def _resolve_pipelines(pipelines: dict | list[str] | str | Path | None,
                        paradigm: str = "left_right") -> tuple[dict, dict]:
     """The pipelines, and the MOABB paradigms their YAML files declare."""
@@ -269,8 +191,13 @@ def run(pipelines: dict | list[str] | str | None = None,
     random_state : int
         Seeds MOABB's folds, and torch's random numbers for each job (in a fork of
         torch's generator: the caller's global RNG state is left as it was).
-    n_jobs : int
-        MOABB's parallel jobs.
+    n_jobs : int | None
+        Jobs (pipeline x dataset x subject) evaluated at once through joblib, each in a
+        worker process with one torch thread; the scores equal those of ``n_jobs=1``
+        and each job's record is written as it ends. ``-1``: one per core; a lone job
+        (cross-subject, one pipeline and dataset) passes ``n_jobs`` to MOABB, which
+        then fits its folds at once. Inside ``joblib.parallel_backend("dask")`` the
+        jobs run on a Dask cluster (``n_jobs=-1`` or None: all its workers).
     on_error : {"stop", "continue"}
         When a pipeline raises: ``"stop"`` writes the finished jobs' results and
         raises :class:`PipelineFailedError` naming the pipeline, dataset and subject;
@@ -298,7 +225,8 @@ def run(pipelines: dict | list[str] | str | None = None,
     Raises
     ------
     ValueError
-        On unknown datasets, pipelines, evaluation, paradigm or ``on_error`` values, a
+        On unknown datasets, pipelines, evaluation, paradigm or ``on_error`` values,
+        ``n_jobs`` 0 or not an int, a
         paradigm that does not suit a dataset, too few sessions (cross-session) or
         subjects (cross-subject), a baseline that is not among the pipelines, an SSVEP
         pipeline reading stimulus frequencies from class names with a class that has
@@ -312,6 +240,7 @@ def run(pipelines: dict | list[str] | str | None = None,
     """
     if on_error not in ("stop", "continue"):
         raise ValueError(f"on_error must be 'stop' or 'continue', got {on_error!r}.")
+    n_jobs = check_n_jobs(n_jobs)
     options = dict(drop_duplicate_runs=bool(drop_duplicate_runs),
                    declared_paradigms=declared_paradigms)
     if output_dir is None:
@@ -377,7 +306,6 @@ def _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, folder,
     jobs = [(d, name, s) for d in dsets for name in pipes
             for s in ([None] if evaluation == "cross_subject" else list(d.subject_list))]
     prints = {name: fingerprint(pipe) for name, pipe in pipes.items()}
-    rows: list[dict] = []
     failures: list[dict] = []
     resumed = 0
     todo = []
@@ -395,28 +323,35 @@ def _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, folder,
                     "continuing with the %d others (overwrite=True / --overwrite starts "
                     "again)", folder, resumed, len(jobs), len(jobs) - resumed)
 
+    pending = [k for k, (_, record) in enumerate(todo) if record is None]
+    done = {k: record["rows"] for k, (_, record) in enumerate(todo) if record is not None}
+    # A lone job gets MOABB's own n_jobs (its folds at once); several jobs run at once
+    # through joblib, each with MOABB's folds in turn and one torch thread.
+    inner = n_jobs if len(pending) == 1 and n_jobs is not None else 1
+    tasks = [(evaluation, paras[todo[k][0][1]], todo[k][0][0], todo[k][0][2], todo[k][0][1],
+              pipes[todo[k][0][1]], random_state, inner, drop_duplicate_runs)
+             for k in pending]
     moabb_logger = logging.getLogger("moabb")
     moabb_level = moabb_logger.level
     moabb_logger.setLevel(logging.ERROR)  # MOABB's per-fold INFO lines; restored below
     try:
-        bar = tqdm(todo, disable=verbose < 1, desc="benchmark", unit="job")
-        for (dataset, name, subject), record in bar:
-            if record is not None:
-                rows += record["rows"]
-                continue
+        bar = tqdm(total=len(todo), initial=resumed, disable=verbose < 1, desc="benchmark",
+                   unit="job")
+        for position, outcome in fan_out(_evaluate_job, tasks, n_jobs, capture_errors=True):
+            k = pending[position]
+            dataset, name, subject = todo[k][0]
+            bar.update()
             bar.set_postfix_str(f"{dataset.code[:24]} / {name}"
                                 + ("" if subject is None else f" / {subject}"))
-            try:
-                job_rows = _evaluate_job(evaluation, paras[name], dataset, subject, name,
-                                         pipes[name], random_state, n_jobs,
-                                         drop_duplicates=drop_duplicate_runs)
-            except Exception as exc:
+            if isinstance(outcome, JobFailure):
+                exc = outcome.error
                 where = (f"pipeline {name!r} failed on dataset {dataset.code}"
                          + ("" if subject is None else f", subject {subject}"))
                 failures.append({"pipeline": name, "dataset": dataset.code,
                                  "subject": subject,
                                  "error": f"{type(exc).__name__}: {exc}"})
                 if on_error == "stop":
+                    rows = [r for j in sorted(done) for r in done[j]]
                     kept = _finish(rows, failures, para, evaluation, baseline, pipes,
                                    folder, start, resumed, in_table=False, notes=notes)
                     saved = (f" The {len(rows)} scores of the finished jobs are in "
@@ -428,12 +363,14 @@ def _run(pipelines, datasets, evaluation, paradigm, subjects, baseline, folder,
                 warnings.warn(f"{where}: {type(exc).__name__}: {exc}; recorded as a failure, "
                               "continuing with the other jobs.", RuntimeWarning, stacklevel=3)
                 continue
-            rows += job_rows
+            done[k] = outcome
             if records is not None:
                 records.save(job_id(*_job_key((dataset, name, subject))),
-                             {"pipeline_repr": prints[name], "rows": job_rows})
+                             {"pipeline_repr": prints[name], "rows": outcome})
+        bar.close()
     finally:
         moabb_logger.setLevel(moabb_level)
+    rows = [r for k in sorted(done) for r in done[k]]  # in job order, however they ran
     if dup_notes:
         for row in rows:
             note = dup_notes.get((row.get("dataset"), _as_int(row.get("subject"))))

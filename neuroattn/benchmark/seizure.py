@@ -25,6 +25,7 @@ from ..data.seizure import SeizureWindows, subject_seizures
 from ..data.splits import LeaveOneSeizureOut
 from ..estimators.seizure import SeizureForecaster
 from ..metrics.seizure import event_metrics, window_auc
+from ._parallel import check_n_jobs, fan_out
 from ._resume import JobRecords, data_hash, decode_arrays, encode_arrays, fingerprint
 
 __all__ = ["evaluate_leave_one_seizure_out", "rescore_alarms", "seizure_scores"]
@@ -92,7 +93,8 @@ def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: Seizu
                                    *, cv: Any = None, baseline: Any = None,
                                    monitor_kwargs: dict | None = None,
                                    checkpoint_dir: str | Path | None = None,
-                                   overwrite: bool = False, verbose: int = 0) -> dict:
+                                   overwrite: bool = False, n_jobs: int | None = 1,
+                                   verbose: int = 0) -> dict:
     """Leave-one-seizure-out evaluation of one subject: window AUC and event metrics.
 
     For each fold of ``cv`` a clone of ``forecaster`` is fitted on the training
@@ -129,6 +131,12 @@ def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: Seizu
     overwrite : bool
         Delete the fold records of an earlier run in ``checkpoint_dir`` and fit every
         fold again.
+    n_jobs : int | None
+        Folds fitted at once through joblib, each in a worker process with one torch
+        thread (``-1``: one per core; a Dask cluster inside
+        ``joblib.parallel_backend("dask")``). The result equals that of ``n_jobs=1``
+        (the forecaster is seeded by its ``random_state``), and each fold's record is
+        written as it ends.
     verbose : int
         0: silent; 1 or more: log one INFO line per fold (logger
         ``neuroattn.benchmark.seizure``).
@@ -150,12 +158,14 @@ def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: Seizu
     ValueError
         If the subject has fewer than 2 seizures or no interictal windows, a test fold
         of ``cv`` does not hold the preictal windows of exactly one seizure (or ``cv``
-        yields no fold), ``verbose`` is not an int >= 0, or ``checkpoint_dir`` holds
+        yields no fold), ``verbose`` is not an int >= 0, ``n_jobs`` is 0 or not an
+        int, or ``checkpoint_dir`` holds
         the records of a run with other windows or parameters.
     neuroattn._files.FolderLockedError
         If another run holds ``checkpoint_dir``.
     """
     verbose = _check_verbose(verbose)
+    n_jobs = check_n_jobs(n_jobs)
     cv = LeaveOneSeizureOut() if cv is None else cv
     if not hasattr(cv, "split"):
         raise ValueError(f"cv must be a cross-validator with split(windows), got {cv!r}.")
@@ -166,7 +176,7 @@ def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: Seizu
     kwargs.setdefault("l_freq", windows.l_freq)
     kwargs.setdefault("h_freq", windows.h_freq)
     if checkpoint_dir is None:
-        return _evaluate(forecaster, windows, cv, baseline, kwargs, None, verbose)
+        return _evaluate(forecaster, windows, cv, baseline, kwargs, None, verbose, n_jobs)
     identity = {"evaluation": "leave_one_seizure_out", "forecaster": fingerprint(forecaster),
                 "baseline": fingerprint(baseline), "cv": fingerprint(cv),
                 "monitor_kwargs": repr(sorted(kwargs.items())),
@@ -175,11 +185,13 @@ def evaluate_leave_one_seizure_out(forecaster: SeizureForecaster, windows: Seizu
     check_output_dir(checkpoint_dir, parameter="checkpoint_dir")
     with FolderLock(checkpoint_dir):
         records = JobRecords(checkpoint_dir, identity, overwrite=overwrite).open()
-        return _evaluate(forecaster, windows, cv, baseline, kwargs, records, verbose)
+        return _evaluate(forecaster, windows, cv, baseline, kwargs, records, verbose,
+                         n_jobs)
 
 
 def _evaluate(forecaster: Any, windows: SeizureWindows, cv: Any, baseline: Any,
-              kwargs: dict, records: JobRecords | None, verbose: int) -> dict:
+              kwargs: dict, records: JobRecords | None, verbose: int,
+              n_jobs: int | None = 1) -> dict:
     splits = list(cv.split(windows))
     if not splits:
         raise ValueError(f"cv {cv!r} yielded no fold for these windows.")
@@ -188,23 +200,32 @@ def _evaluate(forecaster: Any, windows: SeizureWindows, cv: Any, baseline: Any,
     if done:
         logger.info("%s: %d of %d folds already finished, continuing with the next",
                     records.folder, len(done), len(splits))
-    folds, alarms, monitored, seizures, traces = [], [], [], [], []
-    for k, (train, test) in enumerate(splits):
+    sids = []
+    for _, test in splits:  # every fold checked before any is fitted
         held_out = np.unique(windows.seizure[test][windows.y[test] == 1])
         if held_out.size != 1:
             raise ValueError(f"Each test fold of cv must hold the preictal windows of one "
                              f"seizure, got seizures {held_out.tolist()}.")
-        sid = int(held_out[0])
+        sids.append(int(held_out[0]))
+    finished: dict[int, dict] = {}
+    for k, sid in enumerate(sids):
         record = records.load(f"fold-{k:03d}") if records is not None else None
         if record is not None and record["fold"]["seizure"] != sid:
             raise ValueError(f"{records.path(f'fold-{k:03d}')}: fold {k} holds seizure "
                              f"{record['fold']['seizure']}, expected {sid}; pass "
                              "overwrite=True to start again.")
-        if record is None:
-            record = _normalise(_fold(forecaster, baseline, windows, train, test, sid,
-                                      kwargs))
-            if records is not None:
-                records.save(f"fold-{k:03d}", record)
+        if record is not None:
+            finished[k] = record
+    todo = [k for k in range(len(splits)) if k not in finished]
+    jobs = [(forecaster, baseline, windows, *splits[k], sids[k], kwargs) for k in todo]
+    for position, result in fan_out(_fold, jobs, n_jobs):  # each record written as it ends
+        k = todo[position]
+        finished[k] = _normalise(result)
+        if records is not None:
+            records.save(f"fold-{k:03d}", finished[k])
+    folds, alarms, monitored, seizures, traces = [], [], [], [], []
+    for k in range(len(splits)):  # in fold order, however the folds ran
+        record = finished[k]
         fold = record["fold"]
         alarms += record["alarms"]
         monitored += [tuple(m) for m in record["monitored"]]
@@ -212,7 +233,7 @@ def _evaluate(forecaster: Any, windows: SeizureWindows, cv: Any, baseline: Any,
         traces += [{**t, "span": tuple(t["span"])} for t in record["traces"]]
         folds.append(fold)
         if verbose:
-            logger.info("fold seizure %d: %s", sid, ", ".join(
+            logger.info("fold seizure %d: %s", sids[k], ", ".join(
                 f"{key}={v:.3f}" for key, v in fold.items() if isinstance(v, float)))
     events = event_metrics(alarms, sorted(set(seizures)), monitored, **_labelling(windows))
     params = forecaster.get_params()

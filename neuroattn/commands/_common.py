@@ -32,7 +32,7 @@ from pathlib import Path
 __all__ = ["add_verbosity", "add_seed", "add_device", "add_threads", "add_training",
            "add_overwrite", "add_check", "set_threads", "positive_int", "nonnegative_int",
            "positive_float", "nonnegative_float", "finite_float", "fraction", "require_existing",
-           "device", "output_dir", "Outputs", "Interrupted"]
+           "device", "n_jobs", "add_n_jobs", "output_dir", "Outputs", "Interrupted"]
 
 
 class Interrupted(KeyboardInterrupt):
@@ -151,7 +151,10 @@ def add_overwrite(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def device(text: str) -> str:
-    """argparse type: ``auto`` or a torch device this machine has (``cpu``, ``cuda:1``)."""
+    """argparse type: ``auto`` or a torch device this machine has (``cpu``, ``cuda:1``),
+    checked at parse time (before any work) as the estimators check it
+    (:func:`neuroattn.estimators.resolve_device`: ``meta``, ``xla`` or an MPS device
+    that is not there are refused too)."""
     if text == "auto":
         return text
     import torch
@@ -165,7 +168,35 @@ def device(text: str) -> str:
             dev.index is not None and dev.index >= torch.cuda.device_count())):
         raise argparse.ArgumentTypeError(f"{text!r}: no such CUDA device on this machine "
                                          f"({torch.cuda.device_count()} present)")
+    from ..estimators import resolve_device
+
+    try:
+        resolve_device(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(" ".join(str(exc).split())) from None
     return text
+
+
+def n_jobs(text: str) -> int:
+    """argparse type of ``--n-jobs``: an integer >= 1, or -1 for one job per core."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 1, or -1 (one per core), got {text!r}") from None
+    if value < 1 and value != -1:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 1, or -1 (one per core), got {value}")
+    return value
+
+
+def add_n_jobs(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--n-jobs`` (default 1): ``what`` run at once, each in a worker process with one
+    torch thread (joblib)."""
+    parser.add_argument("--n-jobs", type=n_jobs, default=1,
+                        help=f"{what} run at once, each in a worker process with one torch "
+                             "thread; -1: one per core; results equal those of 1 "
+                             "(default 1)")
 
 
 def add_verbosity(parser: argparse.ArgumentParser, default: int = 0) -> None:

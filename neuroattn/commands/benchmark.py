@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ._common import (
     Interrupted,
+    add_n_jobs,
     add_training,
     add_verbosity,
     finite_float,
@@ -86,10 +87,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="discard the finished jobs of an earlier run in --out instead "
                              "of continuing it")
-    parser.add_argument("--n-jobs", type=positive_int, default=1, help="MOABB parallel jobs")
+    add_n_jobs(parser, "evaluation jobs (pipeline x dataset x subject)")
     # --threads defaults to 1: small nets on short windows gain little from more, and a
     # busy machine loses. --max-epochs and --device override every pipeline step that
-    # has that parameter (the YAML files say max_epochs 30 and device cpu).
+    # has that parameter (the YAML files say max_epochs 30 and device auto).
     add_training(parser, max_epochs=None, threads=1,
                  max_epochs_help="training epochs of every neural pipeline step")
     parser.add_argument("--list", action="store_true", help="list the shipped pipelines")
@@ -137,8 +138,12 @@ def _pipelines(args: argparse.Namespace) -> dict:
     for pipe in pipes.values():
         for step, estimator in pipe.steps:
             own = estimator.get_params(deep=False)
-            pipe.set_params(**{f"{step}__{name}": value for name, value in given.items()
-                               if name in own})
+            update = {f"{step}__{name}": value for name, value in given.items()
+                      if name in own}
+            if "device" not in own:  # a wrapped net (braindecode's, in TorchSeeded)
+                update.update({f"{step}__{key}": given["device"] for key in
+                               estimator.get_params(deep=True) if key.endswith("__device")})
+            pipe.set_params(**update)
     return pipes
 
 

@@ -14,14 +14,23 @@ import torch
 from sklearn.base import is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import ProgressBar
 from skorch.dataset import ValidSplit
 
-from ..data import as_signal_array, check_signal_array, signal_metadata
-from ..data._convert import _is_epochs, match_channels, select_channels
+from ..data import signal_metadata
 from ..models import NeuroModel, model_registry
+from ._accelerate import (
+    MainProcessPrint,
+    check_mixed_precision,
+    compile_module,
+    distributed_history,
+    launched_processes,
+    make_accelerator,
+    same_across_processes,
+)
+from ._inputs import SignalInputMixin
 from ._nets import (
     ResumableEarlyStopping,
     ResumableLRScheduler,
@@ -30,10 +39,16 @@ from ._nets import (
     resolve_device,
 )
 from ._params import (
-    check_amplitude,
     check_model_params,
     check_optimizer_params,
     check_split,
+)
+from ._recipe import apply_recipe, check_recipe, recipe_callbacks, resolve_augmentations
+from ._streaming import (
+    LazyWindows,
+    WindowDataset,
+    check_loader_params,
+    loader_params,
 )
 
 __all__ = ["NeuroEstimatorMixin", "ROUTED_PREFIXES", "TRAINING_CONSTRAINTS"]
@@ -58,10 +73,16 @@ TRAINING_CONSTRAINTS: dict[str, list] = {
     "random_state": ["random_state"],
     "verbose": [Interval(Integral, 0, None, closed="left")],
     "checkpoint_dir": [str, os.PathLike, None],
+    "mixed_precision": [StrOptions({"no", "bf16", "fp16"})],
+    "gradient_accumulation_steps": [Interval(Integral, 1, None, closed="left")],
+    "compile": ["boolean"],
+    "num_workers": [Interval(Integral, 0, None, closed="left")],
+    "pin_memory": ["boolean", None],
+    "persistent_workers": ["boolean"],
 }
 
 
-class NeuroEstimatorMixin:
+class NeuroEstimatorMixin(SignalInputMixin):
     """The training core of the neuroattn estimators (one loop, one save, one load).
 
     A subclass declares what differs and inherits the rest:
@@ -150,97 +171,18 @@ class NeuroEstimatorMixin:
         if self.early_stopping and self.validation_fraction is None:
             raise ValueError("early_stopping=True needs a validation set: set "
                              "validation_fraction (e.g. 0.2).")
-        resolve_device(self.device)
+        check_mixed_precision(getattr(self, "mixed_precision", "no"), resolve_device(self.device))
+        if launched_processes() > 1 and getattr(self, "checkpoint_dir", None) is not None:
+            raise ValueError("checkpoint_dir is not supported with several processes "
+                             "(accelerate launch): every process would write the same "
+                             "folder; use checkpoint_dir=None.")
+        check_loader_params(self)
         check_optimizer_params(self._routed("optimizer__"), self.lr, self.weight_decay)
+        check_recipe(self)
         check_model_params(self.model, self._routed("model__"))
         folder = getattr(self, "checkpoint_dir", None)
         if folder is not None and os.path.exists(folder) and not os.path.isdir(folder):
             raise ValueError(f"checkpoint_dir: {folder} is a file, expected a folder.")
-
-    # --------------------------------------------------------------- input checks
-    def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
-        """Return float32 ``(n, n_chans, n_times)``; 2-D input is one channel.
-
-        An ``mne.Epochs`` is read in microvolts on its data channels (types eeg, seeg,
-        ecog, dbs; channels in ``info["bads"]`` left out, with a warning at ``fit``).
-        After ``fit`` it is matched to ``ch_names_`` by name (reordered when needed,
-        extra channels left out with a warning) and to ``sfreq_``; when ``fit`` saw
-        arrays (no names), only its channel count is checked.
-
-        Raises
-        ------
-        ValueError
-            If ``X`` is not 2-D/3-D numeric and finite, or an ``mne.Epochs`` cannot be
-            matched to the channels and sampling rate seen at ``fit``.
-        """
-        name = type(self).__name__
-        if _is_epochs(X):
-            if reset:
-                selection = select_channels(X)
-                if selection.dropped_message():
-                    warnings.warn(f"{name}.fit: {selection.dropped_message()}", UserWarning,
-                                  stacklevel=4)
-                names = selection.names
-            else:
-                names, extra = match_channels(X, getattr(self, "ch_names_", None),
-                                              getattr(self, "sfreq_", None))
-                if extra:
-                    warnings.warn(f"{name}: channels of X not seen at fit are left out: "
-                                  f"{extra}.", UserWarning, stacklevel=4)
-            data = as_signal_array(X, picks=names)
-        else:
-            data = as_signal_array(X)
-        if not hasattr(data, "ndim") or not hasattr(data, "shape"):
-            data = np.asarray(data)
-        if data.ndim not in (2, 3):
-            raise ValueError(
-                f"{name} expects X of shape (n_samples, n_chans, n_times) (or 2-D "
-                f"(n_samples, n_times) for one channel), got a {data.ndim}-D array of shape "
-                f"{tuple(data.shape)}. Reshape your data: one sample is X[None], one "
-                "channel X[:, None].")
-        dtype = getattr(data, "dtype", None)
-        if dtype is not None and np.dtype(dtype).kind == "c":
-            raise ValueError(f"Complex data not supported: X has dtype {dtype}; {name} "
-                             "needs real-valued signals (take .real, abs() or the phase).")
-        if data.ndim == 3:
-            # NaN/inf are counted and located by check_signal_array, naming X.
-            data = check_array(data, allow_nd=True, dtype=np.float32,
-                               ensure_all_finite=False, ensure_min_features=1)
-            data = check_signal_array(data, check_flat=reset)
-            n_features = data.shape[1] * data.shape[2]
-            if reset:
-                self.n_features_in_ = n_features
-            elif hasattr(self, "n_chans_") and (data.shape[1], data.shape[2]) != (
-                    self.n_chans_, self.n_times_):
-                raise ValueError(
-                    f"X has {data.shape[1]} channels x {data.shape[2]} samples, but "
-                    f"{name} was fitted on {self.n_chans_} channels x "
-                    f"{self.n_times_} samples.")
-        else:  # 2-D: one channel, with scikit-learn's usual messages.
-            data = validate_data(self, data, reset=reset, dtype=np.float32,
-                                 ensure_all_finite=False)
-            data = check_signal_array(data[:, None, :], check_flat=reset)
-        self._check_amplitude(data, epochs=_is_epochs(X), reset=reset)
-        return data
-
-    def _check_amplitude(self, data: np.ndarray, *, epochs: bool, reset: bool) -> None:
-        """Keep (``fit``) or compare (after it) the amplitude of ``X``: see
-        :func:`._params.check_amplitude`."""
-        check_amplitude(self, data, epochs=epochs, reset=reset)
-
-    def _set_signal_attributes(self, data: np.ndarray, meta: dict[str, Any]) -> None:
-        """Fitted ``n_chans_``, ``n_times_``, ``sfreq_``, ``chs_info_``, ``ch_names_``
-        from the checked data and ``meta`` (:func:`~neuroattn.data.signal_metadata`'s
-        keys, optionally ``ch_names`` when names are known without ``chs_info``)."""
-        names = [c["ch_name"] for c in meta["chs_info"]] if meta["chs_info"] else None
-        names = names or meta.get("ch_names")
-        if names is not None and len(names) != data.shape[1]:
-            raise ValueError(f"{len(names)} channel names {list(names)[:10]} describe X, "
-                             f"which has {data.shape[1]} channels.")
-        self.n_chans_, self.n_times_ = int(data.shape[1]), int(data.shape[2])
-        self.sfreq_ = meta["sfreq"]
-        self.chs_info_ = meta["chs_info"]
-        self.ch_names_ = names
 
     # ----------------------------------------------------------------- building
     def _signal_args(self) -> dict[str, Any]:
@@ -262,6 +204,12 @@ class NeuroEstimatorMixin:
         except TypeError as exc:
             raise ValueError(f"Could not build model {self.model!r}: {exc}") from exc
 
+    def _check_model_array(self, data: Any) -> None:
+        """The model's own checks of the whole input (``NeuroModel.check_array``)."""
+        check = getattr(model_registry.get(self.model), "check_array", None)
+        if check is not None and isinstance(data, np.ndarray):
+            check(data, name="X")
+
     def _callbacks(self) -> list:
         callbacks = []
         if self.lr_scheduler == "cosine":
@@ -274,7 +222,7 @@ class NeuroEstimatorMixin:
                 monitor="valid_loss", patience=self.patience, load_best=True)))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
-        return callbacks + list(self.callbacks or [])
+        return callbacks + recipe_callbacks(self) + list(self.callbacks or [])
 
     def _train_step(self) -> TrainStep | None:
         """The step one batch takes; None is skorch's plain step."""
@@ -283,12 +231,26 @@ class NeuroEstimatorMixin:
     def _make_net(self, module: torch.nn.Module, seed: int) -> NeuralNet:
         """The skorch net of one run (also rebuilt by ``load``, untrained).
 
+        The ``Accelerator`` is built here, from ``mixed_precision``,
+        ``gradient_accumulation_steps`` and the resolved device (under ``accelerate
+        launch`` the process's device), so the estimator never holds one.
+
         Raises
         ------
         ValueError
-            If ``device`` is not available on this machine (see :func:`resolve_device`).
+            If ``device`` is not available on this machine (see :func:`resolve_device`),
+            or the device cannot train in ``mixed_precision``.
         """
         device = resolve_device(self.device)
+        precision = getattr(self, "mixed_precision", "no")
+        check_mixed_precision(precision, device)
+        steps = getattr(self, "gradient_accumulation_steps", 1)
+        unused = getattr(self._net_class, "find_unused_parameters", False)
+        accelerator = make_accelerator(precision, steps, device, find_unused_parameters=unused)
+        if accelerator.num_processes > 1:
+            device = str(accelerator.device)
+        compiled = bool(getattr(self, "compile", False)) and compile_module(
+            module, f"{type(self).__name__}")
         split = None
         if self.validation_fraction is not None:
             split = ValidSplit(self.validation_fraction, stratified=is_classifier(self),
@@ -298,15 +260,19 @@ class NeuroEstimatorMixin:
             lr=self.lr, optimizer__weight_decay=self.weight_decay, max_epochs=self.max_epochs,
             batch_size=self.batch_size, train_split=split, callbacks=self._callbacks(),
             device=device, verbose=int(self.verbose), iterator_train__shuffle=True,
-            iterator_train__pin_memory=device.startswith("cuda"),
-            iterator_valid__pin_memory=device.startswith("cuda"))
+            accelerator=accelerator, callbacks__print_log__sink=MainProcessPrint(self.verbose),
+            **loader_params(self, device))
         kwargs.update({f"optimizer__{k}": v for k, v in self._routed("optimizer__").items()})
         if issubclass(self._net_class, NeuralNetClassifier):
             kwargs["classes"] = np.arange(self.n_outputs_)
+        apply_recipe(self, None, kwargs)
         net = self._net_class(**kwargs)
         net.train_step_ = self._train_step()
+        apply_recipe(self, net, kwargs)
         net.balance = bool(self._balanced)
         net.run_seed = seed
+        net.compiled_ = compiled
+        net.accelerator_settings_ = (precision, steps, device, unused)
         return net
 
     def _train(self, X: Any, y: Any = None, *, seed: int) -> None:
@@ -350,8 +316,17 @@ class NeuroEstimatorMixin:
 
     def _run_net(self, X: Any, y: Any, seed: int, *, state: dict | None = None,
                  checkpoint: Any = None, complete: bool = False) -> NeuralNet:
-        """Build the net and train it (or, with ``complete``, restore a finished run)."""
+        """Build the net and train it (or, with ``complete``, restore a finished run).
+
+        Under ``accelerate launch`` (several processes) the main process's seed is used
+        by all, every process must hold the same number of samples (else a
+        ``ValueError`` on all of them rather than a hang), and the history is skorch's
+        ``DistributedHistory``.
+        """
         cuda = resolve_device(self.device).startswith("cuda")
+        if launched_processes() > 1:
+            seed = same_across_processes(seed, len(X), resolve_device(self.device),
+                                         int(self.batch_size))
         with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if cuda else []):
             torch.default_generator.manual_seed(seed)
             if cuda:
@@ -367,6 +342,8 @@ class NeuroEstimatorMixin:
                 net.history = History(state["history"])
                 return net
             net.resume_state_ = state
+            if net.accelerator.num_processes > 1:
+                net.history_ = distributed_history(net.accelerator)
             with warnings.catch_warnings():
                 # skorch's DataLoader has num_workers=0 by default (in-memory arrays);
                 # torch's advice to add workers is not actionable here.
@@ -394,17 +371,30 @@ class NeuroEstimatorMixin:
         """
         self._check_params()
         data = self._validate_X(X, reset=True)
+        self._check_model_array(data)
         if data.shape[0] < 2:
             raise ValueError(f"Found {data.shape[0]} sample(s): n_samples = 1 is too few to "
                              "train; at least 2 are needed.")
+        if isinstance(data, LazyWindows) and data.targets is not None:  # a Dataset
+            if y is not None:
+                raise ValueError(f"y must be None when X is a Dataset yielding (x, y) pairs "
+                                 f"({data.source}): its targets are the y of its items.")
+            y = data.targets
         y_enc = self._encode_targets(y, n_samples=data.shape[0])
         self._set_signal_attributes(data, signal_metadata(X) if meta is None else meta)
+        if getattr(self, "augmentation", None):  # settings beyond the signal: before training
+            resolve_augmentations(self.augmentation, n_chans=self.n_chans_,
+                                  n_times=self.n_times_, sfreq=getattr(self, "sfreq_", None))
+        if isinstance(data, LazyWindows):  # streamed: the loader reads the drawn windows
+            data = WindowDataset(data, y_enc)
         self._train(data, y_enc, seed=self._seed())
         return self
 
     def _forward(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
+        if isinstance(X, LazyWindows):  # streamed batch by batch
+            X = WindowDataset(X, None)
         out = self.net_.forward(X, training=False)
         return out.float().cpu().numpy()
 
@@ -431,6 +421,8 @@ class NeuroEstimatorMixin:
         """
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
+        if isinstance(X, LazyWindows):  # the weights are as large as X: read it whole
+            X = X[:]
         module = self.module_
         if not isinstance(module, NeuroModel):
             raise ValueError(f"{type(module).__name__} is not a neuroattn model and "
@@ -504,3 +496,4 @@ class NeuroEstimatorMixin:
         from ._io import load_estimator
 
         return load_estimator(cls, path, device=device)
+

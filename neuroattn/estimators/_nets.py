@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
-from skorch.dataset import unpack_data
-from skorch.utils import to_device
+
+from ._accelerate import AcceleratedNetMixin
 
 __all__ = ["TrainStep", "WarmupCosineLR", "resolve_device", "epoch_seeds"]
 
@@ -176,11 +176,23 @@ class TrainStep:
         """Called once the net's module and optimizer exist (build critics here)."""
 
     def __call__(self, net: NeuralNet, Xi: Any, yi: Any, **fit_params: Any) -> dict:
-        """Forward, loss and backward of one batch: ``{"loss": tensor, "y_pred": tensor}``."""
+        """Forward, loss and backward of one batch: ``{"loss": tensor, "y_pred": tensor}``.
+
+        Runs inside the net's ``accelerator.autocast()``; the backward goes through
+        ``net.accelerator.backward`` (loss scaling, gradient accumulation).
+        """
         y_pred = net.infer(Xi, **fit_params)
         loss = net.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
+        net.accelerator.backward(loss)
         return {"loss": loss, "y_pred": y_pred}
+
+    def prepare(self, accelerator: Any) -> None:
+        """Prepare the modules the step owns (e.g. a critic) with the net's accelerator
+        (data-parallel wrapping under ``accelerate launch``); called once, after
+        :meth:`initialize`. Their optimizers stay plain: they step every batch."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, torch.nn.Module):
+                setattr(self, name, accelerator.prepare_model(value, device_placement=False))
 
     def state_dict(self) -> dict[str, dict]:
         """State of the modules and optimizers the step owns (e.g. a critic and its
@@ -229,9 +241,9 @@ class ResumableEarlyStopping(EarlyStopping):
 
 
 class _CoreNetMixin:
-    """What every neuroattn skorch net adds: bfloat16 autocast on CUDA, a pluggable
-    :class:`TrainStep`, optional class-balanced training batches, per-epoch seeds,
-    interruption that is not swallowed, and resuming from a checkpoint.
+    """What every neuroattn skorch net adds: a pluggable :class:`TrainStep`, optional
+    class-balanced training batches, per-epoch seeds, interruption that is not
+    swallowed, and resuming from a checkpoint.
 
     Set by the estimator after construction: ``train_step_`` (a TrainStep),
     ``balance`` (bool), ``run_seed`` (int: every epoch reseeds the torch RNG and the
@@ -243,12 +255,6 @@ class _CoreNetMixin:
     balance = False
     run_seed = 0
     resume_state_: dict | None = None
-
-    def infer(self, x, **fit_params):
-        if str(self.device).startswith("cuda") and torch.cuda.is_bf16_supported():
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                return super().infer(x, **fit_params).float()
-        return super().infer(x, **fit_params)
 
     def initialize_optimizer(self, *args, **kwargs):
         super().initialize_optimizer(*args, **kwargs)
@@ -262,14 +268,6 @@ class _CoreNetMixin:
         for name, param in self.module_.named_parameters():
             if param.requires_grad:
                 yield name, param
-
-    def train_step_single(self, batch, **fit_params):
-        if self.train_step_ is None:
-            return super().train_step_single(batch, **fit_params)
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        return self.train_step_(self, to_device(Xi, self.device), to_device(yi, self.device),
-                                **fit_params)
 
     # ------------------------------------------------- interruption and resume
     def partial_fit(self, X, y=None, classes=None, **fit_params):
@@ -382,13 +380,15 @@ def _dataset_targets(dataset) -> np.ndarray:
     return np.asarray(dataset.y).astype(np.int64)
 
 
-class _Net(_CoreNetMixin, NeuralNet):
+# AcceleratedNetMixin first: it wraps _CoreNetMixin's iterators (sharding across
+# processes) and owns the train step (autocast, accelerator.backward, accumulation).
+class _Net(AcceleratedNetMixin, _CoreNetMixin, NeuralNet):
     pass
 
 
-class _Classifier(_CoreNetMixin, NeuralNetClassifier):
+class _Classifier(AcceleratedNetMixin, _CoreNetMixin, NeuralNetClassifier):
     pass
 
 
-class _Regressor(_CoreNetMixin, NeuralNetRegressor):
+class _Regressor(AcceleratedNetMixin, _CoreNetMixin, NeuralNetRegressor):
     pass

@@ -20,23 +20,34 @@ from skorch.utils import to_tensor
 from .._docs import fill_estimator_doc
 from ..data._convert import check_signal_array
 from ..data.fmri import RoiTimeSeries, Segments, segment_series
+from ._accelerate import forward_through, unwrap
 from ._base import TRAINING_CONSTRAINTS, NeuroEstimatorMixin
 from ._nets import _Net
+from ._streaming import LazyWindows, WindowDataset, as_lazy, check_lazy
 from .neural import NeuroClassifier, NeuroRegressor
 
 __all__ = ["BrainMAEPretrainer", "InitFromPretrained"]
 
 
 class _MAENet(_Net):
-    """skorch net whose forward pass is ``forward_masked`` and loss the weighted MSE."""
+    """skorch net whose forward pass is ``forward_masked`` and loss the weighted MSE.
+
+    Trained through the accelerator like every net (autocast, ``accelerator.backward``,
+    accumulation, clipping callbacks); ``forward_masked`` runs as the prepared model's
+    forward, so under ``accelerate launch`` gradients are averaged across processes
+    (the classification head, unused here, is allowed: ``find_unused_parameters``).
+    """
+
+    find_unused_parameters = True
 
     def infer(self, x, **fit_params):
         x = to_tensor(x, device=self.device)
-        return self.module_.forward_masked(x)
+        model = unwrap(self.module_)
+        return forward_through(self.module_, model.forward_masked, x)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         x = to_tensor(X, device=self.device)
-        return self.module_.reconstruction_loss(x, *y_pred)
+        return unwrap(self.module_).reconstruction_loss(x, *y_pred)
 
 
 class InitFromPretrained(Callback):
@@ -73,8 +84,16 @@ class InitFromPretrained(Callback):
 
 
 def _checked_segments(seg: Segments) -> Segments:
-    """A :class:`Segments` given by the user, checked like cut ones (3-D, finite)."""
-    X = check_signal_array(np.asarray(seg.X), check_flat=False)
+    """A :class:`Segments` given by the user, checked like cut ones (3-D, finite).
+
+    Segments whose ``X`` is a ``numpy.memmap`` are checked chunk by chunk and kept on
+    disk (a :class:`._streaming.LazyWindows`): training reads the drawn batches only.
+    """
+    if isinstance(seg.X, np.memmap):
+        X = as_lazy(seg.X, "BrainMAEPretrainer")
+        check_lazy(X, "BrainMAEPretrainer", reset=False)
+    else:
+        X = check_signal_array(np.asarray(seg.X), check_flat=False)
     groups = np.asarray(seg.groups)
     if groups.shape != (X.shape[0],):
         raise ValueError(f"Segments.groups has shape {groups.shape}, but Segments.X has "
@@ -221,6 +240,9 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
                  validation_fraction: float | None = None, early_stopping: bool = False,
                  patience: int = 10, checkpoint_dir: str | Path | None = None,
                  callbacks: list | None = None, device: str = "auto",
+                 mixed_precision: str = "no", gradient_accumulation_steps: int = 1,
+                 compile: bool = False, num_workers: int = 0, pin_memory: bool | None = None,
+                 persistent_workers: bool = False,
                  random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
         self._init_params(locals())
 
@@ -281,12 +303,18 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
             warnings.warn(f"{len(seg.skipped)} subject(s) shorter than one "
                           f"{self.segment_seconds} s segment were skipped.", stacklevel=2)
         rng = check_random_state(self.random_state)
-        data = seg.X[seg.subsample_index(self.max_segments_per_subject, rng)]
-        if data.shape[0] < 2:
-            raise ValueError(f"Found {data.shape[0]} segment(s) (n_samples="
-                             f"{data.shape[0]}); at least 2 are needed.")
-        self.n_regions_, self.n_times_, self.t_r_ = data.shape[1], data.shape[2], seg.t_r
-        self.n_segments_fit_ = data.shape[0]
+        index = seg.subsample_index(self.max_segments_per_subject, rng)
+        if isinstance(seg.X, LazyWindows):  # on disk: batches are read as drawn
+            shape = (len(index), *seg.X.shape[1:])
+            data = torch.utils.data.Subset(WindowDataset(seg.X, None), index)
+        else:
+            data = seg.X[index]
+            shape = data.shape
+        if shape[0] < 2:
+            raise ValueError(f"Found {shape[0]} segment(s) (n_samples="
+                             f"{shape[0]}); at least 2 are needed.")
+        self.n_regions_, self.n_times_, self.t_r_ = shape[1], shape[2], seg.t_r
+        self.n_segments_fit_ = shape[0]
         self._train(data, None, seed=self._seed(rng))
         return self
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._docs import fill_estimator_doc
@@ -20,14 +22,23 @@ __all__ = ["NeuroClassifier", "NeuroRegressor"]
 class _NeuralEstimator(NeuroEstimatorMixin, BaseEstimator):
     """The constructor shared by :class:`NeuroClassifier` and :class:`NeuroRegressor`."""
 
-    _parameter_constraints = {**TRAINING_CONSTRAINTS, "model": [str, type]}
+    _parameter_constraints = {**TRAINING_CONSTRAINTS, "model": [str, type],
+                              "augmentation": [list, None],
+                              "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+                              "weight_averaging": [Interval(Integral, 0, None,
+                                                            closed="left")]}
 
     def __init__(self, model: str | type = "eeg_transformer", *, max_epochs: int = 50,
                  lr: float = 1e-3, batch_size: int = 64, weight_decay: float = 1e-2,
                  lr_scheduler: str | None = "cosine",
                  validation_fraction: float | None = None, early_stopping: bool = False,
                  patience: int = 10, callbacks: list | None = None, device: str = "auto",
+                 mixed_precision: str = "no", gradient_accumulation_steps: int = 1,
+                 compile: bool = False, num_workers: int = 0, pin_memory: bool | None = None,
+                 persistent_workers: bool = False,
                  checkpoint_dir: str | Path | None = None,
+                 augmentation: list | None = None, label_smoothing: float = 0.0,
+                 weight_averaging: int = 0,
                  random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
         self._init_params(locals())
 
@@ -73,8 +84,11 @@ class NeuroClassifier(ClassifierMixin, _NeuralEstimator):
     def _encode_targets(self, y: Any, n_samples: int) -> np.ndarray:
         return encode_class_targets(self, y, n_samples)
 
-    def fit(self, X: Any, y: Any) -> NeuroClassifier:
+    def fit(self, X: Any, y: Any = None) -> NeuroClassifier:
         """Train on ``X`` ``(n_samples, n_chans, n_times)`` and labels ``y`` ``(n_samples,)``.
+
+        ``X`` may also be a ``numpy.memmap`` or a ``torch.utils.data.Dataset`` yielding
+        ``(x, y)`` pairs (then ``y`` is None): both are streamed, never loaded whole.
 
         Returns
         -------
@@ -141,8 +155,11 @@ class NeuroRegressor(RegressorMixin, _NeuralEstimator):
         self.y_1d_ = y.ndim == 1
         return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
 
-    def fit(self, X: Any, y: Any) -> NeuroRegressor:
+    def fit(self, X: Any, y: Any = None) -> NeuroRegressor:
         """Train on ``X`` ``(n_samples, n_chans, n_times)`` and targets ``y``.
+
+        Streamed inputs work as in :meth:`NeuroClassifier.fit` (a memmap, or a Dataset
+        of ``(x, target)`` pairs with ``y=None``).
 
         Returns
         -------

@@ -123,6 +123,27 @@ class NeuroModel(nn.Module):
             raise ValueError(f"{type(self).__name__} was built for {self.n_chans} channels, "
                              f"got {x.shape[1]}.")
 
+    @classmethod
+    def check_array(cls, X: Any, *, name: str = "X") -> None:
+        """Model-specific checks of a whole training or prediction array, before training.
+
+        The estimators call it on the validated ``(n_samples, n_chans, n_times)`` array
+        at ``fit`` and ``predict``. The base class accepts everything; a model whose
+        inputs have more structure (square symmetric connectomes, say) overrides it.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            ``(n_samples, n_chans, n_times)`` inputs.
+        name : str
+            The parameter named in an error.
+
+        Raises
+        ------
+        ValueError
+            In subclasses, naming ``name`` and what was expected.
+        """
+
     def example_input(self, batch_size: int = 2,
                       generator: torch.Generator | None = None) -> torch.Tensor:
         """A random input batch of the shape ``forward`` expects.

@@ -26,7 +26,8 @@ picked by name in every file: CHB-MIT's montage changes, dummy ``-`` channels an
 duplicated ``T8-P8``), ``_annotations`` (which annotation descriptions are seizure
 onsets: :data:`SEIZURE_PATTERN`), ``_labels`` (labelling, balancing, and seizures cut
 by a file boundary joined into one), ``_windows`` (streaming and extracting windows)
-and ``_store`` (saving and loading them).
+``_store`` (saving and loading them) and ``_lazy`` (reading stored windows by
+position, so a fit streaming them from disk keeps its memory flat).
 The cross-validation splitters are in :mod:`neuroattn.data.splits`.
 """
 
