@@ -51,3 +51,44 @@ def mne_data_env(shared_data, tmp_path_factory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+def _lsl_problem() -> str | None:
+    """Why LSL cannot stream on localhost here (None when it can)."""
+    import uuid
+
+    try:
+        from mne_lsl.lsl import StreamInfo, StreamOutlet, resolve_streams
+    except ImportError as exc:  # the `lsl` extra is not installed
+        return f"mne-lsl is not installed ({exc})"
+    sid = uuid.uuid4().hex
+    try:
+        outlet = StreamOutlet(StreamInfo("probe", "EEG", 1, 10.0, "float32", sid))
+        found = resolve_streams(timeout=3.0, source_id=sid)
+        del outlet
+    except Exception as exc:  # liblsl missing, no socket, no multicast...
+        return f"LSL cannot open a socket on localhost: {type(exc).__name__}: {exc}"
+    return None if found else "LSL cannot resolve a stream on localhost (no socket/multicast)"
+
+
+@pytest.fixture(scope="session")
+def lsl():
+    """Skip unless LSL streams on localhost; gives the PlayerLSL class tests play with.
+
+    The player starts its clock when the monitor connects, so no chunk is lost.
+    """
+    problem = _lsl_problem()
+    if problem:
+        pytest.skip(problem)
+    from mne_lsl.lsl import local_clock
+    from mne_lsl.player import PlayerLSL
+
+    class Player(PlayerLSL):
+        def _stream(self):
+            if not getattr(self, "_waited", False):
+                self._waited = True
+                self._outlet.wait_for_consumers(timeout=10.0)
+                self._target_timestamp = local_clock()
+            super()._stream()
+
+    return Player

@@ -29,6 +29,7 @@ from ._common import (
     require_existing,
     set_threads,
 )
+from ._seizure_live import add_live_arguments, monitor_lsl
 
 NAME = "seizure"
 HELP = ("Seizure forecasting from EDF files: simulate a CHB-MIT-layout subject, window and "
@@ -144,15 +145,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("monitor", help="monitor recordings with a trained forecaster "
                                        "(windowed as at training)")
     p.add_argument("model", help=".safetensors file written by 'train'")
-    p.add_argument("summary", help="chbNN-summary.txt listing the recordings to monitor")
+    p.add_argument("summary", nargs="?",
+                   help="chbNN-summary.txt listing the recordings to monitor (not with --lsl)")
     require_existing(p, "model")
     require_existing(p, "summary")
     p.add_argument("--plot", help="folder for one alarm-timeline PNG per file")
     p.add_argument("--json", help="write probabilities and alarms to this JSON file")
-    add_overwrite(p, "existing --json and --plot files")
+    add_overwrite(p, "existing --json, --jsonl and --plot files")
+    add_live_arguments(p)
     add_device(p)
     add_threads(p)
     add_verbosity(p, default=1)
+
+    from ._seizure_evaluate import add_evaluate
+    add_evaluate(sub, _labelling)
 
 
 def _channels(args, recordings) -> list[str] | None:
@@ -306,6 +312,8 @@ def _load_model(path: Path, device: str):
 
 
 def _monitor(args) -> int:
+    if args.lsl:
+        return monitor_lsl(args, _load_model)
     import contextlib
 
     import numpy as np
@@ -358,5 +366,8 @@ def _monitor(args) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "evaluate":
+        from ._seizure_evaluate import run_evaluate
+        return run_evaluate(args, _channels)
     return {"simulate": _simulate, "window": _window, "train": _train,
             "monitor": _monitor}[args.action](args)

@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import (
     Interval,
-    StrOptions,
     validate_parameter_constraints,
 )
 from sklearn.utils.validation import check_is_fitted
 
-from .._docs import docdict, fill_estimator_doc
+from .._docs import fill_estimator_doc
 from ..data.seizure import SeizureRecording, SeizureWindows, iter_windows
 from ..data.seizure._windows import _check_window_args
 from ..metrics.seizure import _probabilities, _times, raise_alarms, smooth_probability
 from ..nn.losses import WassersteinCritic, critic_loss, wasserstein_distance
-from ..preprocessing import BandPowerFeatures
+from ._accelerate import forward_through, unwrap
 from ._nets import TrainStep
+from ._seizure_common import _ALARM_CONSTRAINTS, MonitorResult, band_power_baseline
+from ._streaming import LazyWindows
 from .neural import NeuroClassifier
 
 __all__ = ["SeizureForecaster", "AdversarialStep", "MonitorResult", "band_power_baseline"]
@@ -58,8 +55,9 @@ class AdversarialStep(TrainStep):
         self.critic_ = None
 
     def initialize(self, net) -> None:
-        if self.adversarial_weight > 0 and hasattr(net.module_, "num_features"):
-            self.critic_ = WassersteinCritic(net.module_.num_features,
+        model = unwrap(net.module_)
+        if self.adversarial_weight > 0 and hasattr(model, "num_features"):
+            self.critic_ = WassersteinCritic(model.num_features,
                                              self.critic_hidden).to(net.device)
             self.critic_optimizer_ = torch.optim.Adam(self.critic_.parameters(),
                                                       lr=self.critic_lr, betas=(0.5, 0.9))
@@ -67,8 +65,15 @@ class AdversarialStep(TrainStep):
     def __call__(self, net, Xi, yi, **fit_params) -> dict:
         if self.critic_ is None:  # plain classifier step (e.g. braindecode models)
             return super().__call__(net, Xi, yi, **fit_params)
-        features = net.module_.forward_features(Xi)
-        y_pred = net.module_.forward_head(features)
+        model = unwrap(net.module_)
+
+        def features_and_head(x):
+            features = model.forward_features(x)
+            return features, model.forward_head(features)
+
+        # Through the prepared model's forward: under accelerate launch its gradients
+        # are averaged across processes.
+        features, y_pred = forward_through(net.module_, features_and_head, Xi)
         loss = net.get_loss(y_pred, yi, X=Xi, training=True)
         # The critic sees standardised features (zero mean, unit variance across the
         # feature axis, no learned scale), so the encoder cannot inflate the distance
@@ -77,103 +82,34 @@ class AdversarialStep(TrainStep):
         critic_in = torch.nn.functional.layer_norm(features, features.shape[-1:]) / (
             features.shape[-1] ** 0.5)
         pre, inter = critic_in[yi == 1], critic_in[yi == 0]
-        if len(pre) > 1 and len(inter) > 1:
+        if self._all_processes(net, len(pre) > 1 and len(inter) > 1):
             for _ in range(self.critic_steps):
                 self.critic_optimizer_.zero_grad()
                 c_loss, _ = critic_loss(self.critic_, pre.detach(), inter.detach(),
                                         gp_weight=self.gp_weight)
+                # The critic (prepared by the net's accelerator: data-parallel under
+                # accelerate launch) takes all its steps on every batch; its optimizer
+                # is its own, not accumulated.
                 c_loss.backward()
                 self.critic_optimizer_.step()
-            self.critic_.requires_grad_(False)
-            distance = wasserstein_distance(self.critic_, pre, inter)
-            self.critic_.requires_grad_(True)
+            critic = unwrap(self.critic_)  # frozen: no gradient exchange to wait for
+            critic.requires_grad_(False)
+            distance = wasserstein_distance(critic, pre, inter)
+            critic.requires_grad_(True)
             # The encoder is rewarded for pushing the two feature distributions apart.
             loss = loss - self.adversarial_weight * distance
-        loss.backward()
+        net.accelerator.backward(loss)  # loss scaling, gradient accumulation
         return {"loss": loss, "y_pred": y_pred}
 
-
-@dataclass
-class MonitorResult:
-    """Output of :meth:`SeizureForecaster.monitor`.
-
-    Attributes
-    ----------
-    times : numpy.ndarray
-        ``(n,)`` end of each window (when its probability becomes available), seconds
-        from the recording's start.
-    probability : numpy.ndarray
-        ``(n,)`` preictal probability per window.
-    score : numpy.ndarray
-        ``(n,)`` smoothed probability (what the threshold is applied to).
-    alarms : numpy.ndarray
-        Alarm times, seconds from the recording's start.
-    threshold : float
-    seizures : list of tuple of float
-        The recording's ``(onset, offset)`` seizures (seconds), if known.
-    duration : float
-        Recording length in seconds.
-    """
-
-    times: np.ndarray
-    probability: np.ndarray
-    score: np.ndarray
-    alarms: np.ndarray
-    threshold: float
-    seizures: list[tuple[float, float]] = field(default_factory=list)
-    duration: float = 0.0
-
-
-#: The alarm rule's parameters (checked at fit and whenever alarms are raised).
-_ALARM_CONSTRAINTS = {
-    "smoothing": [StrOptions({"mean", "k_of_n"})],
-    "smoothing_seconds": [Interval(Real, 0, None, closed="left")],
-    "min_fraction": [Interval(Real, 0, 1, closed="right")],
-    "threshold": [Interval(Real, 0, 1, closed="both")],
-    "refractory_seconds": [Interval(Real, 0, None, closed="left"), None],
-    "sop_seconds": [Interval(Real, 0, None, closed="neither")],
-}
-
-
-docdict["forecast_params"] = """adversarial_weight : float, default=0.05
-        Weight of the adversarial term in the encoder's loss (0 turns the critic off).
-        Each training batch: (1) the critic ``D`` (:class:`~neuroattn.nn.losses.
-        WassersteinCritic`) takes ``critic_steps`` Adam steps on the WGAN-GP loss
-        ``-(E[D(f_pre)] - E[D(f_inter)]) + gp_weight * GP`` on *detached* pooled
-        features ``f`` of the batch's preictal and interictal windows (standardised
-        across the feature axis without learned scale and divided by the square root
-        of its width, so the distance cannot be inflated by scaling), so it estimates the
-        Wasserstein-1 distance between the two feature distributions; (2) with ``D``
-        frozen, the encoder and head minimise ``cross_entropy - adversarial_weight *
-        (E[D(f_pre)] - E[D(f_inter)])``, i.e. they are pushed to *separate* preictal
-        from interictal features in distribution, beyond the per-window decision.
-        Only models with ``forward_features`` and ``num_features`` (STAN) use it.
-    gp_weight : float, default=10.0
-        Weight of the critic's gradient penalty.
-    critic_hidden : int, default=64
-        Hidden width of the critic.
-    critic_lr : float, default=1e-3
-        Adam learning rate of the critic (betas 0.5, 0.9).
-    critic_steps : int, default=1
-        Critic updates per encoder update.
-    balance : bool, default=True
-        Draw training batches with class-balanced probabilities (a weighted sampler
-        over indices; no window is copied).
-    smoothing : {"mean", "k_of_n"}, default="k_of_n"
-        How :meth:`monitor` smooths the per-window probability (see
-        :func:`neuroattn.metrics.seizure.smooth_probability`): a moving average
-        compared with ``threshold``, or an alarm when at least ``min_fraction`` of the
-        windows of the span exceed ``threshold``.
-    smoothing_seconds : float, default=300.0
-        Span of the smoothing, seconds.
-    min_fraction : float, default=0.7
-        For ``"k_of_n"``: fraction of windows of the span above ``threshold``.
-    threshold : float, default=0.5
-        Alarm threshold on the smoothed probability.
-    refractory_seconds : float | None, default=None
-        No new alarm within this time after an alarm; None uses ``sop_seconds``.
-    sop_seconds : float, default=900.0
-        Preictal length used for the default refractory period (15 min)."""
+    @staticmethod
+    def _all_processes(net, condition: bool) -> bool:
+        """``condition`` on every process of a data-parallel run (each sees its share of
+        the batch): the critic steps everywhere or nowhere, or its gradient exchange
+        would wait forever."""
+        if net.accelerator.num_processes == 1:
+            return condition
+        flags = net.accelerator.gather(torch.tensor([int(condition)], device=net.device))
+        return bool(flags.min().item())
 
 
 # The training defaults differ from NeuroClassifier's: STAN at its default size (2.3 M
@@ -231,6 +167,9 @@ class SeizureForecaster(NeuroClassifier):
                  lr_scheduler: str | None = "warmup_cosine",
                  validation_fraction: float | None = None, early_stopping: bool = False,
                  patience: int = 10, callbacks: list | None = None, device: str = "auto",
+                 mixed_precision: str = "no", gradient_accumulation_steps: int = 1,
+                 compile: bool = False, num_workers: int = 0, pin_memory: bool | None = None,
+                 persistent_workers: bool = False,
                  checkpoint_dir: str | Path | None = None,
                  random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
         self._init_params(locals())
@@ -249,7 +188,13 @@ class SeizureForecaster(NeuroClassifier):
         # One global amplitude scale, fitted on the training windows: models see
         # inputs of unit variance whatever the units (uV scalp, iEEG, raw integers),
         # while relative amplitudes across windows and channels are kept.
+        # A streamed input (memmap, Dataset) is scaled as its windows are read; its
+        # standard deviation comes from the chunk-wise check.
         data = super()._validate_X(X, reset=reset)
+        if isinstance(data, LazyWindows):
+            if reset:
+                self.input_scale_ = float(data.std_) or 1.0
+            return data.scaled(1.0 / self.input_scale_)
         if reset:
             self.input_scale_ = float(data.std()) or 1.0
         return data / np.float32(self.input_scale_)
@@ -280,7 +225,12 @@ class SeizureForecaster(NeuroClassifier):
             A :class:`~neuroattn.data.seizure.SeizureWindows` (its ``y``, channels,
             sampling rate and band-pass are taken from it and kept with the model, so
             :meth:`monitor` windows new recordings the same way), or windows
-            ``(n_windows, n_chans, n_times)`` in microvolts.
+            ``(n_windows, n_chans, n_times)`` in microvolts. Windows on disk (the
+            memory map of ``extract_windows(..., out=...)`` or ``load_windows``, any
+            ``numpy.memmap``) and a ``torch.utils.data.Dataset`` of ``(x, y)`` pairs
+            are streamed: checked chunk by chunk, then the class-balanced sampler draws
+            indices and the DataLoader reads only those windows (memory does not grow
+            with the hours on disk).
         y : array-like | None
             ``(n_windows,)`` 1 = preictal, 0 = interictal; taken from ``X`` when it is
             a SeizureWindows (then it must be None).
@@ -317,6 +267,88 @@ class SeizureForecaster(NeuroClassifier):
     def preictal_proba(self, X: Any) -> np.ndarray:
         """Preictal probability per window, ``(n_windows,)``."""
         return self.predict_proba(X)[:, 1]
+
+    def fine_tune(self, X: Any, y: Any = None, *, max_epochs: int = 3,
+                  lr: float | None = None, random_state: Any = None) -> SeizureForecaster:
+        """Adapt the fitted model to new windows (warm start), e.g. a new patient's first
+        seizure and first hours of interictal EEG.
+
+        Training continues from the fitted weights (nothing is re-initialised); the
+        input scale, channels, rate and band-pass of the first ``fit`` are kept, so the
+        new windows must be made the same way. Batches are class-balanced as in
+        ``fit`` when both classes are present.
+
+        Parameters
+        ----------
+        X : SeizureWindows | array-like
+            Windows ``(n_windows, n_chans, n_times)`` in microvolts, or a SeizureWindows
+            (its channels and rate must be the fitted ``ch_names_`` and ``sfreq_``).
+        y : array-like | None
+            ``(n_windows,)`` labels (0 interictal, 1 preictal); None with a SeizureWindows.
+        max_epochs : int
+            Epochs of adaptation (>= 1).
+        lr : float | None
+            Peak learning rate; None: a tenth of ``lr``.
+        random_state : int | None
+            Seed of the adaptation (sampling, dropout); None draws one from
+            ``random_state``.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If ``max_epochs`` or ``lr`` is out of range, the windows' channels, rate or
+            shape differ from the fitted ones, ``y`` is missing or given twice, or it
+            holds labels other than those seen at fit.
+        """
+        check_is_fitted(self, "net_")
+        if isinstance(max_epochs, bool) or not isinstance(max_epochs, Integral) \
+                or max_epochs < 1:
+            raise ValueError(f"max_epochs must be an integer >= 1, got {max_epochs!r}.")
+        if lr is not None and not (isinstance(lr, Real) and np.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be a finite number > 0 or None, got {lr!r}.")
+        if isinstance(X, SeizureWindows):
+            if y is not None:
+                raise ValueError("y must be None when X is a SeizureWindows: its labels "
+                                 "are X.y.")
+            fitted = [c.upper() for c in (self.ch_names_ or [])]
+            if fitted and [c.upper() for c in X.ch_names] != fitted:
+                raise ValueError(f"fine_tune: the windows have channels {list(X.ch_names)}; "
+                                 f"the model was fitted on {list(self.ch_names_)} (same "
+                                 "order expected).")
+            if self.sfreq_ is not None and float(X.sfreq) != float(self.sfreq_):
+                raise ValueError(f"fine_tune: the windows are sampled at {X.sfreq} Hz; the "
+                                 f"model was fitted at {self.sfreq_} Hz.")
+            X, y = X.X, X.y
+        if y is None:
+            raise ValueError("fine_tune requires y with array windows.")
+        data = self._validate_X(X, reset=False)
+        y = np.asarray(y).ravel()
+        if y.shape[0] != data.shape[0]:
+            raise ValueError(f"X has {data.shape[0]} windows but y has {y.shape[0]}.")
+        unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
+        if unknown:
+            raise ValueError(f"y holds labels {unknown} not seen at fit "
+                             f"({self.classes_.tolist()}).")
+        y_enc = np.searchsorted(self.classes_, y).astype(np.int64)
+        seed = self._seed(None if random_state is None
+                          else np.random.RandomState(random_state))
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            net = self._make_net(self.module_, seed)
+            net.set_params(max_epochs=int(max_epochs),
+                           lr=float(self.lr) / 10 if lr is None else float(lr))
+            net.balance = bool(self._balanced) and np.unique(y_enc).size == 2
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+                net.fit(data, y_enc)
+        self.net_, self.module_, self.history_ = net, net.module_, net.history
+        return self
 
     def alarms_from_proba(self, times: np.ndarray, probability: np.ndarray,
                           ) -> tuple[np.ndarray, np.ndarray]:
@@ -428,26 +460,54 @@ class SeizureForecaster(NeuroClassifier):
         return MonitorResult(times, probs, score, alarms, float(self.threshold),
                              list(recording.seizures), float(recording.duration))
 
+    def monitor_stream(self, stream: Any, *, n_windows: int | None = None,
+                       duration: float | None = None, timeout: float = 10.0,
+                       jsonl: str | Path | None = None, **kwargs: Any):
+        """Monitor a live LSL stream: score each window as it completes, raise alarms.
 
-def band_power_baseline(sfreq: float, *, C: float = 1.0, random_state: Any = None,
-                        ) -> Pipeline:
-    """Log band powers and line length per channel, standardised, logistic regression.
+        Channels are picked by name (``ch_names_``), band-passed causally with the
+        fitted band (``bandpass_``), windowed as at fit, and the alarm rule of
+        :meth:`alarms_from_proba` is applied online. Samples missing from the stream
+        (a gap in its timestamps) are reported; windows overlapping a gap are not
+        scored (listed in ``skipped``). See ``neuroattn/estimators/_live.py``.
 
-    Parameters
-    ----------
-    sfreq : float
-        Sampling frequency of the windows, Hz.
-    C : float
-        Inverse L2 regularisation strength.
-    random_state : int | None
-        Seed of the solver.
+        Parameters
+        ----------
+        stream : str | mne_lsl.stream.StreamLSL
+            LSL stream name, or a StreamLSL (connected or not).
+        n_windows : int | None
+            Stop after this many scored windows.
+        duration : float | None
+            Stop after this many seconds of stream (on its sample clock).
+        timeout : float
+            Seconds to wait for new samples before deciding the stream stopped (then
+            the results so far are returned, with a warning); finding the stream
+            waits ``max(timeout, 2)`` seconds.
+        jsonl : str | Path | None
+            Append one JSON line per event (window, gap, skipped windows, stop).
+        **kwargs
+            ``window_seconds``, ``stride_seconds``, ``ch_names``, ``start_timestamp``
+            (LSL time of time zero; default the first sample's), ``gap_tolerance``
+            (s, default 0.05), ``poll_seconds`` (default 0.005), ``filter_phase``
+            (``"linear"``, default: the offline filter, each window scored half the
+            filter's length later; ``"minimum"``: no added delay, approximate).
 
-    Returns
-    -------
-    sklearn.pipeline.Pipeline
-        ``fit(X, y)`` / ``predict_proba(X)`` on ``(n_windows, n_chans, n_times)``,
-        class-balanced.
-    """
-    return make_pipeline(BandPowerFeatures(sfreq=sfreq), StandardScaler(),
-                         LogisticRegression(C=C, class_weight="balanced", max_iter=2000,
-                                            random_state=random_state))
+        Returns
+        -------
+        StreamMonitorResult
+            A :class:`MonitorResult` (times, probability, score, alarms) plus
+            per-window ``latency`` and ``delay`` (s), ``gaps``, ``skipped``,
+            ``stop_reason`` and ``message``. Ctrl-C returns what was scored so far.
+
+        Raises
+        ------
+        ValueError
+            If no single stream has that name, its sampling rate differs from
+            ``sfreq_`` (both given), it lacks a model channel (missing and unexpected
+            channels named), or a parameter is out of range (naming it).
+        """
+        from ._live import collect, iter_stream
+
+        events = iter_stream(self, stream, n_windows=n_windows, duration=duration,
+                             timeout=timeout, jsonl=jsonl, **kwargs)
+        return collect(self, events)

@@ -84,6 +84,7 @@ def simulate_seizure_recordings(
         dummy_channels: int = 0, duplicate_t8p8: bool = False,
         file_gaps: float | Sequence[float] | None = None, no_clock_times: bool = False,
         seizure_across_files: bool = False,
+        focus_channels: Sequence[str] | None = None,
         random_state: int | None = None) -> SimulatedSubject:
     """Write hours of multichannel EEG with seizures and a planted preictal change as EDF.
 
@@ -168,6 +169,10 @@ def simulate_seizure_recordings(
         as CHB-MIT's list seizures, in each file from that file's start: up to the
         end of the first file, and from 0 s in the next. The gap must be at least
         4 s shorter than ``seizure_seconds[0]``.
+    focus_channels : sequence of str | None
+        The channels that carry the preictal change and the strongest discharge (all
+        in ``ch_names``); None: those of :data:`_FOCUS` present in ``ch_names``, or the
+        first third of the channels when none is.
     random_state : int | None
         Seed; the same seed writes the same files.
 
@@ -221,8 +226,14 @@ def simulate_seizure_recordings(
     labels = _file_labels(ch_names, n_files, montage_changes, dummy_channels, duplicate_t8p8)
     all_names = list(dict.fromkeys(ch for f in labels for ch in f if ch != "-"))
     all_names = ch_names + [ch for ch in all_names if ch not in ch_names]
-    focus = tuple(ch for ch in _FOCUS if ch in ch_names) or tuple(
-        ch_names[: max(1, len(ch_names) // 3)])
+    if focus_channels is not None:
+        focus = tuple(str(ch) for ch in focus_channels)
+        if not focus or any(ch not in ch_names for ch in focus):
+            raise ValueError(f"focus_channels must be a non-empty subset of ch_names "
+                             f"{ch_names}, got {list(focus)}.")
+    else:
+        focus = tuple(ch for ch in _FOCUS if ch in ch_names) or tuple(
+            ch_names[: max(1, len(ch_names) // 3)])
     focus_idx = np.array([all_names.index(ch) for ch in focus])
     name = f"chb{subject:02d}"
     folder = Path(path) / name
