@@ -103,7 +103,7 @@ def test_ssvep_dnn_on_kalunga2016(shared_data, tmp_path):
 # --- offline, simulated ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [MI, SEIZURE, FMRI])
+@pytest.mark.parametrize("name", [MI, SEIZURE, FMRI, SSVEP])
 def test_simulated_path_when_asked(name, tmp_path):
     out = run_tutorial(name, tmp_path, NEUROATTN_SIMULATE="1").stdout
     assert figures(tmp_path), "the tutorial saved no figure"

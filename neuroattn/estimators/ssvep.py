@@ -138,6 +138,9 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
                  lr_scheduler: str | None = None, validation_fraction: float | None = None,
                  early_stopping: bool = False, patience: int = 10,
                  callbacks: list | None = None, device: str = "auto",
+                 mixed_precision: str = "no", gradient_accumulation_steps: int = 1,
+                 compile: bool = False, num_workers: int = 0, pin_memory: bool | None = None,
+                 persistent_workers: bool = False,
                  random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
         self._init_params(locals())
 

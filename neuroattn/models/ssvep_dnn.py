@@ -33,8 +33,17 @@ class SSVEPDNN(NeuroModel):
        dropout ``drop_probs[1]`` and ReLU;
     4. temporal filtering: ``n_filters`` convolutions of ``kernel_size`` samples
        ("same" padding), then dropout ``drop_probs[2]`` (0.95 in the paper);
-    5. ``final_layer``: fully connected from the ``n_filters * (n_times // 2)``
-       features to ``n_outputs`` logits.
+    5. ``final_layer``: fully connected from the features to ``n_outputs`` logits.
+       ``head="flatten"`` (the paper's, the default): the ``n_filters * (n_times // 2)``
+       values of the temporal feature map. ``head="power"`` (not in the paper): the
+       log of the mean square of each of the ``n_filters`` maps over time, ``n_filters``
+       features that no longer depend on the stimulus phase at the window's start.
+
+    The paper's head reads a time course, a phase template: it needs stimuli whose
+    phase is locked to the trial onset (the Tsinghua benchmark, BETA). With a
+    continuous flicker (Kalunga2016) the phase at a window's start varies from trial
+    to trial and the paper's head stays near chance; ``head="power"`` measures the
+    power of each learned spatio-temporal filter, whatever its phase.
 
     Other weights are drawn from N(0, 0.01^2), biases start at 0. Written from the
     paper's description (the authors' MATLAB code is not used).
@@ -52,17 +61,23 @@ class SSVEPDNN(NeuroModel):
     drop_probs : sequence of float
         Dropout after the spatial, down-sampling and temporal convolutions. The
         paper fine-tunes each subject with the first two raised to 0.6-0.7.
+    head : {"flatten", "power"}, default="flatten"
+        ``"flatten"``: the paper's linear head on the flattened temporal feature map
+        (phase-locked stimuli). ``"power"``: a linear head on the log mean power over
+        time of each feature map (shift-invariant; for unlocked stimuli).
 
     Raises
     ------
     ValueError
         If ``n_times`` is under 2 samples, ``n_subbands``, ``n_filters`` or
-        ``kernel_size`` is not a positive integer, or a dropout is outside [0, 1).
+        ``kernel_size`` is not a positive integer, a dropout is outside [0, 1), or
+        ``head`` is not "flatten" or "power".
 
     Notes
     -----
     Input ``(batch, n_subbands, n_chans, n_times)``, output ``(batch, n_outputs)``;
-    ``forward_features`` returns ``(batch, n_filters * (n_times // 2))``. With 8
+    ``forward_features`` returns ``(batch, n_filters * (n_times // 2))`` (``head=
+    "flatten"``) or ``(batch, n_filters)`` (``head="power"``). With 8
     channels, 512 samples (2 s at 256 Hz), 3 sub-bands and 4 classes it has 297,007
     parameters; with the paper's 9 channels, 100 samples and 40 targets, 414,283.
     """
@@ -75,7 +90,8 @@ class SSVEPDNN(NeuroModel):
                  chs_info: list[dict] | None = None,
                  input_window_seconds: float | None = None, *, n_subbands: int = 3,
                  n_filters: int = 120, kernel_size: int = 10,
-                 drop_probs: Sequence[float] = (0.1, 0.1, 0.95)) -> None:
+                 drop_probs: Sequence[float] = (0.1, 0.1, 0.95),
+                 head: str = "flatten") -> None:
         super().__init__(n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds)
         for name, value in (("n_subbands", n_subbands), ("n_filters", n_filters),
                             ("kernel_size", kernel_size)):
@@ -87,6 +103,9 @@ class SSVEPDNN(NeuroModel):
         drop_probs = tuple(float(p) for p in drop_probs)
         if len(drop_probs) != 3 or not all(0 <= p < 1 for p in drop_probs):
             raise ValueError(f"drop_probs must be 3 probabilities in [0, 1), got {drop_probs}.")
+        if head not in ("flatten", "power"):
+            raise ValueError(f"head must be 'flatten' (the paper's) or 'power', got {head!r}.")
+        self.head = head
         self.n_subbands = int(n_subbands)
         self.subband_combination = nn.Conv2d(self.n_subbands, 1, 1, bias=False)
         self.spatial_conv = nn.Conv2d(1, n_filters, (self.n_chans, 1))
@@ -98,7 +117,8 @@ class SSVEPDNN(NeuroModel):
         self.temporal_pad = nn.ZeroPad2d(((kernel_size - 1) // 2, kernel_size // 2, 0, 0))
         self.temporal_conv = nn.Conv2d(n_filters, n_filters, (1, kernel_size))
         self.feature_drop = nn.Dropout(drop_probs[2])
-        self.final_layer = nn.Linear(n_filters * (self.n_times // 2), self.n_outputs)
+        n_features = n_filters * (self.n_times // 2) if head == "flatten" else n_filters
+        self.final_layer = nn.Linear(n_features, self.n_outputs)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -123,12 +143,16 @@ class SSVEPDNN(NeuroModel):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Map ``(batch, n_subbands, n_chans, n_times)`` sub-band trials to
-        ``(batch, n_filters * (n_times // 2))`` features (dropout applied in training)."""
+        ``(batch, n_filters * (n_times // 2))`` features (``head="flatten"``) or
+        ``(batch, n_filters)`` log mean powers (``head="power"``); dropout applied in
+        training."""
         x = self.subband_combination(x)  # (batch, 1, n_chans, n_times)
         x = self.spatial_drop(self.spatial_conv(x))  # (batch, n_filters, 1, n_times)
         x = self.activation(self.downsample_drop(self.downsample_conv(x)))
         # (batch, n_filters, 1, n_times // 2)
         x = self.feature_drop(self.temporal_conv(self.temporal_pad(x)))
+        if self.head == "power":  # (batch, n_filters): log mean square over time
+            return torch.log(x.square().mean(dim=(2, 3)) + 1e-12)
         return x.flatten(1)
 
     def set_dropout(self, drop_probs: Sequence[float]) -> None:

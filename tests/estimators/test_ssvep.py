@@ -281,3 +281,20 @@ def test_unseen_subjects_are_said_to_use_the_global_model():
     clf = SSVEPClassifier(random_state=0, **_SMALL).fit(X, y, groups=groups)
     with pytest.warns(UserWarning, match=r"Subjects \['1'\] were not seen at fit"):
         clf.predict(X[:2], groups=np.array(["1", "1"]))  # str ids, fitted on ints
+
+
+def test_power_head_learns_random_phase_ssvep_on_held_out_trials():
+    """The simulator's continuous flicker (a random phase per trial, as in Kalunga2016):
+    the shift-invariant head reads it on held-out trials."""
+    from neuroattn.data.simulate import simulate_ssvep
+    from neuroattn.preprocessing import SubBandFilter
+
+    X, y = simulate_ssvep(48, phase="random", sfreq=128.0, trial_seconds=1.0,
+                          noise_amplitude=2.0, return_epochs=False, random_state=0)
+    Xs = SubBandFilter([13.0, 17.0, 21.0], 2, sfreq=128.0, upper_edge=50.0,
+                       window_seconds=1.0).fit_transform(X)
+    clf = SSVEPClassifier(max_epochs=60, finetune_max_epochs=0, batch_size=16,
+                          device="cpu", random_state=0, model__n_filters=8,
+                          model__kernel_size=16, model__head="power",
+                          model__drop_probs=(0.1, 0.1, 0.5)).fit(Xs[:24], y[:24])
+    assert clf.score(Xs[24:], y[24:]) > 0.8

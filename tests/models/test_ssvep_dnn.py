@@ -43,6 +43,7 @@ def test_set_dropout():
     (dict(n_subbands=0), "n_subbands"),
     (dict(kernel_size=0), "kernel_size"),
     (dict(drop_probs=(0.1, 0.1)), "drop_probs"),
+    (dict(head="mean"), "head must be 'flatten'"),
 ])
 def test_bad_arguments(kwargs, match):
     args = dict(n_chans=2, n_times=20, n_outputs=2)
@@ -57,3 +58,28 @@ def test_wrong_input_shape_is_refused():
         model(torch.randn(2, 2, 20))
     with pytest.raises(ValueError, match="n_subbands, n_chans, n_times"):
         model(torch.randn(2, 3, 3, 20))
+
+
+def test_power_head_features_and_size():
+    model = create_model("ssvep_dnn", n_chans=4, n_times=64, n_outputs=3, n_filters=6,
+                         head="power").eval()
+    assert model.forward_features(torch.randn(2, 3, 4, 64)).shape == (2, 6)
+    assert model.final_layer.in_features == 6
+    assert create_model("ssvep_dnn", n_chans=4, n_times=64, n_outputs=3).head == "flatten"
+
+
+def _sines(phase):
+    t = torch.arange(512) / 256.0
+    wave = torch.sin(2 * torch.pi * 13.0 * t + phase)
+    return wave.expand(1, 3, 4, 512).clone()
+
+
+@pytest.mark.parametrize("head, invariant", [("power", True), ("flatten", False)])
+def test_power_head_is_blind_to_the_phase_the_papers_head_is_not(head, invariant):
+    torch.manual_seed(0)
+    model = create_model("ssvep_dnn", n_chans=4, n_times=512, n_outputs=3, n_filters=8,
+                         kernel_size=16, head=head).eval()
+    with torch.no_grad():
+        a, b = model.forward_features(_sines(0.0)), model.forward_features(_sines(1.3))
+    change = ((a - b).norm() / a.norm()).item()
+    assert (change < 0.02) if invariant else (change > 0.3), change

@@ -1,0 +1,143 @@
+"""ssvep_dnn heads on Kalunga2016 (subjects 1-8): choosing on run 1, scoring on run 2.
+
+``select``: 2-fold stratified splits inside run 1 of each subject (subject 7's run 1, a
+copy of subject 3's scored run, left out); ``score``: train on run 1, test on run 2. Per
+variant: subject-specific and two-stage (global stage on every subject's run 1 less a
+run repeating a test run, then fine-tuned per subject), with CCA and FB-TS+LR on the
+same trials. Needs MNE_DATA at MOABB's cache, MOABB_DOWNLOAD_PROVIDER=upstream and a
+writable HOME. Prints the table and writes ``<out>/ssvep_heads_<mode>.json``.
+
+    OMP_NUM_THREADS=1 nice -n 5 python benchmarks/bench_ssvep_heads.py score \\
+        flatten,power_k32_d5 0.5,1.0,2.0 [out_dir]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import StratifiedKFold
+
+from neuroattn.benchmark import load_pipelines
+from neuroattn.estimators import SSVEPClassifier
+from neuroattn.preprocessing import SubBandFilter
+
+SUBJECTS = list(range(1, 9))
+FREQS = [13.0, 17.0, 21.0]
+SFREQ = 256.0
+_POWER = dict(model__head="power", model__kernel_size=32,
+              model__drop_probs=(0.1, 0.1, 0.5), finetune_drop_probs=(0.6, 0.6, 0.5))
+VARIANTS = {  # all measured in ``select`` mode at 1 s (see the closing note)
+    "flatten": dict(model__head="flatten"),  # the paper's head
+    "power": dict(model__head="power"),
+    "power_k32": dict(model__head="power", model__kernel_size=32),
+    "power_d5": dict(model__head="power", model__drop_probs=(0.1, 0.1, 0.5),
+                     finetune_drop_probs=(0.6, 0.6, 0.5)),
+    "power_k32_d5": _POWER,  # chosen
+    "pk32d5_lr3": dict(_POWER, lr=3e-3),
+}
+
+
+def load_trials() -> dict:
+    from moabb.paradigms import SSVEP
+
+    from neuroattn.data.moabb import get_paradigm, recording_ids
+    from neuroattn.datasets import load_dataset
+
+    dataset = load_dataset("kalunga2016", SUBJECTS, None, download=False)
+    plain = SSVEP(fmin=5.0, fmax=45.0, n_classes=3, tmin=-1.0, tmax=3.0)
+    bank = get_paradigm("filter_bank_ssvep", n_classes=3, tmin=-1.0, tmax=3.0)
+    trials = {}
+    for s in SUBJECTS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            epochs, y, meta = plain.get_data(dataset, subjects=[s], return_epochs=True)
+            fb, _, _ = bank.get_data(dataset, subjects=[s])
+        trials[s] = (epochs, fb, np.asarray(y), meta["run"].to_numpy().astype(str),
+                     recording_ids(meta, "Kalunga2016"))
+    return trials
+
+
+def network(variant: str) -> SSVEPClassifier:
+    kwargs = dict(max_epochs=60, finetune_max_epochs=30, lr=1e-3)
+    kwargs.update(VARIANTS[variant])
+    return SSVEPClassifier(verbose=0, batch_size=16, device="cpu", random_state=0,
+                           model__n_filters=32, **kwargs)
+
+
+def splits(trials: dict, mode: str) -> list:
+    """Per subject, a list of folds ``(subject, train rows, test rows, in global stage)``."""
+    out = []
+    test_recs = {r for s in SUBJECTS
+                 for r in trials[s][4][trials[s][3] != sorted(set(trials[s][3]))[0]]}
+    for s in SUBJECTS:
+        _, _, y, run, rec = trials[s]
+        train = run == sorted(set(run))[0]
+        if mode == "score":
+            keep = ~np.isin(rec[train], list(test_recs))
+            out.append([(s, np.flatnonzero(train), np.flatnonzero(~train), keep)])
+        elif s != 7:  # subject 7's run 1 is subject 3's scored run
+            idx = np.flatnonzero(train)
+            folds = StratifiedKFold(2, shuffle=True, random_state=0).split(idx, y[idx])
+            out.append([(s, idx[a], idx[b], np.ones(len(a), bool)) for a, b in folds])
+    return out
+
+
+def main() -> None:
+    mode, variants = sys.argv[1], sys.argv[2].split(",")
+    windows = [float(w) for w in sys.argv[3].split(",")]
+    out_dir = Path(sys.argv[4] if len(sys.argv) > 4 else "benchmarks/results")
+    torch.set_num_threads(1)
+    trials = load_trials()
+    per_fold = splits(trials, mode)
+    peers = load_pipelines(names=["CCA", "FB-TS+LR"])
+    res: dict = {}
+    for window in windows:
+        sub_band = SubBandFilter(FREQS, 3, sfreq=SFREQ, upper_edge=44.0,
+                                 window_seconds=window)
+        n = int(round(window * SFREQ))
+        for f in range(len(per_fold[0])):
+            sets = {}
+            for folds in per_fold:
+                s, tr, te, in_global = folds[f]
+                epochs, fb, y, _, _ = trials[s]
+                data = epochs.get_data(units="uV")
+                sub_band.fit(data[tr])
+                sets[s] = (sub_band.transform(data[tr]), y[tr], sub_band.transform(data[te]),
+                           y[te], in_global)
+                cropped = epochs.copy().crop(epochs.tmin, epochs.tmin + (n - 1) / SFREQ)
+                for name, pipe in peers.items():
+                    X = cropped if name == "CCA" else fb[..., :n, :]
+                    pipe.fit(X[tr], y[tr])
+                    res.setdefault((name, window, "-"), []).append(pipe.score(X[te], y[te]))
+            for v in variants:
+                t0 = time.perf_counter()
+                for Xtr, ytr, Xte, yte, _ in sets.values():
+                    score = network(v).fit(Xtr, ytr).score(Xte, yte)
+                    res.setdefault((v, window, "subject"), []).append(score)
+                X_all = np.concatenate([a[0][a[4]] for a in sets.values()])
+                y_all = np.concatenate([a[1][a[4]] for a in sets.values()])
+                groups = np.concatenate([np.full(a[4].sum(), s) for s, a in sets.items()])
+                two = network(v).fit(X_all, y_all, groups=groups)
+                for s, (Xtr, ytr, Xte, yte, in_global) in sets.items():
+                    if not in_global.all():  # fine-tuned on all its own training trials
+                        two.fine_tune(Xtr, ytr, subject=s)
+                    predicted = two.predict(Xte, groups=np.full(len(yte), s))
+                    res.setdefault((v, window, "two-stage"), []).append(
+                        float(np.mean(predicted == yte)))
+                print(f"{window} fold {f} {v} {time.perf_counter() - t0:.0f}s", flush=True)
+    print(f"MODE={mode}")
+    for k, v in sorted(res.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])):
+        print(f"{k[0]:>14} {k[1]:4.1f} {k[2]:>9} {np.mean(v):.3f}  n={len(v)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / f"ssvep_heads_{mode}.json", "w") as f:
+        json.dump({f"{k[0]}|{k[1]}|{k[2]}": v for k, v in res.items()}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
