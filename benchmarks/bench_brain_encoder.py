@@ -8,10 +8,19 @@
 2. Accuracy: per-voxel r of encoder vs ridge on the simulator (planted routing),
    on routed regions, plus the correlation of learned and planted routing maps.
 
+3. ``--curves``: learning curves (mean held-out voxel r and r / noise ceiling against
+   training images) of the encoder with and without ROI labels, himalaya banded
+   ridge, himalaya and scikit-learn RidgeCV on flattened features and pooled ridge,
+   for every planted truth (``benchmarks/_encoder_curves.py``), plus ``--ablation``
+   of the sample-efficiency measures; written to
+   ``benchmarks/results/bench_brain_encoder_curves.json`` and ``.png``.
+
 Writes ``benchmarks/results/bench_brain_encoder.json``. Usage::
 
     python benchmarks/bench_brain_encoder.py [--n-voxels 10000] [--n-tokens 256]
         [--dim 64] [--n-images 512] [--epochs 2] [--reference]
+    python benchmarks/bench_brain_encoder.py --curves [--sizes 200 400 1000 5000]
+        [--truths linear_local ...] [--ablation]
 
 ``--reference`` uses the reference width (768-dim tokens, width 768, 16 heads,
 feed-forward 1024); slow on a CPU.
@@ -52,10 +61,13 @@ def _worker(kind: str, cfg: dict, queue) -> None:
     import torch
 
     torch.set_num_threads(cfg["threads"])
+    from neuroattn.data.encoding import FeatureTokens, grid_positions
     from neuroattn.estimators import BrainEncoderRegressor, RidgeEncoder
 
     tokens, Y, regions, hemis = _scale_data(cfg["n_images"], cfg["n_tokens"], cfg["dim"],
                                             cfg["n_voxels"])
+    side = int(round(np.sqrt(cfg["n_tokens"])))
+    grid = grid_positions(side, side)
     base = peak_rss_mb()  # libraries and data loaded: what follows is the method's own
 
     t0 = time.perf_counter()
@@ -71,9 +83,16 @@ def _worker(kind: str, cfg: dict, queue) -> None:
         out = {"fit_seconds": seconds, "epoch_seconds": epoch_s,
                "images_per_second": cfg["n_images"] / float(np.median(epoch_s)),
                "n_parameters": int(n_params), "n_query_groups": len(est.region_names_)}
+    elif kind == "himalaya_banded":
+        from neuroattn.estimators.encoding import BandedRidgeEncoder
+
+        est = BandedRidgeEncoder().fit(FeatureTokens(tokens, grid, (side, side)), Y)
+        out = {"fit_seconds": time.perf_counter() - t0,
+               "n_features": int(est.mean_.shape[0])}
     else:
-        pooling = kind.split("_", 1)[1]
-        est = RidgeEncoder(pooling=pooling).fit(tokens, Y)
+        solver, pooling = kind.split("_", 1)
+        solver = "sklearn" if solver == "ridge" else solver
+        est = RidgeEncoder(pooling=pooling, solver=solver).fit(tokens, Y)
         out = {"fit_seconds": time.perf_counter() - t0,
                "n_features": int(est.mean_.shape[0])}
     out["peak_rss_mb"] = peak_rss_mb()
@@ -121,28 +140,44 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--reference", action="store_true")
     p.add_argument("--out", default=str(RESULTS))
+    p.add_argument("--curves", action="store_true", help="learning curves only")
+    p.add_argument("--ablation", action="store_true", help="with --curves: the ablation")
+    p.add_argument("--sizes", type=int, nargs="+", default=[200, 400, 1000, 5000])
+    p.add_argument("--truths", nargs="+", default=None)
+    p.add_argument("--n-test", type=int, default=500)
+    p.add_argument("--noise-ceiling", type=float, default=0.8)
+    p.add_argument("--ablation-size", type=int, default=400)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--kinds", nargs="+", default=None, help="scale: methods to time")
     args = p.parse_args(argv)
+    if args.curves:
+        return _curves(args)
     dim = 768 if args.reference else args.dim
     cfg = {"n_images": args.n_images, "n_tokens": args.n_tokens, "dim": dim,
            "n_voxels": args.n_voxels, "epochs": args.epochs, "threads": args.threads,
            "reference": args.reference}
     scale = {}
-    for kind in ("encoder", "ridge_mean", "ridge_flatten"):
+    kinds = args.kinds or ("encoder", "ridge_mean", "ridge_flatten", "himalaya_flatten",
+                           "himalaya_banded")
+    for kind in kinds:
         print(f"scale: {kind} ...", flush=True)
         scale[kind] = run_in_fresh_process(_worker, kind, cfg)
         print(f"  {scale[kind]}", flush=True)
     enc_epoch = float(np.median(scale["encoder"]["epoch_seconds"]))
+    peers = [k for k in kinds if k != "encoder"]
     ratios = {f"encoder_epoch_over_{k}_fit": enc_epoch / scale[k]["fit_seconds"]
-              for k in ("ridge_mean", "ridge_flatten")}
+              for k in peers}
     # A full training run is many epochs: compare its estimate too (sim-epochs epochs).
     ratios.update({f"encoder_{args.sim_epochs}_epochs_over_{k}_fit":
-                   args.sim_epochs * enc_epoch / scale[k]["fit_seconds"]
-                   for k in ("ridge_mean", "ridge_flatten")})
+                   args.sim_epochs * enc_epoch / scale[k]["fit_seconds"] for k in peers})
+    ratios.update({f"encoder_fit_over_{k}_fit": scale["encoder"]["fit_seconds"]
+                   / scale[k]["fit_seconds"] for k in peers})
     ratios.update({f"encoder_peak_rss_over_{k}": scale["encoder"]["peak_rss_above_data_mb"]
-                   / max(scale[k]["peak_rss_above_data_mb"], 1.0)
-                   for k in ("ridge_mean", "ridge_flatten")})
-    print("accuracy on the simulator ...", flush=True)
-    acc = _accuracy(args.sim_epochs)
+                   / max(scale[k]["peak_rss_above_data_mb"], 1.0) for k in peers})
+    acc = None
+    if args.sim_epochs:  # --sim-epochs 0: the scale part only
+        print("accuracy on the simulator ...", flush=True)
+        acc = _accuracy(args.sim_epochs)
     import sklearn
     import torch
 
@@ -161,9 +196,34 @@ def main(argv: list[str] | None = None) -> int:
     out = save_results(None, out.parent, out.stem, extra_json=result)["json"]
     print(json.dumps({"scale_ratios": ratios,
                       "encoder_images_per_second": scale["encoder"]["images_per_second"],
-                      "simulator_mean_r_routed": acc["mean_r_routed"],
-                      "routing_map_correlation": acc["routing_map_correlation"]}, indent=2))
+                      "simulator_mean_r_routed": acc and acc["mean_r_routed"],
+                      "routing_map_correlation": acc and acc["routing_map_correlation"]},
+                     indent=2))
     print(f"wrote {out}")
+    return 0
+
+
+def _curves(args) -> int:
+    from _encoder_curves import plot_curves, run_ablation, run_curves
+
+    from neuroattn.data.simulate import PLANTED_TRUTHS
+
+    truths = args.truths or list(PLANTED_TRUTHS)
+    out = Path(args.out)
+    if out == RESULTS:
+        out = RESULTS.with_name("bench_brain_encoder_curves.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def log(msg):
+        print(msg, flush=True)
+
+    result = run_curves(out, truths, args.sizes, args.n_test, args.noise_ceiling,
+                        args.seed, log=log)
+    plot_curves(result, out.with_suffix(".png"))
+    if args.ablation:
+        result = run_ablation(out, truths, args.ablation_size, args.n_test,
+                              args.noise_ceiling, args.seed, log=log)
+    print(f"wrote {out} and {out.with_suffix('.png')}")
     return 0
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.encoding import FeatureTokens
-from ..estimators.encoding import BrainEncoderRegressor, RidgeEncoder
+from ..estimators.encoding import BandedRidgeEncoder, BrainEncoderRegressor, RidgeEncoder
 from ..metrics.encoding import summarize_by_region
 
 __all__ = ["split_images", "compare_encoders", "evaluate_encoding"]
@@ -60,7 +60,8 @@ def split_images(n_images: int, test_fraction: float = 0.25,
 def compare_encoders(X_train: Any, Y_train: Any, X_test: Any, Y_test: Any, *,
                      regions: Any = None, hemispheres: Any = None,
                      encoder: BrainEncoderRegressor | None = None,
-                     ridge_poolings: tuple[str, ...] = ("mean", "flatten")) -> dict[str, Any]:
+                     ridge_poolings: tuple[str, ...] = ("mean", "flatten"),
+                     himalaya: bool = False) -> dict[str, Any]:
     """Fit the brain encoder and ridge baselines on the same split; per-voxel r of each.
 
     Parameters
@@ -76,6 +77,10 @@ def compare_encoders(X_train: Any, Y_train: Any, X_test: Any, Y_test: Any, *,
         The encoder to fit (a default one when None).
     ridge_poolings : tuple of str
         Ridge variants (``"mean"``, ``"flatten"``).
+    himalaya : bool
+        Also fit himalaya's banded ridge (``"himalaya_banded"``: mean-pooled band and
+        one band per grid quadrant) and RidgeCV on flattened features
+        (``"himalaya_flatten"``), both on 5 contiguous folds with an alpha per voxel.
 
     Returns
     -------
@@ -88,6 +93,9 @@ def compare_encoders(X_train: Any, Y_train: Any, X_test: Any, Y_test: Any, *,
     encoder = BrainEncoderRegressor() if encoder is None else encoder
     models: dict[str, Any] = {"encoder": encoder}
     models.update({f"ridge_{p}": RidgeEncoder(pooling=p) for p in ridge_poolings})
+    if himalaya:
+        models["himalaya_banded"] = BandedRidgeEncoder()
+        models["himalaya_flatten"] = RidgeEncoder(pooling="flatten", solver="himalaya")
     out: dict[str, Any] = {"r": {}, "r_normalized": None, "fit_seconds": {}, "models": models}
     repeats = np.ndim(Y_test) == 3
     if repeats:
@@ -194,7 +202,7 @@ def evaluate_encoding(features: FeatureTokens, Y: Any, *, Y_repeats: Any = None,
     maps = None
     if routing is not None:
         names = list(group_names)
-        maps = encoder.routing_maps(_subset(features, test))
+        maps = encoder.routing_maps(_subset(features, test))  # rows: query_names_
         planted = np.asarray(routing)[test]
         summary["routing_correlation"] = {
             g: float(np.corrcoef(maps[:, encoder.region_names_.index(g)].ravel(),

@@ -140,10 +140,12 @@ def _run(args: argparse.Namespace, out: Path) -> int:
             outputs.remove_stale(out / name)  # a previous run's figure not made this time
         if res["routing_maps"] is not None:
             first, names = res["test"][0], list(d["group_names"])
-            fig = plot_routing_maps(d["images"][first], res["routing_maps"][0],
-                                    d["features"].grid_shape, enc.region_names_,
+            # labelled groups come first in query_names_; learned queries have no truth
+            shown = [g for g in enc.query_names_ if g in names]
+            fig = plot_routing_maps(d["images"][first], res["routing_maps"][0][:len(shown)],
+                                    d["features"].grid_shape, shown,
                                     true_maps=d["routing"][first][[names.index(g)
-                                                                   for g in enc.region_names_]])
+                                                                   for g in shown]])
             save_figure(fig, stage / "routing_maps.png", dpi=120)
         save_results(res["table"], stage, "r_by_region",
                      plot=plot_region_r(res["r"], res["labels"]), csv_kwargs=csv,

@@ -3,7 +3,12 @@
 from ._base import NeuroEstimatorMixin
 from ._nets import TrainStep, WarmupCosineLR, resolve_device
 from .brain_mae import BrainMAEPretrainer, InitFromPretrained
-from .encoding import BrainEncoderRegressor, RidgeEncoder, extract_features
+from .encoding import (
+    BandedRidgeEncoder,
+    BrainEncoderRegressor,
+    RidgeEncoder,
+    extract_features,
+)
 from .neural import NeuroClassifier, NeuroRegressor
 from .seizure import AdversarialStep, SeizureForecaster, band_power_baseline
 from .ssvep import SSVEPClassifier
@@ -17,7 +22,7 @@ __all__ = [
     # fMRI regions
     "BrainMAEPretrainer", "InitFromPretrained",
     # visual encoding
-    "BrainEncoderRegressor", "RidgeEncoder", "extract_features",
+    "BrainEncoderRegressor", "RidgeEncoder", "BandedRidgeEncoder", "extract_features",
     # SSVEP
     "SSVEPClassifier",
 ]

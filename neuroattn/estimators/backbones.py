@@ -4,6 +4,8 @@ A name picks the library and the model:
 
 - ``"resnet50"`` or ``"torchvision:resnet50"``: a torchvision classification model;
 - ``"timm:vit_small_patch16_224"``: a timm model (a pretrained tag may follow a dot);
+- ``"open_clip:ViT-B-32"`` or ``"open_clip:ViT-B-32:openai"``: an open_clip model's
+  vision tower (the pretrained tag after a second colon; its first tag by default);
 - ``"hf:facebook/dinov2-small"``, ``"hf:openai/clip-vit-base-patch16"`` or
   ``"hf:/path/to/folder"``: a Hugging Face vision model (for CLIP-like models with a
   text tower, only the vision model is built).
@@ -42,7 +44,8 @@ from ._nets import resolve_device
 __all__ = ["ImageTransform", "backbone_layers", "list_backbones", "load_backbone"]
 
 _IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-_LIBRARIES = {"torchvision": "torchvision", "timm": "timm", "hf": "transformers"}
+_LIBRARIES = {"torchvision": "torchvision", "timm": "timm", "hf": "transformers",
+              "open_clip": "open_clip"}
 _PIL_RESAMPLE = {0: "nearest", 1: "bicubic", 2: "bilinear", 3: "bicubic", 4: "bilinear",
                  5: "bilinear"}  # PIL's NEAREST, LANCZOS, BILINEAR, BICUBIC, BOX, HAMMING
 _CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
@@ -103,8 +106,9 @@ def list_backbones(library: str = "torchvision", pattern: str | None = None) -> 
 
     Parameters
     ----------
-    library : {"torchvision", "timm"}
-        Torchvision's classification models, or timm's models (prefixed ``"timm:"``).
+    library : {"torchvision", "timm", "open_clip"}
+        Torchvision's classification models, timm's models (prefixed ``"timm:"``) or
+        open_clip's (prefixed ``"open_clip:"``).
     pattern : str | None
         Keep the names containing this text (case-insensitive).
 
@@ -116,7 +120,7 @@ def list_backbones(library: str = "torchvision", pattern: str | None = None) -> 
     Raises
     ------
     ValueError
-        If ``library`` is not ``"torchvision"`` or ``"timm"``.
+        If ``library`` is not ``"torchvision"``, ``"timm"`` or ``"open_clip"``.
     ImportError
         If the library is not installed.
     """
@@ -125,8 +129,12 @@ def list_backbones(library: str = "torchvision", pattern: str | None = None) -> 
         names = list(tv.models.list_models(module=tv.models))
     elif library == "timm":
         names = ["timm:" + m for m in _import("timm").list_models()]
+    elif library == "open_clip":
+        from ._backbones_openclip import list_open_clip
+
+        names = list_open_clip(_import)
     else:
-        raise ValueError(f"library must be 'torchvision' or 'timm', got {library!r} "
+        raise ValueError(f"library must be 'torchvision', 'timm' or 'open_clip', got {library!r} "
                          "(Hugging Face models are named 'hf:<repo id or folder>').")
     if pattern is not None:
         names = [m for m in names if pattern.lower() in m.lower()]
@@ -186,7 +194,8 @@ def load_backbone(name: str, *, pretrained: bool = True, weights: str | Path | N
         if not path.exists():
             raise FileNotFoundError(f"weights file {path} does not exist (a local checkpoint "
                                     f"of backbone {name!r}).")
-    build = {"torchvision": _torchvision, "timm": _timm, "hf": _hf}[library]
+    build = {"torchvision": _torchvision, "timm": _timm, "hf": _hf,
+             "open_clip": _open_clip}[library]
     module, transform = build(model_id, pretrained=pretrained and path is None, path=path,
                               download=download, name=name)
     return module.eval().to(resolve_device(device)), transform
@@ -295,6 +304,16 @@ def _torchvision(model_id: str, *, pretrained: bool, path: Path | None, download
                                interp if interp in ("bilinear", "bicubic", "nearest")
                                else "bilinear")
     return module, transform
+
+
+def _open_clip(model_id: str, *, pretrained: bool, path: Path | None, download: bool,
+               name: str) -> tuple[torch.nn.Module, ImageTransform]:
+    from ._backbones_openclip import build_open_clip
+
+    return build_open_clip(model_id, pretrained=pretrained, path=path, download=download,
+                           name=name, import_=_import, close=_close, missing=_missing,
+                           load_state=_load_state, transform_cls=ImageTransform,
+                           offline=_offline_env())
 
 
 def _timm(model_id: str, *, pretrained: bool, path: Path | None, download: bool,

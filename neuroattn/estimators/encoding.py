@@ -14,33 +14,34 @@ from __future__ import annotations
 
 import os
 import warnings
-from numbers import Real
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.linear_model import RidgeCV
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import GradientNormClipping
 
 from .._docs import fill_estimator_doc
-from ..data.encoding import (
-    FeatureTokens,
-    as_feature_tokens,
-    check_encoding_data,
-    region_groups,
-)
-from ..metrics.encoding import noise_ceiling, normalized_r, pearson_r
+from ..data.encoding import UNLABELLED, FeatureTokens, region_groups
 from ..nn.losses import MaskedMSELoss
 from ._base import TRAINING_CONSTRAINTS, NeuroEstimatorMixin
+from ._encoding_common import (
+    _check_Y,
+    _EncodingScoreMixin,
+    _feature_stats,
+    _features,
+)
+from ._encoding_readout import DEFAULT_ALPHAS, cluster_voxels, fit_ridge_readout
+from ._encoding_ridge import BandedRidgeEncoder, RidgeEncoder
 from ._nets import _Regressor
 from .features import extract_features
 
-__all__ = ["BrainEncoderRegressor", "RidgeEncoder"]
+__all__ = ["BrainEncoderRegressor", "RidgeEncoder", "BandedRidgeEncoder",
+           "extract_features"]
 
 
 class _TokenDataset(torch.utils.data.Dataset):
@@ -58,144 +59,6 @@ class _TokenDataset(torch.utils.data.Dataset):
         x = (np.asarray(self.tokens[i], dtype=np.float32) - self.mean) / self.scale
         y = self.Y[i] if self.Y is not None else np.zeros(1, np.float32)
         return torch.from_numpy(np.ascontiguousarray(x.T)), torch.from_numpy(y)
-
-
-def _check_finite(values: Any, what: str, chunk: int = 256) -> None:
-    """Raise a ValueError counting the NaN/inf of ``values`` (first axis: images),
-    read in chunks of images (memmap friendly)."""
-    n_bad, first = 0, None
-    for start in range(0, len(values), chunk):
-        block = np.asarray(values[start:start + chunk])
-        bad = ~np.isfinite(block)
-        if bad.any():
-            n_bad += int(bad.sum())
-            if first is None:
-                first = start + int(np.flatnonzero(bad.reshape(len(block), -1).any(1))[0])
-    if n_bad:
-        raise ValueError(f"Input X contains NaN or infinity (first in image {first}): "
-                         f"{n_bad} non-finite value(s) in the {what}. Clean or drop those "
-                         "images first.")
-
-
-def _feature_array(X: Any) -> np.ndarray:
-    """Array features checked for shape, dtype and finiteness (scikit-learn's checks
-    for sparse, object and empty input)."""
-    shape = tuple(X.shape) if sp.issparse(X) or hasattr(X, "shape") else np.asarray(X).shape
-    if len(shape) not in (2, 3, 4):
-        raise ValueError(
-            "X must be features of shape (n_images, n_tokens, dim), (n_images, C, H, W) "
-            f"or (n_images, dim); got a {len(shape)}-D array of shape {shape}. Reshape "
-            "your data: one image is X[None].")
-    dtype = getattr(X, "dtype", None)
-    if dtype is not None and np.dtype(dtype).kind == "c":
-        raise ValueError(f"Complex data not supported: X has dtype {dtype}; features must "
-                         "be real numbers.")
-    arr = check_array(X, allow_nd=True, dtype=(np.float32, np.float64),
-                      ensure_all_finite=False, input_name="X")
-    _check_finite(arr, "features")
-    return arr
-
-
-def _features(est: Any, X: Any, *, reset: bool) -> FeatureTokens:
-    """Features of ``X`` (extracted through the backbone when there is one), checked."""
-    backbone = getattr(est, "backbone", None)
-    if backbone is not None and not isinstance(X, FeatureTokens):
-        if est.layer is None:
-            raise ValueError("A backbone needs a layer name (layer=...) to take features from.")
-        if not isinstance(X, (str, os.PathLike, list, tuple)) and np.ndim(X) > 0:
-            images = np.asarray(X)
-            if images.dtype.kind in "fc":
-                _check_finite(images, "images")
-        feats = extract_features(X, backbone, est.layer, device=est.device,
-                                 cache_dir=est.feature_cache, normalize=est.normalize)
-        _check_finite(feats.tokens, f"features of layer {est.layer!r}")
-    elif isinstance(X, (FeatureTokens, str, os.PathLike)):
-        feats = as_feature_tokens(X)
-        _check_finite(feats.tokens, "features")
-    else:
-        feats = as_feature_tokens(_feature_array(X))
-    n_features = int(feats.tokens.shape[1] * feats.tokens.shape[2])
-    if reset:
-        est.n_features_in_ = n_features
-    elif n_features != est.n_features_in_:
-        raise ValueError(f"X has {n_features} features, but {type(est).__name__} is "
-                         f"expecting {est.n_features_in_} features as input (tokens x width "
-                         f"seen at fit: {est._token_shape_msg()}).")
-    return feats
-
-
-def _check_Y(est: Any, Y: Any, n_images: int, regions: Any, hemispheres: Any):
-    """Responses as ``(n_images, n_voxels)``; 1-D ``Y`` is one voxel (``y_1d_``)."""
-    if Y is None:
-        raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y "
-                         "is None.")
-    Y = np.asarray(Y)
-    est.y_1d_ = Y.ndim == 1
-    return check_encoding_data(n_images, Y[:, None] if est.y_1d_ else Y, regions, hemispheres)
-
-
-def _feature_stats(tokens: np.ndarray, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Per-dimension mean and std over images and tokens, in chunks (memmap friendly)."""
-    s = ss = 0.0
-    n = 0
-    for start in range(0, len(tokens), chunk):
-        block = np.asarray(tokens[start:start + chunk], dtype=np.float64)
-        block = block.reshape(-1, block.shape[-1])
-        s, ss, n = s + block.sum(0), ss + (block ** 2).sum(0), n + len(block)
-    mean = s / n
-    std = np.sqrt(np.maximum(ss / n - mean ** 2, 0.0))
-    return mean, np.where(std > 1e-8, std, 1.0)
-
-
-def _score_r(Y: Any, Y_pred: np.ndarray, n_images: int,
-             normalize: bool = True) -> np.ndarray:
-    """Per-voxel r against ``Y`` (2-D) or against the repeat mean, normalised (3-D)."""
-    Y_arr = np.asarray(Y, dtype=np.float64)
-    if Y_arr.ndim == 1:
-        Y_arr, Y_pred = Y_arr[:, None], np.reshape(Y_pred, (-1, 1))
-    Y2, _, _ = check_encoding_data(n_images, Y_arr)
-    r = pearson_r(Y2, Y_pred)
-    if Y_arr.ndim == 3 and normalize:
-        return normalized_r(r, noise_ceiling(Y_arr))
-    return r
-
-
-class _EncodingScoreMixin:
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True  # one output per voxel
-        tags.target_tags.single_output = True
-        tags.input_tags.three_d_array = True  # tokens (n_images, n_tokens, dim)
-        return tags
-
-    def score_voxels(self, X: Any, Y: Any, *, normalize: bool = True) -> np.ndarray:
-        """Per-voxel Pearson r ``(n_voxels,)`` between predictions and ``Y``.
-
-        Parameters
-        ----------
-        X : array-like | FeatureTokens
-            As in :meth:`fit`.
-        Y : array-like
-            ``(n_images, n_voxels)``; or ``(n_images, n_repeats, n_voxels)`` repeats,
-            then r is computed against their mean and, with ``normalize``, divided by
-            the noise ceiling from the repeats (NaN for voxels with a ceiling < 0.1).
-        normalize : bool
-            Noise-ceiling normalisation when repeats are given.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``(n_voxels,)``; NaN responses are left out of each voxel's r.
-        """
-        Y_pred = self.predict(X)
-        return _score_r(Y, Y_pred, Y_pred.shape[0], normalize)
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Mean over voxels of the per-voxel Pearson r (noise-ceiling-normalised r when
-        ``y`` holds repeats ``(n_images, n_repeats, n_voxels)``)."""
-        if sample_weight is not None:
-            raise ValueError("sample_weight is not supported by the encoding score.")
-        return float(np.nanmean(self.score_voxels(X, y)))
 
 
 @fill_estimator_doc
@@ -225,6 +88,20 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         Image normalisation before the backbone.
     grad_clip : float | None, default=1.0
         Maximum gradient norm (None disables clipping).
+    n_queries : int | None, default=None
+        Learned queries for the voxels without a region label (all voxels when
+        ``regions`` is not given): each such voxel reads a learned soft mixture of
+        them, initialised by clustering the voxels on where their responses are
+        predictable (:func:`~neuroattn.estimators._encoding_readout.cluster_voxels`).
+        None: ``min(8, n_unlabelled_voxels)``. Labelled regions keep one query each.
+    readout : {"ridge", "learned"}, default="ridge"
+        "ridge": after training, each voxel's readout is refitted in closed form
+        (ridge, alpha per voxel by exact leave-one-out) on its query's
+        attention-pooled input tokens and output token; an unlabelled voxel also
+        takes the query with the lowest leave-one-out error. "learned": keep the
+        gradient-trained linear readout.
+    ridge_alphas : array-like | None, default=None
+        Candidate penalties of the ridge readout; None: ``np.logspace(-2, 6, 17)``.
     %(training_params)s
         Here the model is the brain encoder (e.g. ``model__embed_dim=768,
         model__n_heads=16``); ``device`` is also used for feature extraction. The
@@ -233,9 +110,22 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
     Attributes
     ----------
     region_names_ : list of str
-        Query groups (``"<region>_<hemisphere>"``, ``"other"`` last).
+        Label groups (``"<region>_<hemisphere>"``, ``"other"`` last).
     voxel_groups_ : numpy.ndarray
-        ``(n_voxels,)`` query-group index of each voxel.
+        ``(n_voxels,)`` label-group index of each voxel.
+    query_names_ : list of str
+        Queries: one per labelled group (same order as ``region_names_``), then the
+        learned ones (``"query0"``, ...; ``"other"`` when one serves the unlabelled
+        voxels); the rows of :meth:`routing_maps`.
+    voxel_queries_ : numpy.ndarray
+        ``(n_voxels,)`` query each voxel reads (for unlabelled voxels: learned).
+    voxel_assignment_ : numpy.ndarray
+        ``(n_unlabelled_voxels, n_queries)`` learned soft assignment (rows sum to 1)
+        of ``unlabelled_voxels_`` to the learned queries (before the ridge choice).
+    unlabelled_voxels_ : numpy.ndarray
+        Indices of the voxels routed through the learned queries.
+    readout_alpha_ : numpy.ndarray
+        ``(n_voxels,)`` ridge penalty per voxel (``readout="ridge"``).
     regions_, hemispheres_ : numpy.ndarray
         Labels seen at fit.
     n_tokens_, n_dims_, n_outputs_ : int
@@ -277,6 +167,9 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         "feature_cache": [str, os.PathLike, None],
         "normalize": [StrOptions({"imagenet"}), None],
         "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "n_queries": [Interval(Integral, None, None, closed="neither"), None],
+        "readout": [StrOptions({"ridge", "learned"})],
+        "ridge_alphas": ["array-like", None],
     }
 
     def __init__(self, model: str | type = "brain_encoder", *,
@@ -284,9 +177,14 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
                  feature_cache: str | Path | None = None, normalize: str | None = None,
                  max_epochs: int = 100, lr: float = 5e-4, batch_size: int = 32,
                  weight_decay: float = 1e-4, grad_clip: float | None = 1.0,
+                 n_queries: int | None = None, readout: str = "ridge",
+                 ridge_alphas: Any = None,
                  lr_scheduler: str | None = "cosine",
                  validation_fraction: float | None = None, early_stopping: bool = False,
                  patience: int = 10, callbacks: list | None = None, device: str = "auto",
+                 mixed_precision: str = "no", gradient_accumulation_steps: int = 1,
+                 compile: bool = False, num_workers: int = 0, pin_memory: bool | None = None,
+                 persistent_workers: bool = False,
                  random_state: Any = None, verbose: int = 0, **kwargs: Any) -> None:
         self._init_params(locals())
 
@@ -323,9 +221,13 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         ------
         ValueError
             If features and responses have different image counts, a voxel has no
-            region label, or the inputs hold inf / fully missing voxels.
+            region label, ``regions`` does not have one entry per voxel, ``n_queries``
+            is < 1 or exceeds the unlabelled voxels, or the inputs hold inf / fully
+            missing voxels (the labels and ``n_queries`` are checked before any
+            feature is extracted).
         """
         self._check_params()
+        n_free_early = _check_labels_early(self, y, regions)
         feats = _features(self, X, reset=True)
         n = feats.n_images
         if n < 2:
@@ -346,13 +248,55 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         std = np.nanstd(Y, axis=0)
         self.y_scale_ = np.where(std > 0, std, 1.0).astype(np.float64)
         Yz = ((Y - self.y_mean_) / self.y_scale_).astype(np.float32)
-        self._train(self._dataset(feats, Yz), None, seed=self._seed())
+        self._setup_queries(feats, Yz, n_free_early)
+        dataset = self._dataset(feats, Yz)
+        self._train(dataset, None, seed=self._seed())
+        module = self.module_
+        free = self.unlabelled_voxels_
+        self.voxel_assignment_ = module.voxel_assignment().float().cpu().numpy()
+        query = module.voxel_query.cpu().numpy().copy()
+        if free.size:
+            query[free] = self.n_labelled_queries_ + self.voxel_assignment_.argmax(1)
+        self.readout_alpha_ = None
+        if self.readout == "ridge":
+            alphas = (DEFAULT_ALPHAS if self.ridge_alphas is None
+                      else np.asarray(self.ridge_alphas, dtype=float))
+            res = fit_ridge_readout(module, dataset, Yz, query, free, self.n_labelled_queries_,
+                                    alphas)
+            query, self.readout_alpha_ = res["voxel_query"], res["alpha"]
+        self.voxel_queries_ = query
         return self
 
+    def _setup_queries(self, feats: FeatureTokens, Yz: np.ndarray, n_free: int) -> None:
+        """Labelled groups keep one query each; unlabelled voxels get ``n_queries``
+        learned ones, initialised by clustering."""
+        names = list(self.region_names_)
+        has_free = bool(names) and names[-1] == UNLABELLED
+        self.n_labelled_queries_ = len(names) - int(has_free)
+        free = (np.flatnonzero(self.voxel_groups_ == len(names) - 1) if has_free
+                else np.zeros(0, np.int64))
+        self.unlabelled_voxels_ = free
+        k = 0
+        self.query_init_ = None
+        if free.size:
+            k = min(8, free.size) if self.n_queries is None else int(self.n_queries)
+            if k > 1:
+                tokens = (np.asarray(feats.tokens, dtype=np.float32) - self.feature_mean_) \
+                    / self.feature_scale_
+                self.query_init_ = cluster_voxels(tokens, Yz[:, free], k,
+                                                  random_state=self._seed()).tolist()
+        self.n_free_queries_ = k
+        self.query_names_ = names[: self.n_labelled_queries_] + (
+            [UNLABELLED] if k == 1 else [f"query{j}" for j in range(k)])
+
     def _signal_args(self) -> dict[str, Any]:
-        return {"n_chans": self.n_dims_, "n_times": self.n_tokens_,
-                "n_outputs": self.n_outputs_,
-                "voxel_regions": np.asarray(self.voxel_groups_).tolist()}
+        regions = np.asarray(self.voxel_groups_).copy()
+        regions[self.unlabelled_voxels_] = -1
+        args = {"n_chans": self.n_dims_, "n_times": self.n_tokens_,
+                "n_outputs": self.n_outputs_, "voxel_regions": regions.tolist()}
+        if self.n_free_queries_:
+            args.update(n_queries=self.n_free_queries_, query_init=self.query_init_)
+        return args
 
     def _dataset(self, feats: FeatureTokens, Y: np.ndarray | None = None) -> _TokenDataset:
         return _TokenDataset(feats.tokens, self.feature_mean_, self.feature_scale_, Y)
@@ -390,8 +334,9 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         Returns
         -------
         numpy.ndarray
-            ``(n_images, n_groups, n_tokens)``, groups in the order of
-            ``region_names_``; reshape the last axis to ``grid_shape_`` for a map.
+            ``(n_images, n_queries, n_tokens)``, queries in the order of
+            ``query_names_`` (labelled groups first, as in ``region_names_``); reshape
+            the last axis to ``grid_shape_`` for a map.
         """
         feats = self._checked_features(X)
         ds = self._dataset(feats)
@@ -420,78 +365,25 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         return super().save(path)
 
 
-def _pool(tokens: np.ndarray, pooling: str) -> np.ndarray:
-    tokens = np.asarray(tokens, dtype=np.float64)
-    if pooling == "mean":
-        return tokens.mean(axis=1)
-    if pooling == "flatten":
-        return tokens.reshape(len(tokens), -1)
-    raise ValueError(f"pooling must be 'mean' or 'flatten', got {pooling!r}.")
-
-
-class RidgeEncoder(_EncodingScoreMixin, RegressorMixin, BaseEstimator):
-    """Ridge regression from (pooled or flattened) features to every voxel.
-
-    The peer of the brain encoder: features standardised, then
-    :class:`sklearn.linear_model.RidgeCV` with efficient leave-one-out
-    cross-validation choosing an alpha per voxel.
-
-    Parameters
-    ----------
-    pooling : {"mean", "flatten"}, default="mean"
-        Average tokens (``dim`` features) or concatenate them (``n_tokens * dim``).
-    alphas : array-like | None, default=None
-        Candidate regularisation strengths; None tries ``np.logspace(-2, 6, 17)``.
-
-    Attributes
-    ----------
-    ridge_ : sklearn.linear_model.RidgeCV
-    alpha_ : numpy.ndarray
-        ``(n_voxels,)`` chosen alpha per voxel.
-    missing_responses_ : numpy.ndarray
-        ``(n_voxels,)`` NaN responses per voxel (replaced by the voxel mean for fitting).
-    """
-
-    def __init__(self, pooling: str = "mean", alphas: Any = None) -> None:
-        self.pooling = pooling
-        self.alphas = alphas
-
-    def fit(self, X: Any, y: Any, regions: Any = None, hemispheres: Any = None) -> RidgeEncoder:
-        """Fit on features ``X`` and responses ``y`` (see :class:`BrainEncoderRegressor`).
-
-        ``regions`` and ``hemispheres`` are accepted for a common interface and only
-        checked. NaN responses are replaced by the voxel's mean (ridge has no mask).
-        """
-        feats = _features(self, X, reset=True)
-        self.n_tokens_, self.n_dims_ = int(feats.tokens.shape[1]), int(feats.tokens.shape[2])
-        Y, _, _ = _check_Y(self, y, feats.n_images, regions, hemispheres)
-        self.missing_responses_ = np.isnan(Y).sum(axis=0)
-        if self.missing_responses_.any():
-            warnings.warn(f"{int(self.missing_responses_.sum())} NaN responses in "
-                          f"{int((self.missing_responses_ > 0).sum())} voxels are replaced by "
-                          "their voxel's mean (see missing_responses_).", UserWarning,
-                          stacklevel=2)
-        Y = np.where(np.isnan(Y), np.nanmean(Y, axis=0), Y)
-        Z = _pool(feats.tokens, self.pooling)
-        self.mean_, std = Z.mean(0), Z.std(0)
-        self.scale_ = np.where(std > 1e-8, std, 1.0)
-        alphas = np.logspace(-2, 6, 17) if self.alphas is None else np.asarray(self.alphas)
-        self.ridge_ = RidgeCV(alphas=alphas, alpha_per_target=True)
-        self.ridge_.fit((Z - self.mean_) / self.scale_, Y)
-        self.alpha_ = np.atleast_1d(self.ridge_.alpha_)
-        return self
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted responses ``(n_images, n_voxels)``."""
-        check_is_fitted(self, "ridge_")
-        feats = _features(self, X, reset=False)
-        Z = _pool(feats.tokens, self.pooling)
-        if Z.shape[1] != self.mean_.shape[0]:
-            raise ValueError(f"X has {feats.tokens.shape[1]} tokens of width "
-                             f"{feats.tokens.shape[2]}, but {type(self).__name__} was fitted "
-                             f"on {self._token_shape_msg()}.")
-        out = self.ridge_.predict((Z - self.mean_) / self.scale_).reshape(len(Z), -1)
-        return out[:, 0] if self.y_1d_ else out
-
-    def _token_shape_msg(self) -> str:
-        return f"{self.n_tokens_} tokens of width {self.n_dims_}"
+def _check_labels_early(est: Any, y: Any, regions: Any) -> int:
+    """``regions`` length and ``n_queries`` against the voxels of ``y``, before any
+    feature is extracted; returns the number of unlabelled voxels."""
+    if y is None:
+        return 0  # reported by the full check
+    shape = np.asarray(y).shape
+    if len(shape) not in (1, 2, 3):
+        return 0  # reported by the full check
+    n_vox = 1 if len(shape) == 1 else shape[-1]
+    if regions is None:
+        n_free = n_vox
+    else:
+        labels = np.asarray(regions, dtype=object).ravel()
+        if labels.size != n_vox:
+            raise ValueError(f"regions has {labels.size} entries but y has {n_vox} voxels; "
+                             "give one region label per voxel (\"other\" for none).")
+        n_free = int(sum(str(r) == UNLABELLED for r in labels))
+    k = est.n_queries
+    if k is not None and (k < 1 or (n_free and k > n_free)):
+        raise ValueError(f"n_queries must be between 1 and the number of unlabelled voxels "
+                         f"({n_free} of {n_vox}), got {k}.")
+    return n_free

@@ -98,8 +98,9 @@ class TransformerBrainEncoder(NeuroModel):
     ----------
     %(signal_args)s
     voxel_regions : sequence of int | None
-        ``(n_outputs,)`` query-group index of each voxel (0 ... ``n_regions - 1``).
-        None puts every voxel in one group.
+        ``(n_outputs,)`` query-group index of each labelled voxel (0 ... ``n_labelled -
+        1``), -1 for a voxel routed through the ``n_queries`` learned queries. None puts
+        every voxel in one group.
     embed_dim : int
         Query / token width. The reference model uses 768 (DINOv2 ViT-B/14 width).
         When it differs from ``n_chans`` the tokens go through a linear projection.
@@ -125,12 +126,22 @@ class TransformerBrainEncoder(NeuroModel):
         Initial scale of the learned grid positions, relative to tokens standardised
         per dimension (as :class:`~neuroattn.estimators.BrainEncoderRegressor` feeds
         them); large enough that location-based routing is learned quickly.
+    n_queries : int
+        Learned queries for the voxels without a label (``voxel_regions == -1``); each
+        such voxel reads a learned soft mixture (softmax over queries) of their tokens.
+    query_init : sequence of int | None
+        ``(n_free_voxels,)`` initial query of each free voxel (e.g. from clustering);
+        None starts every free voxel uniform over the queries.
+    assignment_init_logit : float
+        Logit given to the initial query of a free voxel (the others get 0).
 
     Notes
     -----
     Input ``(batch, n_chans, n_times)`` = ``(batch, dim, n_tokens)``; output
     ``(batch, n_outputs)``. ``forward_features`` gives region tokens ``(batch,
-    n_regions, embed_dim)``. :meth:`routing_maps` returns the last layer's attention,
+    n_regions, embed_dim)`` (the labelled groups first, then the ``n_queries`` free
+    queries). After :meth:`set_ridge_readout` every voxel is read in closed form from
+    one query's :meth:`readout_features`. :meth:`routing_maps` returns the last layer's attention,
     averaged over heads, ``(batch, n_regions, n_tokens)``.
 
     The reference configuration (Adeli et al.) is ``embed_dim=768, n_heads=16,
@@ -149,18 +160,29 @@ class TransformerBrainEncoder(NeuroModel):
                  n_heads: int = 4, depth: int = 1, ffn_dim: int = 128,
                  drop_prob: float = 0.1, attn_drop_prob: float = 0.0,
                  value_proj: bool = False, activation: type[nn.Module] = nn.GELU,
-                 attention: str | type = "cross", pos_init_std: float = 0.3) -> None:
+                 attention: str | type = "cross", pos_init_std: float = 0.3,
+                 n_queries: int = 0, query_init: Sequence[int] | None = None,
+                 assignment_init_logit: float = 3.0) -> None:
         super().__init__(n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds)
         regions = [0] * self.n_outputs if voxel_regions is None else [int(r) for r in
                                                                          voxel_regions]
         if len(regions) != self.n_outputs:
             raise ValueError(f"voxel_regions has {len(regions)} entries for n_outputs="
                              f"{self.n_outputs} voxels; give one region index per voxel.")
-        if min(regions) < 0:
-            raise ValueError("voxel_regions must hold non-negative region indices.")
+        if min(regions) < -1:
+            raise ValueError("voxel_regions must hold non-negative region indices (-1: a "
+                             "voxel routed through the n_queries learned queries).")
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}.")
-        self.n_regions = max(regions) + 1
+        free = [v for v, r in enumerate(regions) if r == -1]
+        if free and not 1 <= n_queries <= len(free):
+            raise ValueError(f"n_queries must be in [1, {len(free)}] (the voxels with "
+                             f"voxel_regions == -1), got {n_queries}.")
+        if not free and n_queries:
+            raise ValueError(f"n_queries={n_queries} but no voxel has voxel_regions == -1.")
+        self.n_labelled = max(regions) + 1
+        self.n_free_queries = int(n_queries)
+        self.n_regions = self.n_labelled + self.n_free_queries
         self.input_proj = (nn.Identity() if self.n_chans == embed_dim
                            else nn.Linear(self.n_chans, embed_dim))
         self.pos_embed = LearnedPositionalEmbedding(self.n_times, embed_dim)
@@ -171,7 +193,31 @@ class TransformerBrainEncoder(NeuroModel):
                                                 activation) for _ in range(depth))
         self.norm = nn.LayerNorm(embed_dim)
         self.drop = nn.Dropout(drop_prob)
-        self.final_layer = RegionReadout(embed_dim, regions)
+        labelled = [max(r, 0) for r in regions]
+        self.final_layer = RegionReadout(embed_dim, labelled)
+        self.register_buffer("_free_idx", torch.as_tensor(free, dtype=torch.long),
+                             persistent=False)
+        init = torch.zeros(len(free), self.n_free_queries)
+        if free and query_init is not None:
+            query_init = torch.as_tensor(list(query_init), dtype=torch.long)
+            if query_init.numel() != len(free) or query_init.min() < 0 or \
+                    query_init.max() >= self.n_free_queries:
+                raise ValueError(f"query_init must hold {len(free)} query indices in "
+                                 f"[0, {self.n_free_queries}).")
+            init[torch.arange(len(free)), query_init] = assignment_init_logit
+        # Soft assignment of the free voxels to the free queries (softmax over queries).
+        # (None without free voxels: every parameter must get a gradient.)
+        self.assignment_logits = nn.Parameter(init) if free else None
+        # Closed-form readout (set by the estimator after training; 0 = off): each voxel
+        # reads [attention-pooled input tokens, query token] of one query.
+        hard = torch.as_tensor(labelled, dtype=torch.long)
+        self.register_buffer("voxel_query", hard.clone())
+        if free:
+            self.voxel_query[self._free_idx] = self.n_labelled + init.argmax(1)
+        self.register_buffer("ridge_weight", torch.zeros(self.n_outputs,
+                                                         self.n_chans + embed_dim))
+        self.register_buffer("ridge_bias", torch.zeros(self.n_outputs))
+        self.register_buffer("use_ridge", torch.zeros((), dtype=torch.bool))
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         """Backbone tokens ``(batch, dim, n_tokens)`` -> ``(batch, n_tokens, embed_dim)``."""
@@ -189,6 +235,74 @@ class TransformerBrainEncoder(NeuroModel):
         for block in self.blocks:
             q = block(q, tokens, key_pos)
         return self.drop(self.norm(q))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if bool(self.use_ridge):
+            return self._ridge_readout(self.readout_features(x))
+        q = self.forward_features(x)
+        out = (self.final_layer(q[:, : self.n_labelled]) if self.n_labelled
+               else q.new_empty(q.shape[0], self.n_outputs))
+        if self.n_free_queries:
+            free = q[:, self.n_labelled:]  # (b, k, e)
+            idx = self._free_idx
+            mix = self.assignment_logits.softmax(dim=1)  # (v_free, k)
+            per_query = torch.einsum("bke,ve->bkv", free, self.final_layer.weight[idx])
+            out[:, idx] = (torch.einsum("bkv,vk->bv", per_query, mix)
+                           + self.final_layer.bias[idx])
+        return out
+
+    def voxel_assignment(self) -> torch.Tensor:
+        """Soft assignment ``(n_free_voxels, n_queries)`` of the free voxels (rows sum to 1)."""
+        if self.assignment_logits is None:
+            return torch.zeros(0, 0)
+        return self.assignment_logits.detach().softmax(dim=1)
+
+    def readout_features(self, x: torch.Tensor) -> torch.Tensor:
+        """What the closed-form readout reads: ``(batch, n_regions, n_chans + embed_dim)``.
+
+        The input tokens pooled with each query's attention (averaged over heads) --
+        linear in the features once the routing is fixed -- next to the query's output
+        token.
+        """
+        attn = self.blocks[-1].attn
+        before = attn.record_attention
+        attn.record_attention = True
+        try:
+            q = self.forward_features(x)
+            weights = attn.last_attention.mean(dim=1)  # (b, n_regions, n_tokens)
+        finally:
+            attn.record_attention = before
+            if not before:
+                attn.last_attention = None
+        pooled = weights @ x.transpose(1, 2)  # (b, n_regions, n_chans)
+        return torch.cat([pooled, q], dim=-1)
+
+    def _ridge_readout(self, z: torch.Tensor) -> torch.Tensor:
+        out = z.new_empty(z.shape[0], self.n_outputs)
+        for r in range(self.n_regions):
+            idx = torch.nonzero(self.voxel_query == r).ravel()
+            if idx.numel():
+                out[:, idx] = z[:, r] @ self.ridge_weight[idx].T + self.ridge_bias[idx]
+        return out
+
+    @torch.no_grad()
+    def set_ridge_readout(self, weight: torch.Tensor, bias: torch.Tensor,
+                          voxel_query: torch.Tensor) -> None:
+        """Switch to the closed-form readout.
+
+        Parameters
+        ----------
+        weight : torch.Tensor
+            ``(n_outputs, n_chans + embed_dim)`` weights on :meth:`readout_features`.
+        bias : torch.Tensor
+            ``(n_outputs,)``.
+        voxel_query : torch.Tensor
+            ``(n_outputs,)`` query read by each voxel.
+        """
+        self.ridge_weight.copy_(weight)
+        self.ridge_bias.copy_(bias)
+        self.voxel_query.copy_(voxel_query)
+        self.use_ridge.fill_(True)
 
     def example_input(self, batch_size: int = 2,
                       generator: torch.Generator | None = None) -> torch.Tensor:

@@ -351,3 +351,24 @@ def test_missing_library_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "timm", None)  # as if timm were not installed
     with pytest.raises(ImportError, match=r"pip install timm.*neuroattn\[vision\]"):
         load_backbone("timm:resnet18", pretrained=False)
+
+
+# ---------------------------------------------------------------- open_clip (issue 17)
+@pytest.mark.slow  # importing open_clip takes 10-30 s
+def test_open_clip_backbone_by_name_random_init_on_its_grid():
+    pytest.importorskip("open_clip")
+    names = list_backbones("open_clip", pattern="RN50")
+    assert "open_clip:RN50" in names
+    module, transform = load_backbone("open_clip:RN50", pretrained=False)
+    assert transform.crop == (224, 224)
+    assert "layer3" in backbone_layers("open_clip:RN50")
+    images = np.random.default_rng(0).random((2, 3, 64, 64)).astype(np.float32)
+    feats = extract_features(images, module, "layer2", transform=transform)
+    assert feats.grid_shape == (28, 28) and feats.tokens.shape == (2, 784, 512)
+
+
+@pytest.mark.network
+def test_open_clip_pretrained_weights_are_fetched_on_first_use():
+    pytest.importorskip("open_clip")
+    module, _ = load_backbone("open_clip:RN50:openai", pretrained=True)
+    assert sum(p.numel() for p in module.parameters()) > 1e7

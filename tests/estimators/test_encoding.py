@@ -12,6 +12,7 @@ from neuroattn.benchmark.encoding import compare_encoders
 from neuroattn.data.encoding import FeatureTokens
 from neuroattn.data.simulate import simulate_encoding
 from neuroattn.estimators import (
+    BandedRidgeEncoder,
     BrainEncoderRegressor,
     RidgeEncoder,
     extract_features,
@@ -60,7 +61,7 @@ def test_encoder_beats_ridge_on_routed_regions(planted, sim):
 def test_encoder_recovers_planted_routing_maps(planted, sim):
     _, enc, te = planted
     maps = enc.routing_maps(sim.features[te])
-    assert maps.shape == (60, len(enc.region_names_), 64)
+    assert maps.shape == (60, len(enc.query_names_), 64)
     corr = {}
     for i, g in enumerate(sim.group_names):
         if g in sim.routed_groups:
@@ -229,7 +230,7 @@ def test_fit_from_images_through_a_backbone(sim, tmp_path):
         enc.fit(sim.images[:30], sim.Y[:30], regions=sim.regions, hemispheres=sim.hemispheres)
     assert enc.n_tokens_ == 64 and enc.n_dims_ == 5
     assert enc.predict(sim.images[30:34]).shape == (4, sim.Y.shape[1])
-    assert enc.routing_maps(sim.images[30:34]).shape == (4, 7, 64)
+    assert enc.routing_maps(sim.images[30:34]).shape == (4, len(enc.query_names_), 64)
     assert list(tmp_path.glob("*.npy"))
 
 
@@ -261,3 +262,95 @@ _EXPECTED_FAILED = {
                                         if isinstance(est, BrainEncoderRegressor) else {}))
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# ------------------------------------------------------------------ issue 17
+def test_unlabelled_voxels_get_learned_queries(sim):
+    enc = BrainEncoderRegressor(n_queries=3, **FAST).fit(sim.features[:80], sim.Y[:80])
+    assert enc.query_names_ == ["query0", "query1", "query2"]
+    assert enc.unlabelled_voxels_.size == sim.Y.shape[1]
+    assert enc.voxel_assignment_.shape == (sim.Y.shape[1], 3)
+    assert np.allclose(enc.voxel_assignment_.sum(1), 1, atol=1e-5)
+    assert set(np.unique(enc.voxel_queries_)) <= {0, 1, 2}
+    assert enc.readout_alpha_.shape == (sim.Y.shape[1],)
+    assert enc.routing_maps(sim.features[80:84]).shape == (4, 3, 64)
+    # labelled groups keep one query each; the unlabelled ones share the learned queries
+    lab = BrainEncoderRegressor(n_queries=2, **FAST).fit(
+        sim.features[:80], sim.Y[:80], regions=sim.regions, hemispheres=sim.hemispheres)
+    assert lab.query_names_ == lab.region_names_[:-1] + ["query0", "query1"]
+    other = lab.unlabelled_voxels_
+    assert np.all(lab.voxel_queries_[other] >= len(lab.region_names_) - 1)
+    labelled = np.setdiff1d(np.arange(sim.Y.shape[1]), other)
+    assert np.array_equal(lab.voxel_queries_[labelled], lab.voxel_groups_[labelled])
+
+
+def test_ridge_readout_is_saved_and_loaded(sim, tmp_path):
+    enc = BrainEncoderRegressor(n_queries=2, **FAST).fit(sim.features[:60], sim.Y[:60])
+    assert bool(enc.module_.use_ridge)
+    learned = BrainEncoderRegressor(n_queries=2, readout="learned", **FAST).fit(
+        sim.features[:60], sim.Y[:60])
+    assert not bool(learned.module_.use_ridge) and learned.readout_alpha_ is None
+    path = enc.save(tmp_path / "enc")
+    again = BrainEncoderRegressor.load(path, device="cpu")
+    np.testing.assert_allclose(again.predict(sim.features[60:70]),
+                               enc.predict(sim.features[60:70]), rtol=1e-4, atol=1e-5)
+
+
+def test_ridge_loo_is_exact_leave_one_out():
+    from sklearn.linear_model import Ridge
+
+    from neuroattn.estimators._encoding_readout import ridge_loo
+
+    rng = np.random.default_rng(0)
+    Z, Y = rng.standard_normal((30, 5)), rng.standard_normal((30, 2))
+    Y[:, 0] += Z @ rng.standard_normal(5)
+    alphas = np.array([0.1, 10.0])
+    w, b, alpha, loo = ridge_loo(Z, Y, alphas)
+    Zs = (Z - Z.mean(0)) / Z.std(0)
+    for t in range(2):
+        errs = []
+        for a in alphas:  # brute force: refit without each image
+            e = [(Ridge(alpha=a).fit(np.delete(Zs, i, 0), np.delete(Y[:, t], i))
+                  .predict(Zs[i:i + 1])[0] - Y[i, t]) ** 2 for i in range(30)]
+            errs.append(np.mean(e))
+        assert alpha[t] == alphas[int(np.argmin(errs))]
+        assert np.isclose(loo[t], min(errs))
+        full = Ridge(alpha=alpha[t]).fit(Zs, Y[:, t])
+        np.testing.assert_allclose(Z @ w[t] + b[t], full.predict(Zs), atol=1e-8)
+
+
+def test_voxel_clustering_finds_planted_location_groups():
+    from sklearn.metrics import adjusted_rand_score
+
+    from neuroattn.data.simulate import PLANTED_TRUTHS
+    from neuroattn.estimators._encoding_readout import cluster_voxels
+
+    s = simulate_encoding(400, n_unlabelled_voxels=0, noise_ceiling=0.9, random_state=0,
+                          **PLANTED_TRUTHS["linear_local"])
+    tokens = (s.features - s.features.mean((0, 1))) / s.features.std((0, 1))
+    Y = (s.Y - s.Y.mean(0)) / s.Y.std(0)
+    labels = cluster_voxels(tokens, Y, 4)
+    assert adjusted_rand_score(s.group, labels) > 0.8
+
+
+@pytest.mark.parametrize("make", [lambda: RidgeEncoder("flatten", solver="himalaya"),
+                                  lambda: RidgeEncoder("mean", solver="himalaya"),
+                                  lambda: BandedRidgeEncoder(n_iter=5)],
+                         ids=["himalaya_flatten", "himalaya_mean", "himalaya_banded"])
+def test_himalaya_peers(sim, make):
+    est = make().fit(sim.features[:150], sim.Y[:150])
+    assert est.alpha_.shape == (sim.Y.shape[1],)
+    r = est.score_voxels(sim.features[150:], sim.Y[150:], normalize=False)
+    assert np.nanmean(r) > 0.2
+    with pytest.raises(ValueError, match="features"):
+        est.predict(sim.features[150:, :10])
+
+
+def test_banded_ridge_primal_and_dual_agree_on_bands(sim):
+    dual = BandedRidgeEncoder(n_iter=3).fit(sim.features[:100], sim.Y[:100])
+    assert dual.dual_ and dual.band_weights_.shape == (5, sim.Y.shape[1])
+    wide = FeatureTokens(sim.features[:, ::16], np.zeros((4, 2)), (2, 2))
+    primal = BandedRidgeEncoder(n_iter=3).fit(wide.tokens[:200], sim.Y[:200])
+    assert not primal.dual_ and primal.predict(wide.tokens[200:]).shape == (40, sim.Y.shape[1])
+    with pytest.raises(ValueError, match="n_split"):
+        BandedRidgeEncoder(n_split=0).fit(sim.features[:20], sim.Y[:20])

@@ -50,7 +50,9 @@ def test_regions_default_to_one_group_and_bad_regions_are_rejected():
     with pytest.raises(ValueError, match="one region index per voxel"):
         _model(voxel_regions=[0, 1])
     with pytest.raises(ValueError, match="non-negative"):
-        _model(voxel_regions=[0, 0, 1, 1, 1, 2, -1])
+        _model(voxel_regions=[0, 0, 1, 1, 1, 2, -2])
+    with pytest.raises(ValueError, match=r"n_queries must be in \[1, 1\]"):
+        _model(voxel_regions=[0, 0, 1, 1, 1, 2, -1])  # a free voxel needs a free query
     with pytest.raises(ValueError, match="depth"):
         _model(depth=0)
 
@@ -85,3 +87,28 @@ def test_region_readout_with_unsorted_regions():
     assert out.shape == (2, 3)
     torch.testing.assert_close(out[:, 2], tokens[:, 0] @ readout.weight[2] + readout.bias[2])
     torch.testing.assert_close(out[:, 0], tokens[:, 1] @ readout.weight[0] + readout.bias[0])
+
+
+def test_free_queries_soft_assignment_and_ridge_readout():
+    """Unlabelled voxels (-1) mix the free queries' tokens with a learned softmax; the
+    closed-form readout reads one query's [pooled input, token] per voxel."""
+    model = TransformerBrainEncoder(8, 16, 6, voxel_regions=[0, 0, -1, -1, -1, 1],
+                                    n_queries=2, query_init=[0, 1, 1]).eval()
+    assert model.n_regions == 4 and model.voxel_query.tolist() == [0, 0, 2, 3, 3, 1]
+    assign = model.voxel_assignment()
+    assert assign.shape == (3, 2) and torch.allclose(assign.sum(1), torch.ones(3))
+    assert assign[0, 0] > assign[0, 1] and assign[1, 1] > assign[1, 0]
+    x = model.example_input(3)
+    z = model.readout_features(x)
+    assert z.shape == (3, 4, 8 + model.final_layer.weight.shape[1])
+    maps = model.routing_maps(x)
+    assert torch.allclose(z[..., :8], maps @ x.transpose(1, 2), atol=1e-5)
+    w, b = torch.randn(6, z.shape[-1]), torch.randn(6)
+    model.set_ridge_readout(w, b, torch.tensor([0, 0, 2, 2, 3, 1]))
+    out = model(x)
+    assert torch.allclose(out[:, 4], z[:, 3] @ w[4] + b[4], atol=1e-5)
+    with pytest.raises(ValueError, match="n_queries"):
+        TransformerBrainEncoder(8, 16, 3, voxel_regions=[-1, -1, -1], n_queries=4)
+    with pytest.raises(ValueError, match="query_init"):
+        TransformerBrainEncoder(8, 16, 3, voxel_regions=[-1, -1, -1], n_queries=2,
+                                query_init=[0, 2, 1])
