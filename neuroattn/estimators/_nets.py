@@ -286,6 +286,7 @@ class _CoreNetMixin:
             # the checkpoint's weights, optimizer, history and callback states win.
             self.load_training_state(state)
             epochs = max(0, self.max_epochs - len(self.history))
+        self._train_iterations = 0  # epochs the training loader of this loop has run
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt:
@@ -337,6 +338,17 @@ class _CoreNetMixin:
         if str(self.device).startswith("cuda"):
             torch.cuda.manual_seed_all(torch_seed)
         self.train_generator_.manual_seed(gen_seed)
+        # skorch builds the training loader once a fit. Without persistent workers each
+        # epoch's iteration starts a new iterator, which draws its workers' base seed
+        # from the loader's generator; persistent workers reuse theirs and draw nothing.
+        # The draw is made here instead, so that batches (and augmentations) do not
+        # depend on persistent_workers, and a resumed fit equals an uninterrupted one.
+        params = self.get_params_for("iterator_train")
+        if (getattr(self, "_train_iterations", 0) and params.get("persistent_workers")
+                and int(params.get("num_workers", 0) or 0) > 0):
+            generator = None if self.balance else self.train_generator_
+            torch.empty((), dtype=torch.int64).random_(generator=generator)
+        self._train_iterations = getattr(self, "_train_iterations", 0) + 1
 
     # ------------------------------------------------------- balanced batches
     @staticmethod
