@@ -18,9 +18,10 @@ The file names the estimator, its parameters, the data and where the model goes:
 
 Relative paths are read from the YAML file's folder. Several processes::
 
-    accelerate launch --num_processes 2 -m neuroattn train --config cfg.yml
+    accelerate launch --multi_gpu --num_processes 2 -m neuroattn.cli train --config cfg.yml
 
-(``--cpu`` for CPU processes). Every process reads the same data and trains on its
+(``--multi_gpu`` also for CPU processes with gloo: accelerate's ``--cpu`` starts one
+process). Every process reads the same data and trains on its
 share of each epoch's batches; only the main process writes the model and prints.
 """
 

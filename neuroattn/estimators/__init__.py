@@ -9,7 +9,9 @@ from .encoding import (
     RidgeEncoder,
     extract_features,
 )
+from .ensemble import SeedEnsemble
 from .neural import NeuroClassifier, NeuroRegressor
+from .riemann import FilterBankTangentSpace, tangent_attention_pipeline
 from .seizure import AdversarialStep, SeizureForecaster, band_power_baseline
 from .ssvep import SSVEPClassifier
 
@@ -25,4 +27,6 @@ __all__ = [
     "BrainEncoderRegressor", "RidgeEncoder", "BandedRidgeEncoder", "extract_features",
     # SSVEP
     "SSVEPClassifier",
+    # small-data recipe and Riemannian hybrids
+    "SeedEnsemble", "FilterBankTangentSpace", "tangent_attention_pipeline",
 ]

@@ -239,6 +239,16 @@ class ResumableEarlyStopping(EarlyStopping):
         self.best_epoch_ = state["best_epoch"]
         self.best_model_weights_ = state["best_model_weights"]
 
+    def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
+        # Under accelerate launch the model is DistributedDataParallel-wrapped while
+        # training (its state_dict keys start with "module."), unwrapped when it ends.
+        weights = self.best_model_weights_
+        if (weights is not None and self.best_epoch_ == net.history[-1, "epoch"]
+                and isinstance(net.module_, torch.nn.parallel.DistributedDataParallel)):
+            self.best_model_weights_ = {k.removeprefix("module."): v
+                                        for k, v in weights.items()}
+
 
 class _CoreNetMixin:
     """What every neuroattn skorch net adds: a pluggable :class:`TrainStep`, optional

@@ -46,7 +46,8 @@ class SeedEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     ------
     ValueError
         At ``fit``: ``n_members`` below 1, an estimator without ``predict_proba`` or
-        without a ``random_state`` parameter, or members that disagree on the classes.
+        without a ``random_state`` parameter, an estimator with a ``checkpoint_dir``
+        (one folder cannot hold several runs), or members that disagree on the classes.
     """
 
     _parameter_constraints = {
@@ -80,6 +81,9 @@ class SeedEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if "random_state" not in self.estimator.get_params(deep=False):
             raise ValueError(f"estimator {type(self.estimator).__name__} has no random_state "
                              "parameter: its members would all be the same model.")
+        if self.estimator.get_params(deep=False).get("checkpoint_dir") is not None:
+            raise ValueError("SeedEnsemble: the estimator's checkpoint_dir would be shared by "
+                             "every member (each a different run); set checkpoint_dir=None.")
         rng = check_random_state(self.random_state)
         self.seeds_ = rng.randint(np.iinfo(np.int32).max, size=self.n_members)
         members = []

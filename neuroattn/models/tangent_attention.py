@@ -89,24 +89,23 @@ class TangentAttention(NeuroModel):
         self.final_layer = nn.Linear(embed_dim, self.n_outputs)
         self.num_features = embed_dim + (self.n_times if linear_skip else 0)
         self.band_weights_: torch.Tensor | None = None
-        self._weights: torch.Tensor | None = None
-        self._x: torch.Tensor | None = None
 
-    def _pool(self, x: torch.Tensor) -> torch.Tensor:
+    def _pool(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Pooled token ``(batch, embed_dim)``, band weights ``(batch, n_bands)`` and the
+        dropped-out input they weigh."""
         x = self.input_drop(x)
         tokens = self.encoder(self.embed(x) + self.band_embed)
         weights = torch.softmax(tokens @ self.query / tokens.shape[-1] ** 0.5, dim=1)
         self.band_weights_ = weights.detach()
-        self._weights, self._x = weights, x
-        return (weights.unsqueeze(-1) * tokens).sum(1)
+        return (weights.unsqueeze(-1) * tokens).sum(1), weights, x
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Features ``(batch, num_features)`` of ``(batch, n_bands, n_features)`` tokens:
         the pooled token, then (with ``linear_skip``) the band-weighted input features."""
-        pooled = self._pool(x)
+        pooled, weights, x = self._pool(x)
         if self.skip is None:
             return pooled
-        return torch.cat([pooled, (self._weights.unsqueeze(-1) * self._x).sum(1)], dim=1)
+        return torch.cat([pooled, (weights.unsqueeze(-1) * x).sum(1)], dim=1)
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, n_outputs)``: ``final_layer`` on the pooled token plus the

@@ -44,6 +44,7 @@ def test_neural_members_on_epochs_like_arrays():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(estimator=SGDClassifier(loss="log_loss"), n_members=0), "n_members"),
     (dict(estimator=KNeighborsClassifier(), n_members=2), "random_state"),
+    (dict(estimator=NeuroClassifier(checkpoint_dir="ckpt"), n_members=2), "checkpoint_dir"),
 ])
 def test_bad_settings_refused_before_fitting(kwargs, match):
     X, y = _data()

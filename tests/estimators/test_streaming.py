@@ -195,6 +195,18 @@ def test_window_file_pickles_and_reads_views(tmp_path):
         0, 2, 1)) is None  # not contiguous windows: read through the map
 
 
+def test_copy_on_write_memmap_is_read_with_its_changes(tmp_path):
+    # mmap_mode="c": changes live in the process only, the file keeps the old values;
+    # reading the file by position would silently train on the unchanged windows.
+    X, y = _data(n=10)
+    np.save(tmp_path / "X.npy", X)
+    cow = np.load(tmp_path / "X.npy", mmap_mode="c")
+    cow[3] = 99.0
+    assert WindowFile.from_memmap(cow) is None
+    lazy = _streaming.as_lazy(cow, "NeuroClassifier")
+    np.testing.assert_array_equal(lazy[[2, 3]], np.asarray(cow[[2, 3]]))
+
+
 def test_brain_mae_segments_on_disk(tmp_path, monkeypatch):
     """BrainMAEPretrainer on Segments whose X is a memmap: the same model as in memory,
     and training reads batches, not the array."""

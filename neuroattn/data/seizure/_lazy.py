@@ -56,10 +56,13 @@ class WindowFile:
     @classmethod
     def from_memmap(cls, X: np.memmap) -> WindowFile | None:
         """The file behind a ``numpy.memmap`` (or a view of one), or None when its
-        windows are not stored contiguously (then it is read through the map)."""
+        windows are not stored contiguously or it is a copy-on-write map (``mode="c"``,
+        whose changes the file does not hold): then it is read through the map."""
         mm = getattr(X, "_mmap", None)
         filename = getattr(X, "filename", None)
         if mm is None or filename is None or X.ndim < 2 or X.size == 0:
+            return None
+        if getattr(X, "mode", None) == "c":
             return None
         inner = X.dtype.itemsize * np.cumprod((1, *X.shape[:0:-1]))[:-1][::-1]
         if tuple(X.strides[1:]) != tuple(int(s) for s in inner):
