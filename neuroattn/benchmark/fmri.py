@@ -5,7 +5,10 @@ Leave-site-out or stratified k-fold cross-validation on a
 the training subjects only: BrainMAE is pretrained on them (no test subject is ever
 seen) and then read out by a linear probe or fine-tuned; the baselines are
 ``nilearn.connectome.ConnectivityMeasure`` (correlation or tangent, vectorised) with
-a logistic regression or a linear SVM.
+a logistic regression or a linear SVM; the Brain Network Transformer (``bnt_<kind>``)
+reads the square matrices of the same ``ConnectivityMeasure`` (``vectorize=False``),
+every fitted part on the training subjects only. ``brainmae_*_transductive`` also
+pretrain on the held-out subjects' series, never on their labels.
 """
 
 from __future__ import annotations
@@ -29,18 +32,25 @@ from .._files import FolderLock, check_output_dir
 from ..data.fmri import RoiTimeSeries
 from ..data.splits import LeaveOneSiteOut
 from ..estimators.brain_mae import BrainMAEPretrainer
+from ._connectome import DEFAULT_TRANSFORMER, connectome_transformer_pipeline
+from ._parallel import check_n_jobs, fan_out
 from ._report import save_results
 from ._resume import JobRecords, data_hash
 
-__all__ = ["FMRI_METHODS", "connectivity_pipeline", "fmri_splits", "evaluate_fmri",
+__all__ = ["FMRI_METHODS", "DEFAULT_METHODS", "DEFAULT_TRANSFORMER", "connectivity_pipeline",
+           "connectome_transformer_pipeline", "fmri_splits", "evaluate_fmri",
            "summarize_fmri", "save_fmri_results"]
 
 logger = logging.getLogger(__name__)
 
 #: Methods compared by :func:`evaluate_fmri`.
-FMRI_METHODS = ("brainmae_probe", "brainmae_finetune", "correlation_logreg",
-                "correlation_svm", "tangent_logreg", "tangent_svm")
+FMRI_METHODS = ("brainmae_probe", "brainmae_finetune", "brainmae_probe_transductive",
+                "brainmae_finetune_transductive", "correlation_logreg", "correlation_svm",
+                "tangent_logreg", "tangent_svm", "bnt_correlation", "bnt_tangent")
 
+#: Methods run when none are named (the CLI's default): BrainMAE and the linear peers.
+DEFAULT_METHODS = ("brainmae_probe", "brainmae_finetune", "correlation_logreg",
+                   "correlation_svm", "tangent_logreg", "tangent_svm")
 #: Small defaults that run on a CPU in minutes (override with ``pretrainer_params``).
 DEFAULT_PRETRAINER = dict(segment_seconds=16.0, target_t_r=2.0, max_epochs=5,
                           batch_size=64, lr=2e-3, max_segments_per_subject=8,
@@ -128,9 +138,31 @@ def _scores(model: Any, X: Any) -> np.ndarray:
 
 def _brainmae(train: RoiTimeSeries, test: RoiTimeSeries, pre_params: dict, ft_params: dict,
               methods: tuple, seed: int) -> dict[str, tuple[np.ndarray, float]]:
+    """BrainMAE pretrained on the training subjects only (``brainmae_*``) and/or on the
+    training subjects plus the held-out subjects' series WITHOUT their labels
+    (``brainmae_*_transductive``: self-supervised only; the probe and the fine-tuning
+    still see the training labels only)."""
+    out = {}
+    for suffix, pool in (("", train), ("_transductive", None)):
+        wanted = tuple(m[:-len(suffix)] if suffix else m for m in methods
+                       if m.startswith("brainmae") and m.endswith("_transductive") == bool(suffix))
+        if not wanted:
+            continue
+        if pool is None:  # the series only: no label of a test subject is passed on
+            pool = [np.asarray(x) for x in list(train.series) + list(test.series)]
+            pool = train.__class__(series=pool, meta=pd.concat(
+                [train.meta, test.meta.assign(label=np.nan)], ignore_index=True))
+        part = _brainmae_one(train, test, pool, pre_params, ft_params, wanted, seed)
+        out.update({f"{m}{suffix}": v for m, v in part.items()})
+    return out
+
+
+def _brainmae_one(train: RoiTimeSeries, test: RoiTimeSeries, pool: RoiTimeSeries,
+                  pre_params: dict, ft_params: dict, methods: tuple,
+                  seed: int) -> dict[str, tuple[np.ndarray, float]]:
     out = {}
     t0 = time.perf_counter()
-    pre = BrainMAEPretrainer(random_state=seed, **pre_params).fit(train)
+    pre = BrainMAEPretrainer(random_state=seed, **pre_params).fit(pool)
     t_pre = time.perf_counter() - t0
     if "brainmae_probe" in methods:
         t0 = time.perf_counter()
@@ -171,6 +203,19 @@ def _connectivity(train: RoiTimeSeries, test: RoiTimeSeries,
     return out
 
 
+def _transformers(train: RoiTimeSeries, test: RoiTimeSeries, methods: list[str],
+                  params: dict, seed: int) -> dict[str, tuple[np.ndarray, float]]:
+    """The pipelines of :func:`connectome_transformer_pipeline`, one per kind."""
+    out, y_train = {}, train.labels.astype(int)
+    for m in methods:
+        t0 = time.perf_counter()
+        pipe = connectome_transformer_pipeline(m.split("_", 1)[1], random_state=seed,
+                                               **params)
+        pipe.fit(list(train.series), y_train)
+        out[m] = (pipe.predict_proba(list(test.series))[:, 1], time.perf_counter() - t0)
+    return out
+
+
 def _check_cv(dataset: RoiTimeSeries, cv: str, n_splits: Any) -> None:
     """Refuse a split that cannot be made, naming the parameter, before any fit."""
     if cv not in ("leave-site-out", "stratified"):
@@ -195,7 +240,7 @@ def _check_cv(dataset: RoiTimeSeries, cv: str, n_splits: Any) -> None:
 
 def _fold(train: RoiTimeSeries, test: RoiTimeSeries, name: str, methods: tuple,
           pre_params: dict, ft_params: dict, random_state: int,
-          verbose: int) -> list[dict]:
+          verbose: int, bnt_params: dict | None = None) -> list[dict]:
     """The rows of one split: one per method (NaN scores and a note when a side of the
     split holds one class)."""
     y_train, y_test = train.labels.astype(int), test.labels.astype(int)
@@ -211,8 +256,10 @@ def _fold(train: RoiTimeSeries, test: RoiTimeSeries, name: str, methods: tuple,
     results = {}
     if any(m.startswith("brainmae") for m in methods):
         results.update(_brainmae(train, test, pre_params, ft_params, methods, random_state))
+    results.update(_transformers(train, test, [m for m in methods if m.startswith("bnt_")],
+                                 bnt_params or {}, random_state))
     results.update(_connectivity(train, test, [m for m in methods
-                                               if not m.startswith("brainmae")]))
+                                               if not m.startswith(("brainmae", "bnt_"))]))
     rows = []
     for m in methods:
         score, seconds = results[m]
@@ -229,11 +276,12 @@ def _fold(train: RoiTimeSeries, test: RoiTimeSeries, name: str, methods: tuple,
 
 
 def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_splits: int = 5,
-                  methods: tuple[str, ...] | list[str] = FMRI_METHODS,
+                  methods: tuple[str, ...] | list[str] = DEFAULT_METHODS,
                   pretrainer_params: dict[str, Any] | None = None,
-                  finetune_params: dict[str, Any] | None = None, random_state: int = 0,
+                  finetune_params: dict[str, Any] | None = None,
+                  transformer_params: dict[str, Any] | None = None, random_state: int = 0,
                   checkpoint_dir: str | Path | None = None, overwrite: bool = False,
-                  verbose: int = 0) -> pd.DataFrame:
+                  n_jobs: int | None = 1, verbose: int = 0) -> pd.DataFrame:
     """Cross-validated accuracy and ROC AUC of BrainMAE and connectivity baselines.
 
     Parameters
@@ -246,15 +294,23 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
         Folds when ``cv="stratified"`` (>= 2, at most the subjects of the smallest
         class; ignored for leave-site-out).
     methods : sequence of str
-        Subset of :data:`FMRI_METHODS`.
+        Subset of :data:`FMRI_METHODS`. ``brainmae_*_transductive`` pretrain BrainMAE
+        on the training subjects AND the held-out subjects' series (never their
+        labels: self-supervised only); ``bnt_correlation`` / ``bnt_tangent`` are the
+        Brain Network Transformer on Fisher-z correlation / tangent-space matrices
+        (tangent reference fitted on the training subjects of the fold).
     pretrainer_params : dict | None
         :class:`~neuroattn.estimators.BrainMAEPretrainer` parameters (defaults:
         ``DEFAULT_PRETRAINER``, small enough for a CPU).
     finetune_params : dict | None
         :class:`~neuroattn.estimators.NeuroClassifier` parameters for fine-tuning
         (defaults: ``DEFAULT_FINETUNE``).
+    transformer_params : dict | None
+        :class:`~neuroattn.estimators.NeuroClassifier` parameters of the connectome
+        transformer methods ``bnt_<kind>`` (on top of ``DEFAULT_TRANSFORMER``; see
+        :func:`connectome_transformer_pipeline`).
     random_state : int
-        Seed of the splits and of BrainMAE.
+        Seed of the splits, of BrainMAE and of the connectome transformer.
     checkpoint_dir : str | Path | None
         Folder of per-split records: each split's rows are written there (one small
         JSON file, atomically) as soon as the split ends, and a rerun with the same
@@ -264,6 +320,11 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
     overwrite : bool
         Discard the split records in ``checkpoint_dir`` and evaluate every split again
         (default: continue from them).
+    n_jobs : int | None
+        Splits evaluated at once through joblib, each in a worker process with one
+        torch thread (:func:`~neuroattn.benchmark._parallel.fan_out`; ``-1``: one per
+        core; a Dask cluster inside ``joblib.parallel_backend("dask")``). The table
+        equals that of ``n_jobs=1``, and each split's record is written as it ends.
     verbose : int
         0: silent; 1 or more: log one INFO line per fold and method (logger
         ``neuroattn.benchmark.fmri``).
@@ -279,14 +340,15 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
     Raises
     ------
     ValueError
-        If a method is unknown or none is given, labels are not binary, ``cv`` is
-        unknown, ``n_splits`` is not an int >= 2 or exceeds the smallest class,
-        leave-site-out has one site, or ``checkpoint_dir`` holds the records of a run
-        with other data or parameters.
+        If a method is unknown or none is given, labels are not binary, ``n_jobs`` is
+        0 or not an int, ``cv`` is unknown, ``n_splits`` is not an int >= 2 or exceeds
+        the smallest class, leave-site-out has one site, or ``checkpoint_dir`` holds
+        the records of a run with other data or parameters.
     neuroattn._files.FolderLockedError
         If another run holds ``checkpoint_dir``.
     """
     methods = tuple(methods)
+    n_jobs = check_n_jobs(n_jobs)
     if not methods:
         raise ValueError(f"methods is empty; choose from {FMRI_METHODS}.")
     unknown = [m for m in methods if m not in FMRI_METHODS]
@@ -300,47 +362,56 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
     _check_cv(dataset, cv, n_splits)
     pre_params = {**DEFAULT_PRETRAINER, **(pretrainer_params or {})}
     ft_params = {**DEFAULT_FINETUNE, **(finetune_params or {})}
+    bnt_params = {**DEFAULT_TRANSFORMER, **(transformer_params or {})}
     if checkpoint_dir is None:
         return _evaluate(dataset, cv, n_splits, methods, pre_params, ft_params,
-                         random_state, None, verbose)
+                         random_state, None, verbose, n_jobs, bnt_params)
     identity = {"evaluation": "fmri", "cv": cv, "n_splits": n_splits if cv == "stratified"
                 else None, "methods": list(methods), "pretrainer_params": pre_params,
                 "finetune_params": ft_params, "random_state": random_state,
+                **({"transformer_params": {k: repr(v) for k, v in bnt_params.items()}}
+                   if any(m.startswith("bnt_") for m in methods) else {}),
                 "data": data_hash(list(dataset.series), dataset.meta.to_csv(index=False))}
     check_output_dir(checkpoint_dir, parameter="checkpoint_dir")
     with FolderLock(checkpoint_dir):
         records = JobRecords(checkpoint_dir, identity, overwrite=overwrite).open()
         return _evaluate(dataset, cv, n_splits, methods, pre_params, ft_params,
-                         random_state, records, verbose)
+                         random_state, records, verbose, n_jobs, bnt_params)
 
 
 def _evaluate(dataset: RoiTimeSeries, cv: str, n_splits: int, methods: tuple,
               pre_params: dict, ft_params: dict, random_state: int,
-              records: JobRecords | None, verbose: int) -> pd.DataFrame:
+              records: JobRecords | None, verbose: int, n_jobs: int | None = 1,
+              bnt_params: dict | None = None) -> pd.DataFrame:
     splits = fmri_splits(dataset, cv, n_splits, random_state)
     done = [k for k in range(len(splits)) if records is not None
             and records.path(f"fold-{k:03d}").exists()]
     if done:
         logger.info("%s: %d of %d splits already finished, continuing with the next",
                     records.folder, len(done), len(splits))
-    rows = []
-    for k, (name, train_idx, test_idx) in enumerate(splits):
+    folds: dict[int, list[dict]] = {}
+    for k, (name, _, test_idx) in enumerate(splits):
         record = records.load(f"fold-{k:03d}") if records is not None else None
         if record is not None:
             if record["split"] != name or record["test"] != test_idx.tolist():
                 raise ValueError(f"{records.path(f'fold-{k:03d}')}: split {k} is "
                                  f"{record['split']!r}, expected {name!r}; pass "
                                  "overwrite=True (--overwrite) to start again.")
-            fold = record["rows"]
-        else:
-            fold = _fold(dataset.subset(train_idx), dataset.subset(test_idx), name, methods,
-                         pre_params, ft_params, random_state, verbose)
-            if records is not None:
-                records.save(f"fold-{k:03d}", {"split": name, "test": test_idx.tolist(),
-                                               "rows": fold})
-        if fold and fold[0]["note"]:
-            warnings.warn(f"Split {name!r} {fold[0]['note']}.", stacklevel=3)
-        rows += fold
+            folds[k] = record["rows"]
+    todo = [k for k in range(len(splits)) if k not in folds]
+    jobs = [(dataset.subset(splits[k][1]), dataset.subset(splits[k][2]), splits[k][0],
+             methods, pre_params, ft_params, random_state, verbose, bnt_params) for k in todo]
+    for position, fold in fan_out(_fold, jobs, n_jobs):  # each record written as it ends
+        k = todo[position]
+        folds[k] = fold
+        if records is not None:
+            records.save(f"fold-{k:03d}", {"split": splits[k][0],
+                                           "test": splits[k][2].tolist(), "rows": fold})
+    rows = []
+    for k in range(len(splits)):  # in split order, however the folds ran
+        if folds[k] and folds[k][0]["note"]:
+            warnings.warn(f"Split {splits[k][0]!r} {folds[k][0]['note']}.", stacklevel=3)
+        rows += folds[k]
     return pd.DataFrame(rows, columns=["method", "split", "n_train", "n_test", "accuracy",
                                        "roc_auc", "fit_seconds", "note"])
 

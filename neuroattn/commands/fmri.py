@@ -7,6 +7,7 @@ import argparse
 from ._common import (
     Interrupted,
     add_check,
+    add_n_jobs,
     add_training,
     add_verbosity,
     positive_int,
@@ -14,12 +15,14 @@ from ._common import (
 )
 
 NAME = "fmri"
-HELP = ("Evaluate BrainMAE (linear probe, fine-tuned) against nilearn connectivity + linear "
-        "models, leave-site-out or stratified k-fold; simulated data unless --abide-dir.")
+HELP = ("Evaluate BrainMAE (linear probe, fine-tuned; optionally pretrained transductively on "
+        "the held-out series without labels) and the Brain Network Transformer (bnt_*) "
+        "against nilearn connectivity + linear models, leave-site-out or stratified k-fold; "
+        "simulated data unless --abide-dir.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..benchmark.fmri import FMRI_METHODS
+    from ..benchmark.fmri import DEFAULT_METHODS, FMRI_METHODS
     from ..data.fmri import ABIDE_SITES
 
     parser.add_argument("--abide-dir", help="nilearn data_dir holding ABIDE_pcp/ (e.g. "
@@ -30,11 +33,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cv", choices=["leave-site-out", "stratified"],
                         default="leave-site-out")
     parser.add_argument("--n-splits", type=positive_int, default=5, help="folds of --cv stratified")
-    parser.add_argument("--methods", nargs="+", default=list(FMRI_METHODS),
-                        choices=list(FMRI_METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
+                        choices=list(FMRI_METHODS),
+                        help="default: " + " ".join(DEFAULT_METHODS) + "; bnt_correlation / "
+                        "bnt_tangent: connectome transformer (recipe DEFAULT_TRANSFORMER); "
+                        "brainmae_*_transductive: BrainMAE also pretrained on the held-out "
+                        "subjects' series (self-supervised, no labels)")
     add_training(parser, max_epochs=5, max_epochs_help="BrainMAE pretraining epochs")
     parser.add_argument("--finetune-max-epochs", type=positive_int, default=15,
                         help="BrainMAE fine-tuning epochs (default 15)")
+    parser.add_argument("--bnt-max-epochs", type=positive_int, default=None,
+                        help="connectome transformer epochs (default: the recipe's 60, with "
+                        "early stopping on an inner validation split)")
     parser.add_argument("--embed-dim", type=positive_int, default=16)
     parser.add_argument("--max-segments", type=positive_int, default=8,
                         help="pretraining/fine-tuning segments drawn per subject")
@@ -47,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="discard the split records of an earlier run in --out and "
                              "evaluate every split again")
+    add_n_jobs(parser, "cross-validation splits")
     add_verbosity(parser, default=1)
     add_check(parser, _abide_problem)
 
@@ -83,8 +94,10 @@ def run(args: argparse.Namespace) -> int:
             results = evaluate_fmri(
                 data, cv=args.cv, n_splits=args.n_splits, methods=args.methods,
                 pretrainer_params=pre, finetune_params={"max_epochs": args.finetune_max_epochs},
+                transformer_params={"device": args.device, **(
+                    {} if args.bnt_max_epochs is None else {"max_epochs": args.bnt_max_epochs})},
                 random_state=args.seed, checkpoint_dir=out / f"{name}_folds",
-                overwrite=args.overwrite, verbose=args.verbose)
+                overwrite=args.overwrite, n_jobs=args.n_jobs, verbose=args.verbose)
         except KeyboardInterrupt:
             from ..benchmark._resume import count_records
 

@@ -44,7 +44,10 @@ def test_splits_never_mix_train_and_test(sim):
 
 def test_leave_site_out_table_all_methods(sim):
     res = evaluate_fmri(sim, methods=FMRI_METHODS, pretrainer_params=TINY,
-                        finetune_params={"max_epochs": 1})
+                        finetune_params={"max_epochs": 1},
+                        transformer_params=dict(max_epochs=1, validation_fraction=None,
+                                                early_stopping=False, model__embed_dim=8,
+                                                model__n_heads=2, model__n_clusters=4))
     assert len(res) == 3 * len(FMRI_METHODS)
     assert list(res.columns) == ["method", "split", "n_train", "n_test", "accuracy", "roc_auc",
                                  "fit_seconds", "note"]
