@@ -28,9 +28,9 @@ class SeedEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     estimator : classifier
         A scikit-learn classifier with ``predict_proba`` and a ``random_state``
         parameter (any neuroattn classifier).
-    n_members : int
+    n_members : int, default=5
         Number of members (>= 1).
-    random_state : int | RandomState | None
+    random_state : int | RandomState | None, default=None
         Draws the members' seeds.
 
     Attributes

@@ -36,11 +36,12 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    sfreq : float
+    sfreq : float, default=160.0
         Sampling rate of the trials in Hz.
-    bands : sequence of (float, float)
-        Band edges in Hz, each ``0 < low < high < sfreq / 2``.
-    estimator : str
+    bands : sequence of (float, float) | None, default=None
+        Band edges in Hz, each ``0 < low < high < sfreq / 2``; None: :data:`MI_BANDS`
+        (8-32 Hz, then its 4 Hz sub-bands).
+    estimator : str, default="oas"
         pyriemann covariance estimator (``"oas"``, ``"lwf"``, ``"scm"``, ...).
 
     Attributes
@@ -58,7 +59,8 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
         channel count at ``transform``.
     """
 
-    def __init__(self, sfreq: float = 160.0, bands: Sequence[tuple[float, float]] = MI_BANDS,
+    def __init__(self, sfreq: float = 160.0,
+                 bands: Sequence[tuple[float, float]] | None = None,
                  estimator: str = "oas") -> None:
         self.sfreq = sfreq
         self.bands = bands
@@ -73,17 +75,20 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
             raise ValueError("FilterBankTangentSpace: X contains NaN or infinity.")
         if not self.sfreq or self.sfreq <= 0:
             raise ValueError(f"sfreq must be positive (Hz), got {self.sfreq!r}.")
-        for low, high in self.bands:
+        for low, high in self._bands():
             if not 0 < low < high < self.sfreq / 2:
                 raise ValueError(f"band ({low}, {high}) Hz must satisfy 0 < low < high < "
                                  f"Nyquist ({self.sfreq / 2:g} Hz at sfreq={self.sfreq:g}).")
         return X.astype(np.float64, copy=False)
 
+    def _bands(self) -> Sequence[tuple[float, float]]:
+        return MI_BANDS if self.bands is None else self.bands
+
     def _covariances(self, X: np.ndarray) -> list[np.ndarray]:
         from pyriemann.estimation import Covariances
 
         covs = []
-        for low, high in self.bands:
+        for low, high in self._bands():
             sos = _signal.butter(4, (low, high), btype="bandpass", fs=self.sfreq,
                                  output="sos")
             filtered = _signal.sosfiltfilt(sos, X, axis=-1)
@@ -122,7 +127,8 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
         return tags
 
 
-def tangent_attention_pipeline(sfreq: float, *, bands: Sequence[tuple[float, float]] = MI_BANDS,
+def tangent_attention_pipeline(sfreq: float, *,
+                               bands: Sequence[tuple[float, float]] | None = None,
                                estimator: str = "oas", **classifier_params: Any) -> Pipeline:
     """Filter-bank tangent space, then attention over band tokens (``tangent_attention``).
 
