@@ -384,7 +384,8 @@ class NeuroEstimatorMixin(SignalInputMixin):
         self._set_signal_attributes(data, signal_metadata(X) if meta is None else meta)
         if getattr(self, "augmentation", None):  # settings beyond the signal: before training
             resolve_augmentations(self.augmentation, n_chans=self.n_chans_,
-                                  n_times=self.n_times_, sfreq=getattr(self, "sfreq_", None))
+                                  n_times=self.n_times_, sfreq=getattr(self, "sfreq_", None),
+                                  ch_names=getattr(self, "ch_names_", None))
         if isinstance(data, LazyWindows):  # streamed: the loader reads the drawn windows
             data = WindowDataset(data, y_enc)
         self._train(data, y_enc, seed=self._seed())

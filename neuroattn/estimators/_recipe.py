@@ -24,7 +24,8 @@ __all__ = ["resolve_augmentations", "AugmentedStep", "WeightAveraging"]
 
 
 def resolve_augmentations(spec: Sequence[str | dict] | None, *, n_chans: int, n_times: int,
-                          sfreq: float | None) -> list[torch.nn.Module]:
+                          sfreq: float | None,
+                          ch_names: Sequence[str] | None = None) -> list[torch.nn.Module]:
     """Build the augmentations an ``augmentation`` parameter names, checked on the signal.
 
     Parameters
@@ -33,11 +34,16 @@ def resolve_augmentations(spec: Sequence[str | dict] | None, *, n_chans: int, n_
         Each item a name of :data:`neuroattn.nn.augmentation.AUGMENTATIONS`
         (``"ft_surrogate"``) or a dict with ``"name"`` and constructor arguments
         (``{"name": "smooth_time_mask", "mask_samples": 40, "probability": 0.5}``).
-        ``frequency_shift`` takes the data's ``sfreq`` unless given.
+        ``frequency_shift`` takes the data's ``sfreq`` unless given;
+        ``channels_shuffle`` with ``"groups": "hemispheres"`` shuffles only within the
+        left, right and midline electrodes, read from ``ch_names`` (odd numbers left,
+        even right, ``z`` midline: :func:`neuroattn.data._montage.hemisphere_groups`).
     n_chans, n_times : int
         Channels and samples of one training example.
     sfreq : float | None
         Sampling rate of the data in Hz.
+    ch_names : sequence of str | None
+        Channel names of the data (known after a fit on ``mne.Epochs``).
 
     Returns
     -------
@@ -48,8 +54,9 @@ def resolve_augmentations(spec: Sequence[str | dict] | None, *, n_chans: int, n_
     ------
     ValueError
         If ``spec`` is not a list, an item is not a known name or a dict with one, its
-        arguments do not fit the constructor, two mixups are given, or a setting goes
-        beyond the signal (a shift past Nyquist, a mask longer than the window).
+        arguments do not fit the constructor, two mixups are given, a setting goes
+        beyond the signal (a shift past Nyquist, a mask longer than the window), or
+        ``"hemispheres"`` groups are asked for without 10-20 channel names.
     """
     if spec is None:
         return []
@@ -74,6 +81,8 @@ def resolve_augmentations(spec: Sequence[str | dict] | None, *, n_chans: int, n_
                 raise ValueError("augmentation 'frequency_shift' needs the sampling rate: "
                                  "give it ('sfreq') or fit on data whose sfreq is known.")
             kwargs["sfreq"] = sfreq
+        if name == "channels_shuffle" and isinstance(kwargs.get("groups"), str):
+            kwargs["groups"] = _named_groups(kwargs["groups"], ch_names)
         try:
             aug = cls(**kwargs)
         except TypeError as exc:
@@ -88,6 +97,24 @@ def resolve_augmentations(spec: Sequence[str | dict] | None, *, n_chans: int, n_
     if sum(isinstance(a, Mixup) for a in built) > 1:
         raise ValueError("augmentation: give 'mixup' at most once.")
     return built
+
+
+def _named_groups(groups: str, ch_names: Sequence[str] | None) -> list[list[int]]:
+    """The channel groups ``"hemispheres"`` stands for, from the channel names."""
+    from ..data._montage import hemisphere_groups
+
+    if groups != "hemispheres":
+        raise ValueError(f"augmentation 'channels_shuffle': groups={groups!r} is not a "
+                         "list of channel-index lists or 'hemispheres'.")
+    if ch_names is None:
+        raise ValueError("augmentation 'channels_shuffle': groups='hemispheres' needs the "
+                         "channel names; fit on an mne.Epochs (or give the groups as lists "
+                         "of channel indices).")
+    try:
+        found = hemisphere_groups(ch_names)
+    except ValueError as exc:
+        raise ValueError(f"augmentation 'channels_shuffle': groups='hemispheres': {exc}") from exc
+    return [found["left"], found["right"], found["midline"]]
 
 
 class AugmentedStep(TrainStep):
@@ -251,5 +278,6 @@ def apply_recipe(est: Any, net: Any, kwargs: dict) -> None:
     if not spec:
         return
     augmentations = resolve_augmentations(spec, n_chans=est.n_chans_, n_times=est.n_times_,
-                                          sfreq=getattr(est, "sfreq_", None))
+                                          sfreq=getattr(est, "sfreq_", None),
+                                          ch_names=getattr(est, "ch_names_", None))
     net.train_step_ = AugmentedStep(augmentations, net.train_step_ or TrainStep(), smoothing)

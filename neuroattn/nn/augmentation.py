@@ -336,13 +336,17 @@ class Mixup(nn.Module):
 
 
 def _beta_sample(alpha: float, n: int, generator: torch.Generator | None) -> torch.Tensor:
-    """``n`` draws of Beta(alpha, alpha) from a generator (inverse transform on a grid)."""
-    grid = torch.linspace(1e-4, 1 - 1e-4, 2001, dtype=torch.float64)
-    density = (grid * (1 - grid)) ** (alpha - 1)
-    cdf = torch.cumsum(density, 0)
-    cdf = cdf / cdf[-1]
+    """``n`` draws of Beta(alpha, alpha) from a generator (exact inverse transform).
+
+    Uniform draws from ``generator`` go through the inverse regularised incomplete beta
+    function, so the draws are reproducible and exactly Beta-distributed, also for small
+    ``alpha`` whose mass sits within 1e-4 of 0 and 1 (a grid over [1e-4, 1 - 1e-4]
+    loses it).
+    """
+    from scipy.special import betaincinv
+
     u = torch.rand(n, generator=generator, dtype=torch.float64)
-    return grid[torch.searchsorted(cdf, u).clamp(max=len(grid) - 1)].float()
+    return torch.from_numpy(betaincinv(alpha, alpha, u.numpy())).float()
 
 
 #: Augmentations by name (for YAML pipelines and ``augmentation=`` lists).

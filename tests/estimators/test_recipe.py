@@ -39,6 +39,8 @@ def test_resolve_builds_named_and_configured_augmentations():
     ([{"name": "frequency_shift", "max_shift_hz": 70.0}], "Nyquist"),
     ([{"name": "ft_surrogate", "bogus": 1}], "bogus"),
     (["mixup", "mixup"], "at most once"),
+    ([{"name": "channels_shuffle", "groups": "hemispheres"}], "needs the channel names"),
+    ([{"name": "channels_shuffle", "groups": "lobes"}], "'hemispheres'"),
 ])
 def test_bad_augmentation_specs_are_refused(spec, match):
     with pytest.raises(ValueError, match=match):
@@ -119,3 +121,27 @@ def test_recipe_fit_resumes_from_a_checkpoint_like_an_uninterrupted_one(tmp_path
         resumed = NeuroClassifier(max_epochs=4, random_state=0, checkpoint_dir=folder,
                                   **SMALL, **recipe).fit(X, y)
     np.testing.assert_allclose(resumed.predict_proba(X), whole.predict_proba(X), rtol=1e-5)
+
+
+def test_channels_shuffle_hemispheres_groups_from_channel_names():
+    spec = [{"name": "channels_shuffle", "groups": "hemispheres"}]
+    (aug,) = resolve_augmentations(spec, n_chans=5, n_times=64, sfreq=128.0,
+                                   ch_names=["C3", "Cz", "C4", "FC5", "FC6"])
+    assert aug.groups == [[0, 3], [2, 4], [1]]
+    with pytest.raises(ValueError, match=r"hemispheres.*'EOG'"):
+        resolve_augmentations(spec, n_chans=2, n_times=64, sfreq=128.0, ch_names=["C3", "EOG"])
+
+
+def test_hemispheres_shuffle_fits_on_epochs_and_is_refused_on_arrays_before_training():
+    mne = pytest.importorskip("mne")
+    X, y = _data(n_chans=4)
+    info = mne.create_info(["C3", "C4", "Cz", "FC5"], 128.0, "eeg")
+    epochs = mne.EpochsArray(X * 1e-6, info, verbose="error")
+    recipe = dict(augmentation=[{"name": "channels_shuffle", "groups": "hemispheres",
+                                 "probability": 1.0}])
+    clf = NeuroClassifier(max_epochs=1, random_state=0, **SMALL, **recipe).fit(epochs, y)
+    assert clf.net_.train_step_._augmentations[0].groups == [[0, 3], [1], [2]]
+    arrays = NeuroClassifier(max_epochs=1, **SMALL, **recipe)
+    with pytest.raises(ValueError, match="needs the channel names"):
+        arrays.fit(X, y)
+    assert not hasattr(arrays, "net_")

@@ -119,6 +119,20 @@ def test_mixup_mixes_inputs_and_returns_both_labels():
     assert mix(x, y)[0] is x
 
 
+@pytest.mark.parametrize("alpha", [0.1, 0.2, 1.0])
+def test_mixup_weights_follow_beta_alpha_alpha(alpha):
+    # the mixing weight of mixup is Beta(alpha, alpha); small alphas (0.2 is the usual
+    # default) put much of the mass within 1e-4 of 0 and 1, which a draw must keep
+    stats = pytest.importorskip("scipy.stats")
+    x, y = torch.zeros(20000, 1, 2), torch.zeros(20000, dtype=torch.long)
+    _, (_, _, lam) = Mixup(alpha)(x, y, generator=torch.Generator().manual_seed(0))
+    # the lower half (float32 resolves values near 0, not near 1), against 2 F(x)
+    low = lam.double().numpy()
+    low = low[low < 0.5]
+    assert abs(len(low) / len(lam) - 0.5) < 0.02
+    assert stats.kstest(low, lambda v: 2 * stats.beta(alpha, alpha).cdf(v)).statistic < 0.02
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda: FrequencyShift(SFREQ, 64.0), "Nyquist"),
     (lambda: FrequencyShift(SFREQ, -1.0), "Nyquist"),
