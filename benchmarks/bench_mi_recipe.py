@@ -86,7 +86,9 @@ RECIPE = {
                    "last ones) and it costs 20% of the training trials"},
     "tangent_attention": {"max_epochs": 60, "lr": 0.001, "batch_size": 16,
                           "weight_decay": 0.05,
-                          "why": "neuroattn/pipelines/FBTS_TangentAttention.yml, unchanged"},
+                          "why": "the defaults of tangent_attention_pipeline (as in the "
+                                 "FBTS+TangentAttention YAML of commit 0b6c8c4, removed "
+                                 "later: it fixed sfreq at 160 Hz)"},
     "tangent_attention_recipe": {"label_smoothing": 0.1, "weight_averaging": 20,
                                  "n_members": 3,
                                  "why": "the same ingredients that apply to tangent "
