@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._montage import standard_montage
+from ._epochs import trials_to_epochs
 from ._noise import pink_noise
 
 __all__ = ["MI_CHANNELS", "MI_CLASSES", "simulate_motor_imagery"]
@@ -70,7 +71,6 @@ def simulate_motor_imagery(n_trials: int = 100, *, n_classes: int = 2,
         On unknown channel names, missing C3/C4/Cz, ``n_classes`` not in {2, 3},
         fewer trials than classes, or out-of-range amplitudes.
     """
-    import mne
 
     if n_classes not in (2, 3):
         raise ValueError(f"n_classes must be 2 or 3, got {n_classes}.")
@@ -119,11 +119,4 @@ def simulate_motor_imagery(n_trials: int = 100, *, n_classes: int = 2,
     if not return_epochs:
         return X.astype(np.float32), labels
 
-    info = mne.create_info(ch_names, sfreq, ch_types="eeg")
-    event_id = {name: k + 1 for k, name in enumerate(classes)}
-    events = np.column_stack([np.arange(n_trials) * (n_times + int(sfreq)),
-                              np.zeros(n_trials, int), y + 1])
-    epochs = mne.EpochsArray(X * 1e-6, info, events=events, event_id=event_id, tmin=0.0,
-                             verbose="error")
-    epochs.set_montage(montage, verbose="error")
-    return epochs
+    return trials_to_epochs(X, y, classes, ch_names, sfreq, montage)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._montage import standard_montage
+from ._epochs import trials_to_epochs
 from ._noise import pink_noise
 
 __all__ = ["SSVEP_CHANNELS", "simulate_ssvep"]
@@ -78,7 +79,6 @@ def simulate_ssvep(n_trials: int = 60, *, stim_freqs: Sequence[float] = (13.0, 1
         ``phase``, unknown channels or no Oz, fewer trials than classes, or an amplitude
         out of range.
     """
-    import mne
 
     freqs = np.asarray([float(f) for f in stim_freqs])
     if freqs.size < 2 or np.unique(freqs).size != freqs.size or np.any(freqs <= 0):
@@ -131,11 +131,4 @@ def simulate_ssvep(n_trials: int = 60, *, stim_freqs: Sequence[float] = (13.0, 1
     names = np.array([str(f) for f in freqs])
     if not return_epochs:
         return X.astype(np.float32), names[y]
-    info = mne.create_info(ch_names, sfreq, ch_types="eeg")
-    event_id = {name: k + 1 for k, name in enumerate(names)}
-    events = np.column_stack([np.arange(n_trials) * (n_times + int(sfreq)),
-                              np.zeros(n_trials, int), y + 1])
-    epochs = mne.EpochsArray(X * 1e-6, info, events=events, event_id=event_id, tmin=0.0,
-                             verbose="error")
-    epochs.set_montage(montage, verbose="error")
-    return epochs
+    return trials_to_epochs(X, y, names, ch_names, sfreq, montage)
