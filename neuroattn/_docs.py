@@ -150,7 +150,9 @@ docdict["training_params"] = """model : str | type, default=@
     lr : float, default=@
         AdamW (peak) learning rate.
     batch_size : int, default=@
-        Mini-batch size.
+        Mini-batch size. When a training epoch would end on a batch of one
+        sample, that batch is dropped (BatchNorm statistics of one sample are
+        degenerate); the shuffle changes which sample sits out each epoch.
     weight_decay : float, default=@
         AdamW weight decay.
     lr_scheduler : {"cosine", "warmup_cosine", None}, default=@

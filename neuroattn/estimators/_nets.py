@@ -371,7 +371,7 @@ class _CoreNetMixin:
         """Batches one training epoch draws (read by :class:`WarmupCosineLR`)."""
         n = self._balanced_draws(_dataset_targets(dataset)) if self.balance else len(dataset)
         bs = self.batch_size if self.batch_size > 0 else n
-        return -(-n // bs)
+        return n // bs if _drops_last(n, bs) else -(-n // bs)
 
     def get_iterator(self, dataset, training=False):
         if not training:
@@ -383,9 +383,13 @@ class _CoreNetMixin:
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
         if not self.balance:
+            if _drops_last(len(dataset), kwargs["batch_size"]):
+                kwargs.setdefault("drop_last", True)
             kwargs["generator"] = self.train_generator_
             return self.iterator_train(dataset, **kwargs)
         y = _dataset_targets(dataset)
+        if _drops_last(self._balanced_draws(y), kwargs["batch_size"]):
+            kwargs.setdefault("drop_last", True)
         weights = 1.0 / np.bincount(y).astype(float)[y]
         sampler = torch.utils.data.WeightedRandomSampler(
             torch.as_tensor(weights, dtype=torch.double),
@@ -393,6 +397,17 @@ class _CoreNetMixin:
             generator=self.train_generator_)
         kwargs.update(shuffle=False, sampler=sampler, generator=None)
         return self.iterator_train(dataset, **kwargs)
+
+
+def _drops_last(n: int, batch_size: int) -> bool:
+    """Whether a training epoch of ``n`` draws leaves a final batch of one sample.
+
+    Such a batch is dropped: BatchNorm's batch statistics of one sample are degenerate
+    (it raises where it sees one value per channel), and a one-sample step is mostly
+    noise. The shuffle changes which
+    sample sits out, so every sample is still trained on over the epochs.
+    """
+    return n > 1 and batch_size > 1 and n % batch_size == 1
 
 
 def _dataset_targets(dataset) -> np.ndarray:

@@ -16,6 +16,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from skorch.callbacks import Callback
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.optim.swa_utils import update_bn
 
 from ..nn.augmentation import AUGMENTATIONS, Mixup
 from ._nets import TrainStep
@@ -181,6 +183,9 @@ class WeightAveraging(Callback):
     integer buffers such as BatchNorm's counters are taken from the last epoch) and
     their mean is loaded when training ends -- stochastic weight averaging with a
     uniform window, which smooths the noise of small-batch training on small data.
+    BatchNorm running statistics are then recomputed for the averaged weights by one
+    pass over the training data (``torch.optim.swa_utils.update_bn``): the mean of
+    each epoch's statistics does not describe the averaged network's activations.
 
     Parameters
     ----------
@@ -205,7 +210,7 @@ class WeightAveraging(Callback):
             self.states_.append({k: v.detach().clone()
                                  for k, v in module.state_dict().items()})
 
-    def on_train_end(self, net, **kwargs):
+    def on_train_end(self, net, X=None, y=None, **kwargs):
         if len(self.states_) < 2:
             return
         module = getattr(net, "bare_module_", net.module_)
@@ -213,6 +218,10 @@ class WeightAveraging(Callback):
         averaged = {k: (torch.stack([s[k] for s in self.states_]).mean(0)
                         if v.is_floating_point() else v) for k, v in last.items()}
         module.load_state_dict(averaged)
+        if X is not None and any(isinstance(m, _BatchNorm) for m in module.modules()):
+            loader = net.get_iterator(net.get_dataset(X, y), training=False)
+            update_bn(loader, module,
+                      device=next(module.parameters()).device)
 
     def checkpoint_state(self) -> dict:
         return {"states": list(self.states_)}

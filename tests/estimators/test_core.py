@@ -114,3 +114,31 @@ def test_parameters_validated_from_one_table(est, name):
     X = rng.standard_normal((8, 2, 32)).astype(np.float32)
     with pytest.raises(ValueError, match=f"'{name}' parameter of {type(est).__name__}"):
         est.fit(X, np.tile([0, 1], 4))
+
+
+
+def test_a_final_batch_of_one_sample_is_dropped(monkeypatch):
+    """17 trials in batches of 8 would end each epoch on one sample: BatchNorm's batch
+    statistics are then degenerate (and it raises where it sees one value per channel).
+    That batch is dropped, every epoch."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    from neuroattn.estimators._nets import _drops_last
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((17, 3, 320)).astype(np.float32)
+    y = np.r_[np.zeros(8), np.ones(9)].astype(int)
+    seen = []
+    orig = _BatchNorm.forward
+
+    def spy(self, x):
+        if self.training:
+            seen.append(x.shape[0])
+        return orig(self, x)
+
+    monkeypatch.setattr(_BatchNorm, "forward", spy)
+    clf = NeuroClassifier("channel_attention_net", max_epochs=2, batch_size=8, device="cpu",
+                          random_state=0).fit(X, y)
+    assert seen and min(seen) == 8
+    assert np.isfinite(clf.history_[-1, "train_loss"])
+    assert [_drops_last(n, 8) for n in (17, 16, 18, 1)] == [True, False, False, False]

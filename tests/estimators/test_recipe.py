@@ -93,10 +93,27 @@ def test_weight_averaging_loads_the_mean_of_the_last_epochs():
     clf.fit(X, y)
     cb = dict(clf.net_.callbacks_)["weight_averaging"]
     assert isinstance(cb, WeightAveraging) and len(cb.states_) == 3
-    for key, value in clf.module_.state_dict().items():
-        if value.is_floating_point():
-            expected = torch.stack([s[key] for s in cb.states_]).mean(0)
-            torch.testing.assert_close(value, expected)
+    params = dict(clf.module_.named_parameters())
+    for key, value in params.items():
+        expected = torch.stack([s[key] for s in cb.states_]).mean(0)
+        torch.testing.assert_close(value.detach(), expected)
+    # BatchNorm statistics are recomputed for the averaged weights (SWA's update_bn),
+    # not averaged: one pass over the training data in training mode.
+    import copy
+
+    from torch.nn.modules.batchnorm import _BatchNorm
+    from torch.optim.swa_utils import update_bn
+
+    norms = [n for n, m in clf.module_.named_modules() if isinstance(m, _BatchNorm)]
+    assert norms, "the test needs a model with BatchNorm"
+    fresh = copy.deepcopy(clf.module_)
+    update_bn(torch.utils.data.DataLoader(torch.as_tensor(X), batch_size=8), fresh)
+    modules = dict(clf.module_.named_modules())
+    for name in norms:
+        torch.testing.assert_close(modules[name].running_mean,
+                                   dict(fresh.named_modules())[name].running_mean)
+        averaged = torch.stack([s[f"{name}.running_mean"] for s in cb.states_]).mean(0)
+        assert not torch.allclose(modules[name].running_mean, averaged)
 
 
 def test_recipe_fit_resumes_from_a_checkpoint_like_an_uninterrupted_one(tmp_path):
