@@ -20,15 +20,6 @@ FINE_TUNED = "+ft"
 _CHUNK = 512
 
 
-def check_n_jobs(n_jobs: Any) -> int:
-    """``n_jobs`` as an int >= 1 or -1 (all cores), else a ValueError naming it."""
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or not (
-            n_jobs >= 1 or n_jobs == -1):
-        raise ValueError(f"n_jobs must be an integer >= 1 (folds run in parallel) or -1 (all "
-                         f"cores), got {n_jobs!r}.")
-    return int(n_jobs)
-
-
 def _patients(windows: SeizureWindows) -> list[str]:
     return list(dict.fromkeys(str(s) for s in windows.subject))
 

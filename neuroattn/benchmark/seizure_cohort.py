@@ -25,7 +25,8 @@ import pandas as pd
 from .._files import FolderLock, check_output_dir
 from ..data.seizure import SeizureWindows
 from ..estimators.seizure import SeizureForecaster
-from ._cohort_folds import FINE_TUNED, check_n_jobs, plan_folds, run_fold, scores_of_fold
+from ._cohort_folds import FINE_TUNED, plan_folds, run_fold, scores_of_fold
+from ._parallel import check_n_jobs, fan_out
 from ._resume import JobRecords, data_hash, fingerprint, job_id
 from .seizure import ALARM_RULE, _check_verbose, _labelling, _normalise
 
@@ -77,7 +78,7 @@ def evaluate_cohort(windows: SeizureWindows, methods: dict[str, Any], *,
                     scheme: str = "lopo", alarm_rule: SeizureForecaster | None = None,
                     fine_tune: dict | None = None, max_windows_per_class: int | None = None,
                     checkpoint_dir: str | Path | None = None, overwrite: bool = False,
-                    n_jobs: int = 1, random_state: int = 0, verbose: int = 0) -> dict:
+                    n_jobs: int | None = 1, random_state: int = 0, verbose: int = 0) -> dict:
     """Leave-one-patient-out or per-patient leave-one-seizure-out over a cohort.
 
     Parameters
@@ -112,8 +113,9 @@ def evaluate_cohort(windows: SeizureWindows, methods: dict[str, Any], *,
         with the next fold (logged) and returns what an uninterrupted run returns.
     overwrite : bool
         Discard the records of an earlier run in ``checkpoint_dir``.
-    n_jobs : int
-        Folds run in parallel (joblib processes); -1: all cores.
+    n_jobs : int | None
+        Folds run in parallel through :func:`~neuroattn.benchmark._parallel.fan_out`
+        (worker processes, one thread each); -1: one per core; None: joblib's default.
     random_state : int
         Seeds the window draws and (through ``random_state + fold``) the adaptation.
     verbose : int
@@ -174,7 +176,7 @@ def evaluate_cohort(windows: SeizureWindows, methods: dict[str, Any], *,
 
 
 def _evaluate(folds: list[dict], args: tuple, scheme: str, records: JobRecords | None,
-              n_jobs: int, verbose: int) -> dict:
+              n_jobs: int | None, verbose: int) -> dict:
     windows, methods, alarm_rule = args[:3]
     names = [job_id(scheme, f["patient"], f.get("seizure", "")) for f in folds]
     done = {k: records.load(n) for k, n in enumerate(names)} if records is not None else {}
@@ -183,14 +185,9 @@ def _evaluate(folds: list[dict], args: tuple, scheme: str, records: JobRecords |
         logger.info("%s: %d of %d folds already finished, continuing with the next",
                     records.folder, len(done), len(folds))
     todo = [k for k in range(len(folds)) if k not in done]
-    if n_jobs == 1 or len(todo) < 2:
-        produced = ((k, run_fold(folds[k], k, *args)) for k in todo)
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(run_fold)(folds[k], k, *args) for k in todo)
-        produced = zip(todo, results)
+    # the package's one fan-out: one torch/BLAS thread per worker, folds as they end
+    jobs = [(folds[k], k, *args) for k in todo]
+    produced = ((todo[pos], record) for pos, record in fan_out(run_fold, jobs, n_jobs))
     for k, record in produced:
         record = _normalise(record)
         if records is not None:

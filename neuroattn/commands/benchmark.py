@@ -140,11 +140,26 @@ def _pipelines(args: argparse.Namespace) -> dict:
             own = estimator.get_params(deep=False)
             update = {f"{step}__{name}": value for name, value in given.items()
                       if name in own}
-            if "device" not in own:  # a wrapped net (braindecode's, in TorchSeeded)
-                update.update({f"{step}__{key}": given["device"] for key in
-                               estimator.get_params(deep=True) if key.endswith("__device")})
+            # A wrapped net (braindecode's, in TorchSeeded): its own parameters, one level
+            # down; a cosine schedule's period follows max_epochs.
+            for key in estimator.get_params(deep=True):
+                name = key.rsplit("__", 1)[-1]
+                if "__" in key and name in given and name not in own:
+                    update[f"{step}__{key}"] = given[name]
+                    if name == "max_epochs" and _has_cosine(estimator, key):
+                        update[f"{step}__{key[:-len(name)]}callbacks__lr_scheduler__T_max"] = (
+                            given[name])
             pipe.set_params(**update)
     return pipes
+
+
+def _has_cosine(estimator, key: str) -> bool:
+    """Whether the net owning ``key`` (``...__max_epochs``) has a cosine ``lr_scheduler``."""
+    owner = estimator
+    for part in key.split("__")[:-1]:
+        owner = getattr(owner, part)
+    scheduler = dict(getattr(owner, "callbacks", None) or []).get("lr_scheduler")
+    return "T_max" in getattr(scheduler, "kwargs", {})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -157,8 +157,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = read_config(args.config)
     main = is_main_process()
     out = cfg["out"] if cfg["out"].suffix else cfg["out"].with_suffix(".safetensors")
-    if main:
+    if main:  # both outputs are checked before any data is read or trained on
         check_output_file(out, overwrite=args.overwrite, parameter="out")
+        if args.json:
+            check_output_file(args.json, parameter="--json")
     X, y = load_data(cfg["data"], cfg["base"], Path(args.config))
     params = {"verbose": args.verbose, **cfg["params"]}
     est = getattr(estimators, cfg["estimator"])(**params)

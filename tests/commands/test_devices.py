@@ -229,3 +229,17 @@ def test_device_type_accepts_what_resolve_device_accepts():
     assert device("auto") == "auto" and device("cpu") == "cpu"
     with pytest.raises(argparse.ArgumentTypeError, match="not a device neuroattn trains"):
         device("xla")
+
+
+def test_benchmark_max_epochs_reaches_wrapped_braindecode_nets():
+    """``--max-epochs`` reaches the EEGClassifier inside TorchSeeded and its cosine
+    schedule's period, as it reaches neuroattn's own estimators."""
+    from neuroattn.commands.benchmark import _pipelines
+
+    args = build_parser().parse_args(["benchmark", "--pipelines", "BD-EEGNet", "CAN-SE",
+                                      "--max-epochs", "3"])
+    pipes = _pipelines(args)
+    inner = pipes["BD-EEGNet"].steps[-1][1].estimator
+    assert inner.max_epochs == 3
+    assert dict(inner.callbacks)["lr_scheduler"].kwargs["T_max"] == 3
+    assert pipes["CAN-SE"].steps[-1][1].max_epochs == 3

@@ -137,7 +137,7 @@ def test_bad_input(data_dir, tmp_path, capsys, make, flags, message):
 
 
 def test_library_refuses_n_jobs_0_and_unknown_scheme():
-    with pytest.raises(ValueError, match="n_jobs must be an integer >= 1"):
+    with pytest.raises(ValueError, match="n_jobs must be a non-zero int"):
         evaluate_cohort(None, {"m": seizure_cohort.SeizureForecaster()}, n_jobs=0)
     with pytest.raises(ValueError, match="scheme must be one of"):
         evaluate_cohort(None, {"m": seizure_cohort.SeizureForecaster()}, scheme="lofo")

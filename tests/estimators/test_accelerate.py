@@ -285,6 +285,21 @@ def test_train_command_fits_saves_and_reports(tmp_path, capsys):
     assert "--overwrite" in capsys.readouterr().err
 
 
+def test_train_command_refuses_a_json_folder_before_training(tmp_path, capsys, monkeypatch):
+    from neuroattn.cli import main
+
+    X, y = _data(n=24)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    cfg = _write(tmp_path / "cfg.yml", "estimator: NeuroClassifier\n"
+                 "params: {model: eeg_transformer, max_epochs: 1, device: cpu}\n"
+                 "data: {npz: d.npz}\nout: m\n")
+    monkeypatch.setattr(NeuroClassifier, "fit", lambda *a, **k: pytest.fail("trained"))
+    (tmp_path / "r").mkdir()
+    assert main(["train", "--config", str(cfg), "--json", str(tmp_path / "r")]) == 2
+    assert "--json" in capsys.readouterr().err
+    assert not (tmp_path / "m.safetensors").exists()
+
+
 @pytest.mark.parametrize("text, match", [
     ("estimator: NeuroClassifier\ndata: {npz: d.npz}\n", "missing key 'out'"),
     ("estimator: Ridge\ndata: {npz: d.npz}\nout: m\n", "estimator 'Ridge' is not one of"),
