@@ -23,8 +23,10 @@ results equal those of ``n_jobs=1`` (tests/benchmark/test_fanout.py).
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,9 @@ from typing import Any
 import numpy as np
 
 __all__ = ["check_n_jobs", "fan_out", "JobFailure"]
+
+#: The package logger whose records a worker sends back.
+_LOGGER = "neuroattn"
 
 
 def check_n_jobs(n_jobs: Any, parameter: str = "n_jobs") -> int | None:
@@ -83,26 +88,73 @@ def _portable(exc: BaseException) -> BaseException:
 
 
 def _run_job(index: int, func: Callable, args: tuple, parent: int,
-             capture_errors: bool) -> tuple[int, Any]:
+             capture_errors: bool, log_level: int = logging.WARNING) -> tuple:
     """Run ``func(*args)``; in a worker process (not ``parent``) with one torch thread
-    and one BLAS/OpenMP thread, the worker's settings restored after the job."""
-    try:
-        if os.getpid() == parent:  # sequential or threads: leave the process alone
-            return index, func(*args)
-        import torch
-        from threadpoolctl import threadpool_limits
+    and one BLAS/OpenMP thread, the worker's settings restored after the job.
 
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with threadpool_limits(limits=1):
-                return index, func(*args)
-        finally:
-            torch.set_num_threads(before)
+    Returns ``(index, result, warnings, log_records)``: in a worker, the warnings the
+    job raised and the ``neuroattn`` log records at ``log_level`` or above, for
+    :func:`fan_out` to raise and log again in the calling process (a worker's own
+    stderr is not the user's); in the calling process both lists are empty.
+    """
+    if os.getpid() == parent:  # sequential or threads: leave the process alone
+        return (index, _call(func, args, capture_errors), [], [])
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    logger = logging.getLogger(_LOGGER)
+    level, handler = logger.level, _Collect()
+    torch.set_num_threads(1)
+    logger.addHandler(handler)
+    logger.setLevel(log_level)
+    try:
+        with threadpool_limits(limits=1), warnings.catch_warnings(record=True) as caught:
+            result = _call(func, args, capture_errors)
+    finally:
+        torch.set_num_threads(before)
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return (index, result, [_portable_warning(w) for w in caught], handler.records)
+
+
+def _call(func: Callable, args: tuple, capture_errors: bool) -> Any:
+    try:
+        return func(*args)
     except Exception as exc:
         if not capture_errors:
             raise
-        return index, JobFailure(_portable(exc))
+        return JobFailure(_portable(exc))
+
+
+class _Collect(logging.Handler):
+    """Keep a worker's log records (their message formatted, so they pickle)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args, record.exc_info = record.getMessage(), None, None
+        self.records.append(record)
+
+
+def _portable_warning(w: warnings.WarningMessage) -> tuple:
+    category = w.category
+    try:
+        pickle.loads(pickle.dumps(category))
+    except Exception:  # a warning class defined where the parent cannot import it
+        category = UserWarning
+    return str(w.message), category, w.filename, w.lineno
+
+
+def _replay(caught: list[tuple], records: list[logging.LogRecord]) -> None:
+    """Raise a worker's warnings and log its records again here, where the user is."""
+    for message, category, filename, lineno in caught:
+        warnings.warn_explicit(f"{message} (in a worker process)", category, filename,
+                               lineno)
+    for record in records:
+        logging.getLogger(record.name).handle(record)
 
 
 def fan_out(func: Callable, jobs: Sequence[tuple], n_jobs: int | None = 1, *,
@@ -128,7 +180,10 @@ def fan_out(func: Callable, jobs: Sequence[tuple], n_jobs: int | None = 1, *,
         The job's position in ``jobs``.
     result : object
         What ``func`` returned (or a :class:`JobFailure`). Jobs end in any order;
-        stopping the iteration cancels the jobs not yet started.
+        stopping the iteration cancels the jobs not yet started. Warnings a job
+        raised in a worker process are raised again here (their message ending in
+        "(in a worker process)"), and its ``neuroattn`` log records at this process's
+        level are logged here, as the job ends.
 
     Raises
     ------
@@ -141,9 +196,13 @@ def fan_out(func: Callable, jobs: Sequence[tuple], n_jobs: int | None = 1, *,
     parent = os.getpid()
     if len(jobs) <= 1:
         for k, job in enumerate(jobs):
-            yield _run_job(k, func, tuple(job), parent, capture_errors)
+            yield _run_job(k, func, tuple(job), parent, capture_errors)[:2]
         return
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1,
                         pre_dispatch="n_jobs")
-    yield from parallel(delayed(_run_job)(k, func, tuple(job), parent, capture_errors)
-                        for k, job in enumerate(jobs))
+    level = logging.getLogger(_LOGGER).getEffectiveLevel()
+    for k, result, caught, records in parallel(
+            delayed(_run_job)(k, func, tuple(job), parent, capture_errors, level)
+            for k, job in enumerate(jobs)):
+        _replay(caught, records)
+        yield k, result

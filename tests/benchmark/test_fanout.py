@@ -97,6 +97,30 @@ def test_a_worker_runs_with_one_thread_and_is_restored_after():
     assert _threads() == before  # the worker process is left as it was
 
 
+def _warn_and_log(k):
+    import logging
+    import warnings
+
+    warnings.warn(f"job {k} found something odd", RuntimeWarning, stacklevel=1)
+    logging.getLogger("neuroattn.benchmark").warning("job %d logged", k)
+    logging.getLogger("neuroattn.benchmark").debug("job %d chatter", k)
+    return k
+
+
+def test_warnings_and_logs_of_worker_processes_reach_the_caller(caplog):
+    """A worker's stderr is not the user's: what a job warns and logs is raised and
+    logged again in the calling process, at its own log level."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="neuroattn")
+    with pytest.warns(RuntimeWarning, match=r"job [01] found something odd \(in a worker"):
+        results = dict(fan_out(_warn_and_log, [(0,), (1,)], n_jobs=2))
+    assert results == {0: 0, 1: 1}
+    messages = [r.getMessage() for r in caplog.records]
+    assert {"job 0 logged", "job 1 logged"} <= set(messages)
+    assert not [m for m in messages if "chatter" in m]  # DEBUG is below the caller's level
+
+
 def test_the_calling_process_is_never_changed():
     before = _threads()
     with torch.random.fork_rng():
