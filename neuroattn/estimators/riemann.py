@@ -17,7 +17,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["FilterBankTangentSpace", "tangent_attention_pipeline", "MI_BANDS"]
+from ._tangent_prior import TangentPriorClassifier, weighted_tangent_classifier
+
+__all__ = ["FilterBankTangentSpace", "tangent_attention_pipeline", "MI_BANDS",
+           "TangentPriorClassifier", "weighted_tangent_classifier"]
 
 #: Motor-imagery filter bank (Hz): the whole mu-beta band (the band of tangent space +
 #: logistic regression in MOABB's motor-imagery paradigms), then its 4 Hz sub-bands.
