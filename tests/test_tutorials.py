@@ -82,6 +82,8 @@ def test_fmri_on_abide_two_sites(shared_data, tmp_path):
         assert re.search(rf"^{method}\s+0\.\d+\s+0\.\d+", out, re.M), method
     assert (tmp_path / "out" / "fmri_leave_site_out.csv").is_file()
     assert "fmri_region_attention.png" in figures(tmp_path)
+    assert re.search(r"^bnt_tangent_skip\s+0\.\d+\s+0\.\d+", out, re.M)
+    assert (tmp_path / "out" / "fmri_hybrids_leave_site_out.csv").is_file()
 
 
 @pytest.mark.realdata

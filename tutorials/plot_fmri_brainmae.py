@@ -148,4 +148,25 @@ print(summary[["accuracy_mean", "roc_auc_mean", "roc_auc_std", "n_splits",
 paths = save_fmri_results(results, OUT, "fmri_leave_site_out")
 print("saved:", *paths.values())
 
+# %%
+# Connectome transformers fed by BrainMAE, and a hybrid over the peer
+# -------------------------------------------------------------------
+# ``bnt_brainmae``: the Brain Network Transformer on Fisher-z correlation rows, each
+# token widened by its region's embedding from a BrainMAE pretrained in the fold on the
+# training subjects' series (frozen; ``connectome_transformer_pipeline(...,
+# region_embedding=pretrainer)`` outside ``evaluate_fmri``). ``bnt_tangent_skip``: a
+# small transformer over tangent-space rows learning a residual over the tangent +
+# logistic regression solution of the training subjects (out-of-fold on them, so the
+# residual learns what the linear model gets wrong on unseen subjects). Their recipes
+# were chosen on NYU's inner folds (``benchmarks/bench_fmri_hybrids.py``); on the six
+# ABIDE sites neither beats tangent + LR (README, "fMRI"). The quick run skips the
+# BrainMAE-fed one (a second pretraining per fold).
+HYBRIDS = ("bnt_tangent_skip", "tangent_logreg") if QUICK else (
+    "bnt_brainmae", "bnt_tangent_skip", "tangent_logreg")
+hybrid = evaluate_fmri(data, cv="leave-site-out", methods=HYBRIDS, pretrainer_params=PRETRAIN,
+                       transformer_params={"max_epochs": 5} if QUICK else None, verbose=1)
+print(summarize_fmri(hybrid)[["roc_auc_mean", "roc_auc_std", "fit_seconds_mean"]]
+      .round(3).to_string())
+print("saved:", *save_fmri_results(hybrid, OUT, "fmri_hybrids_leave_site_out").values())
+
 plt.close("all")

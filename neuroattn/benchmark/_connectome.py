@@ -9,7 +9,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["DEFAULT_TRANSFORMER", "ConnectomeScaler", "connectome_transformer_pipeline"]
+__all__ = ["DEFAULT_TRANSFORMER", "HYBRID_TRANSFORMER", "TRANSFORMER_METHODS",
+           "ConnectomeScaler", "connectome_transformer_pipeline", "transformer_recipe"]
 
 #: The connectome transformer recipe (chosen on NYU's inner 3-fold split, see
 #: benchmarks/bench_fmri_transformers.py; override with ``transformer_params``).
@@ -19,6 +20,54 @@ DEFAULT_TRANSFORMER = dict(max_epochs=60, lr=3e-4, batch_size=32, weight_decay=0
                            patience=10, model__embed_dim=64, model__depth=2,
                            model__n_heads=4, model__mlp_ratio=2.0, model__n_clusters=10,
                            model__hidden_dims=(256, 32), model__drop_prob=0.1)
+
+#: The recipe of the linear-skip method ``bnt_tangent_skip``: a small, regularised
+#: network with label smoothing, early stopping on an inner split and a small step,
+#: chosen on NYU's inner 3-fold split (candidate "bnt_small_tangent_oofskip" of
+#: benchmarks/bench_fmri_hybrids.py --select), frozen before any other site was scored.
+#: On top of ``DEFAULT_TRANSFORMER``.
+HYBRID_TRANSFORMER = dict(lr=3e-4, weight_decay=0.05, label_smoothing=0.1,
+                          model__embed_dim=32, model__depth=1, model__n_heads=4,
+                          model__mlp_ratio=2.0, model__n_clusters=8, model__hidden_dims=(32,),
+                          model__drop_prob=0.3)
+
+#: Connectome transformer methods of ``evaluate_fmri``: method -> (connectivity kind,
+#: BrainMAE pretraining pool for the region embeddings or None, linear skip).
+#: ``"training"`` pretrains on the training subjects' series, ``"transductive"`` also
+#: on the held-out subjects' series (never their labels).
+TRANSFORMER_METHODS = {
+    "bnt_correlation": ("correlation", None, False),
+    "bnt_tangent": ("tangent", None, False),
+    "bnt_brainmae": ("correlation", "training", False),
+    "bnt_brainmae_transductive": ("correlation", "transductive", False),
+    "bnt_tangent_skip": ("tangent", None, True),
+}
+
+def transformer_recipe(method: str) -> dict[str, Any]:
+    """NeuroClassifier parameters a connectome transformer method starts from.
+
+    Parameters
+    ----------
+    method : str
+        A key of :data:`TRANSFORMER_METHODS`.
+
+    Returns
+    -------
+    dict
+        ``DEFAULT_TRANSFORMER``; with ``HYBRID_TRANSFORMER`` on top for the linear-skip
+        method (on NYU's inner folds the default network was the best of the
+        candidates without a skip, with or without BrainMAE embeddings).
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not a connectome transformer method.
+    """
+    if method not in TRANSFORMER_METHODS:
+        raise ValueError(f"method must be one of {tuple(TRANSFORMER_METHODS)}, got {method!r}.")
+    if TRANSFORMER_METHODS[method][2]:
+        return {**DEFAULT_TRANSFORMER, **HYBRID_TRANSFORMER}
+    return dict(DEFAULT_TRANSFORMER)
 
 
 class ConnectomeScaler(TransformerMixin, BaseEstimator):
@@ -109,7 +158,19 @@ class ConnectomeScaler(TransformerMixin, BaseEstimator):
         return (Xp / self.scale_).astype(np.float32)
 
 
+def _region_embedding(region_embedding: Any) -> np.ndarray | None:
+    """An array, or the region embeddings of a fitted ``BrainMAEPretrainer``."""
+    if region_embedding is None or not hasattr(region_embedding, "fit"):
+        return region_embedding
+    module = getattr(region_embedding, "module_", None)
+    if module is None or not hasattr(module, "region_embed"):
+        raise ValueError("region_embedding: expected a (n_regions, d) array or a fitted "
+                         f"BrainMAEPretrainer, got an unfitted {type(region_embedding).__name__}.")
+    return module.region_embed.detach().cpu().numpy().astype(np.float64)
+
+
 def connectome_transformer_pipeline(kind: str = "correlation", *, fisher_z: bool | None = None,
+                                    region_embedding: Any = None, linear_skip: bool = False,
                                     random_state: Any = None, **params: Any) -> Pipeline:
     """``ConnectivityMeasure(kind, vectorize=False)`` -> scaler -> Brain Network Transformer.
 
@@ -123,6 +184,15 @@ def connectome_transformer_pipeline(kind: str = "correlation", *, fisher_z: bool
     fisher_z : bool | None
         Fisher z of the entries (:class:`~neuroattn.benchmark._connectome.ConnectomeScaler`);
         None: only for ``"correlation"`` and ``"partial correlation"``.
+    region_embedding : array-like of shape (n_regions, d) | BrainMAEPretrainer | None
+        Fixed region features concatenated to every connectivity row: an array, or a
+        fitted :class:`~neuroattn.estimators.BrainMAEPretrainer` whose learnt region
+        embeddings (``module_.region_embed``) are taken, frozen (pretrain it on the
+        training subjects' series only, or say so).
+    linear_skip : bool
+        Put the network over a frozen linear skip, the peer's standardised logistic
+        regression fitted on the training matrices
+        (:class:`~neuroattn.benchmark._connectome_skip.LinearSkipTransformer`).
     random_state : int | None
         Seed of the network.
     **params
@@ -139,7 +209,8 @@ def connectome_transformer_pipeline(kind: str = "correlation", *, fisher_z: bool
     Raises
     ------
     ValueError
-        If ``kind`` is not a nilearn connectivity kind.
+        If ``kind`` is not a nilearn connectivity kind, or ``region_embedding`` is an
+        unfitted pretrainer (its shape is checked by the model: ``(n_regions, d)``).
     """
     from nilearn.connectome import ConnectivityMeasure
 
@@ -150,7 +221,72 @@ def connectome_transformer_pipeline(kind: str = "correlation", *, fisher_z: bool
         raise ValueError(f"kind must be one of {kinds}, got {kind!r}.")
     if fisher_z is None:
         fisher_z = kind in ("correlation", "partial correlation")
-    clf = NeuroClassifier("brain_network_transformer", random_state=random_state,
-                          **{**DEFAULT_TRANSFORMER, **params})
+    params = {**DEFAULT_TRANSFORMER, **params}
+    embedding = _region_embedding(region_embedding)
+    if embedding is not None:
+        params["model__region_embedding"] = embedding
+    if linear_skip:
+        from ._connectome_skip import LinearSkipTransformer
+
+        clf = LinearSkipTransformer(random_state=random_state, **params)
+    else:
+        clf = NeuroClassifier("brain_network_transformer", random_state=random_state,
+                              **params)
     return make_pipeline(ConnectivityMeasure(kind=kind, vectorize=False, standardize=False),
                          ConnectomeScaler(fisher_z=fisher_z), clf)
+
+
+def run_transformer_methods(train: Any, test: Any, methods: list[str], params: dict,
+                            pretrainer_params: dict, seed: int) -> dict[str, tuple]:
+    """Fit each connectome transformer method on ``train``, score ``test``.
+
+    Parameters
+    ----------
+    train, test : RoiTimeSeries
+        Training and held-out subjects (``train`` labelled).
+    methods : list of str
+        Keys of :data:`TRANSFORMER_METHODS`.
+    params : dict
+        NeuroClassifier parameters on top of each method's :func:`transformer_recipe`.
+    pretrainer_params : dict
+        ``BrainMAEPretrainer`` parameters of the BrainMAE-fed methods (one pretraining
+        per pool and split, shared by the methods that use it; its time is counted
+        for each).
+    seed : int
+        Seed of the networks and of the pretraining.
+
+    Returns
+    -------
+    dict
+        ``method -> (probability of class 1 per held-out subject, fit seconds)``.
+    """
+    import time
+
+    import pandas as pd
+
+    from ..estimators import BrainMAEPretrainer
+
+    out, y_train, pretrained = {}, train.labels.astype(int), {}
+    for m in methods:
+        kind, pool, skip = TRANSFORMER_METHODS[m]
+        t_pre, embedding = 0.0, None
+        if pool is not None:
+            if pool not in pretrained:
+                t0 = time.perf_counter()
+                data = train
+                if pool == "transductive":  # the held-out series, never their labels
+                    data = train.__class__(
+                        series=[np.asarray(x) for x in list(train.series) + list(test.series)],
+                        meta=pd.concat([train.meta, test.meta.assign(label=np.nan)],
+                                       ignore_index=True))
+                pre = BrainMAEPretrainer(random_state=seed, **pretrainer_params).fit(data)
+                pretrained[pool] = (pre, time.perf_counter() - t0)
+            embedding, t_pre = pretrained[pool]
+        t0 = time.perf_counter()
+        pipe = connectome_transformer_pipeline(kind, region_embedding=embedding,
+                                               linear_skip=skip, random_state=seed,
+                                               **{**transformer_recipe(m), **params})
+        pipe.fit(list(train.series), y_train)
+        out[m] = (pipe.predict_proba(list(test.series))[:, 1],
+                  t_pre + time.perf_counter() - t0)
+    return out

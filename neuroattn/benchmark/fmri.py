@@ -32,7 +32,13 @@ from .._files import FolderLock, check_output_dir
 from ..data.fmri import RoiTimeSeries
 from ..data.splits import LeaveOneSiteOut
 from ..estimators.brain_mae import BrainMAEPretrainer
-from ._connectome import DEFAULT_TRANSFORMER, connectome_transformer_pipeline
+from ._connectome import (
+    DEFAULT_TRANSFORMER,
+    TRANSFORMER_METHODS,
+    connectome_transformer_pipeline,
+    run_transformer_methods,
+    transformer_recipe,
+)
 from ._parallel import check_n_jobs, fan_out
 from ._report import save_results
 from ._resume import JobRecords, data_hash
@@ -46,7 +52,7 @@ logger = logging.getLogger(__name__)
 #: Methods compared by :func:`evaluate_fmri`.
 FMRI_METHODS = ("brainmae_probe", "brainmae_finetune", "brainmae_probe_transductive",
                 "brainmae_finetune_transductive", "correlation_logreg", "correlation_svm",
-                "tangent_logreg", "tangent_svm", "bnt_correlation", "bnt_tangent")
+                "tangent_logreg", "tangent_svm", *TRANSFORMER_METHODS)
 
 #: Methods run when none are named (the CLI's default): BrainMAE and the linear peers.
 DEFAULT_METHODS = ("brainmae_probe", "brainmae_finetune", "correlation_logreg",
@@ -203,19 +209,6 @@ def _connectivity(train: RoiTimeSeries, test: RoiTimeSeries,
     return out
 
 
-def _transformers(train: RoiTimeSeries, test: RoiTimeSeries, methods: list[str],
-                  params: dict, seed: int) -> dict[str, tuple[np.ndarray, float]]:
-    """The pipelines of :func:`connectome_transformer_pipeline`, one per kind."""
-    out, y_train = {}, train.labels.astype(int)
-    for m in methods:
-        t0 = time.perf_counter()
-        pipe = connectome_transformer_pipeline(m.split("_", 1)[1], random_state=seed,
-                                               **params)
-        pipe.fit(list(train.series), y_train)
-        out[m] = (pipe.predict_proba(list(test.series))[:, 1], time.perf_counter() - t0)
-    return out
-
-
 def _check_cv(dataset: RoiTimeSeries, cv: str, n_splits: Any) -> None:
     """Refuse a split that cannot be made, naming the parameter, before any fit."""
     if cv not in ("leave-site-out", "stratified"):
@@ -256,8 +249,9 @@ def _fold(train: RoiTimeSeries, test: RoiTimeSeries, name: str, methods: tuple,
     results = {}
     if any(m.startswith("brainmae") for m in methods):
         results.update(_brainmae(train, test, pre_params, ft_params, methods, random_state))
-    results.update(_transformers(train, test, [m for m in methods if m.startswith("bnt_")],
-                                 bnt_params or {}, random_state))
+    results.update(run_transformer_methods(
+        train, test, [m for m in methods if m.startswith("bnt_")], bnt_params or {},
+        pre_params, random_state))
     results.update(_connectivity(train, test, [m for m in methods
                                                if not m.startswith(("brainmae", "bnt_"))]))
     rows = []
@@ -298,7 +292,12 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
         on the training subjects AND the held-out subjects' series (never their
         labels: self-supervised only); ``bnt_correlation`` / ``bnt_tangent`` are the
         Brain Network Transformer on Fisher-z correlation / tangent-space matrices
-        (tangent reference fitted on the training subjects of the fold).
+        (tangent reference fitted on the training subjects of the fold);
+        ``bnt_brainmae`` feeds it the region embeddings of a BrainMAE pretrained on
+        the training series (``bnt_brainmae_transductive``: also on the held-out
+        series, without labels); ``bnt_tangent_skip`` learns a residual over the
+        frozen tangent + logistic regression solution of the training subjects (see
+        :data:`~neuroattn.benchmark._connectome.TRANSFORMER_METHODS`).
     pretrainer_params : dict | None
         :class:`~neuroattn.estimators.BrainMAEPretrainer` parameters (defaults:
         ``DEFAULT_PRETRAINER``, small enough for a CPU).
@@ -307,8 +306,10 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
         (defaults: ``DEFAULT_FINETUNE``).
     transformer_params : dict | None
         :class:`~neuroattn.estimators.NeuroClassifier` parameters of the connectome
-        transformer methods ``bnt_<kind>`` (on top of ``DEFAULT_TRANSFORMER``; see
-        :func:`connectome_transformer_pipeline`).
+        transformer methods ``bnt_*``, on top of each method's recipe
+        (:func:`~neuroattn.benchmark._connectome.transformer_recipe`:
+        ``DEFAULT_TRANSFORMER``, plus ``HYBRID_TRANSFORMER`` for ``bnt_tangent_skip``;
+        see :func:`connectome_transformer_pipeline`).
     random_state : int
         Seed of the splits, of BrainMAE and of the connectome transformer.
     checkpoint_dir : str | Path | None
@@ -362,15 +363,20 @@ def evaluate_fmri(dataset: RoiTimeSeries, *, cv: str = "leave-site-out", n_split
     _check_cv(dataset, cv, n_splits)
     pre_params = {**DEFAULT_PRETRAINER, **(pretrainer_params or {})}
     ft_params = {**DEFAULT_FINETUNE, **(finetune_params or {})}
-    bnt_params = {**DEFAULT_TRANSFORMER, **(transformer_params or {})}
+    bnt_params = dict(transformer_params or {})  # on top of each method's recipe
     if checkpoint_dir is None:
         return _evaluate(dataset, cv, n_splits, methods, pre_params, ft_params,
                          random_state, None, verbose, n_jobs, bnt_params)
     identity = {"evaluation": "fmri", "cv": cv, "n_splits": n_splits if cv == "stratified"
                 else None, "methods": list(methods), "pretrainer_params": pre_params,
                 "finetune_params": ft_params, "random_state": random_state,
-                **({"transformer_params": {k: repr(v) for k, v in bnt_params.items()}}
+                **({"transformer_params": {k: repr(v) for k, v in
+                                           {**DEFAULT_TRANSFORMER, **bnt_params}.items()}}
                    if any(m.startswith("bnt_") for m in methods) else {}),
+                **({"method_recipes": {m: repr(transformer_recipe(m)) for m in methods
+                                       if m.startswith("bnt_") and m.endswith("_skip")}}
+                   if any(m.startswith("bnt_") and m.endswith("_skip") for m in methods)
+                   else {}),
                 "data": data_hash(list(dataset.series), dataset.meta.to_csv(index=False))}
     check_output_dir(checkpoint_dir, parameter="checkpoint_dir")
     with FolderLock(checkpoint_dir):

@@ -36,7 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
                         choices=list(FMRI_METHODS),
                         help="default: " + " ".join(DEFAULT_METHODS) + "; bnt_correlation / "
-                        "bnt_tangent: connectome transformer (recipe DEFAULT_TRANSFORMER); "
+                        "bnt_tangent: connectome transformer; bnt_brainmae(_transductive): "
+                        "fed the region embeddings of a BrainMAE pretrained on the "
+                        "training (and held-out, unlabelled) series; bnt_tangent_skip: a "
+                        "residual over the tangent + logistic regression solution; "
                         "brainmae_*_transductive: BrainMAE also pretrained on the held-out "
                         "subjects' series (self-supervised, no labels)")
     add_training(parser, max_epochs=5, max_epochs_help="BrainMAE pretraining epochs")

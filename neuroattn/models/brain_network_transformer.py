@@ -81,6 +81,21 @@ class BrainNetworkTransformer(NeuroModel):
     4. each cluster embedding reduced to ``cluster_dim`` features (linear, LeakyReLU),
        concatenated, then an MLP to ``hidden_dims`` and ``final_layer``.
 
+    Two options feed it outside knowledge (both frozen buffers, never trained):
+
+    - ``region_embedding``, ``(n_regions, d)``: a fixed vector per region (e.g. the
+      region embeddings of a pretrained :class:`~neuroattn.models.brain_mae.BrainMAE`,
+      ``BrainMAEPretrainer.module_.region_embed``), standardised per column and
+      concatenated to every region's connectivity row before step 1, so the tokens are
+      ``n_regions + d`` wide;
+    - ``diagonal_offset=True``: the diagonal of each input matrix carries a
+      per-subject logit (e.g. the decision function of tangent space + logistic
+      regression, out-of-fold on training subjects), which is added to the class-1
+      output of a binary network whose ``final_layer`` starts at zero, and zeroed
+      before the tokens: training starts from the linear model and the attention path
+      learns a residual on top of it
+      (:class:`~neuroattn.benchmark._connectome_skip.LinearSkipTransformer`).
+
     ``n_chans`` and ``n_times`` are both the number of regions (the braindecode
     signal arguments of a square input). Written from the paper's description.
 
@@ -104,12 +119,19 @@ class BrainNetworkTransformer(NeuroModel):
         Widths of the MLP between the pooled clusters and ``final_layer``.
     drop_prob : float
         Dropout in the transformer blocks and the MLP.
+    region_embedding : array-like of shape (n_regions, d) | None
+        Fixed region features concatenated to the connectivity rows (see above).
+    diagonal_offset : bool
+        Read a class-1 logit offset from the input's diagonal (its mean per subject;
+        needs ``n_outputs == 2``), see above.
 
     Raises
     ------
     ValueError
         If ``n_chans != n_times`` (the input must be square), ``n_heads`` does not
-        divide the token width, or a size is not a positive integer.
+        divide the token width, a size is not a positive integer, ``region_embedding``
+        is not a finite ``(n_regions, d)`` array, or ``diagonal_offset`` is asked of a
+        network that is not binary.
     """
 
     example_signal_args: ClassVar[dict[str, Any]] = {"n_chans": 12, "n_times": 12,
@@ -121,7 +143,8 @@ class BrainNetworkTransformer(NeuroModel):
                  input_window_seconds: float | None = None, *,
                  embed_dim: int | None = None, depth: int = 2, n_heads: int = 4,
                  mlp_ratio: float = 4.0, n_clusters: int = 10, cluster_dim: int = 8,
-                 hidden_dims: tuple[int, ...] = (256, 32), drop_prob: float = 0.1) -> None:
+                 hidden_dims: tuple[int, ...] = (256, 32), drop_prob: float = 0.1,
+                 region_embedding: Any = None, diagonal_offset: bool = False) -> None:
         super().__init__(n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds)
         if self.n_chans != self.n_times:
             raise ValueError(f"BrainNetworkTransformer takes square connectivity matrices: "
@@ -132,12 +155,13 @@ class BrainNetworkTransformer(NeuroModel):
                             *((f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims))):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        width = self.n_chans if embed_dim is None else int(embed_dim)
+        extra = self._register_fixed(region_embedding, diagonal_offset)
+        n_in = self.n_chans + extra
+        width = n_in if embed_dim is None else int(embed_dim)
         if width < 1 or width % n_heads:
-            raise ValueError(f"n_heads={n_heads} must divide the token width {width} "
-                             f"({'n_regions' if embed_dim is None else 'embed_dim'}).")
-        self.project = (nn.Identity() if embed_dim is None
-                        else nn.Linear(self.n_chans, width))
+            what = "n_regions + region_embedding width" if embed_dim is None else "embed_dim"
+            raise ValueError(f"n_heads={n_heads} must divide the token width {width} ({what}).")
+        self.project = (nn.Identity() if embed_dim is None else nn.Linear(n_in, width))
         self.encoder = TransformerEncoder(width, depth, n_heads, mlp_ratio=mlp_ratio,
                                           drop_prob=drop_prob)
         self.readout = OrthonormalClusterReadout(width, n_clusters)
@@ -150,6 +174,38 @@ class BrainNetworkTransformer(NeuroModel):
         self.mlp = nn.Sequential(*layers)
         self.num_features = previous
         self.final_layer = nn.Linear(previous, self.n_outputs)
+        if self.diagonal_offset:  # start at the offset (the linear model): zero residual
+            nn.init.zeros_(self.final_layer.weight)
+            nn.init.zeros_(self.final_layer.bias)
+
+    def _register_fixed(self, region_embedding: Any, diagonal_offset: bool) -> int:
+        """Validate and store the frozen region features; return the width they add."""
+        r = self.n_chans
+        emb = None
+        if region_embedding is not None:
+            emb = np.asarray(region_embedding, dtype=np.float64)
+            if emb.ndim != 2 or emb.shape[0] != r or emb.shape[1] < 1:
+                raise ValueError(f"region_embedding must be a (n_regions, d) = ({r}, d) array "
+                                 f"with d >= 1, one row per region, got shape {emb.shape}.")
+            if not np.isfinite(emb).all():
+                raise ValueError("region_embedding holds NaN or infinite values.")
+            emb = (emb - emb.mean(0)) / np.where(emb.std(0) > 0, emb.std(0), 1.0)
+            emb = torch.as_tensor(emb, dtype=torch.float32)
+        self.register_buffer("region_features", emb)
+        if diagonal_offset and self.n_outputs != 2:
+            raise ValueError(f"diagonal_offset adds one logit: it needs a binary network "
+                             f"(n_outputs=2), got n_outputs={self.n_outputs}.")
+        self.diagonal_offset = bool(diagonal_offset)
+        return 0 if emb is None else emb.shape[1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs ``(batch, n_outputs)`` of ``(batch, R, R)`` matrices (plus the offset)."""
+        if not self.diagonal_offset:
+            return super().forward(x)
+        diagonal = torch.diagonal(x, dim1=1, dim2=2)
+        x = x - torch.diag_embed(diagonal)
+        logit = diagonal.mean(1)
+        return super().forward(x) + torch.stack([torch.zeros_like(logit), logit], dim=1)
 
     def _check_input(self, x: torch.Tensor) -> None:
         super()._check_input(x)
@@ -166,6 +222,8 @@ class BrainNetworkTransformer(NeuroModel):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features ``(batch, hidden_dims[-1])`` of ``(batch, R, R)`` matrices."""
+        if self.region_features is not None:
+            x = torch.cat([x, self.region_features.expand(x.shape[0], -1, -1)], dim=-1)
         tokens = self.encoder(self.project(x))
         clusters = self.reduce(self.readout(tokens))
         return self.mlp(clusters.flatten(1))

@@ -100,6 +100,72 @@ def test_cli_runs_the_connectome_transformer(tmp_path, capsys):
     assert "bnt_correlation" in capsys.readouterr().out
 
 
+def test_brainmae_fed_and_skip_methods_run_in_the_same_folds(sim, monkeypatch):
+    seen = []
+    fit = BrainMAEPretrainer.fit
+
+    def spy(self, X, y=None):
+        seen.append((len(X), int(X.meta["label"].isna().sum())))
+        return fit(self, X, y)
+
+    monkeypatch.setattr(BrainMAEPretrainer, "fit", spy)
+    two = sim.subset(np.flatnonzero(sim.sites != "site-2"))
+    methods = ("bnt_brainmae", "bnt_brainmae_transductive", "bnt_tangent_skip",
+               "tangent_logreg")
+    res = evaluate_fmri(two, methods=methods, transformer_params=FAST,
+                        pretrainer_params=TINY_MAE)
+    assert list(res["method"]) == list(methods) * 2
+    assert res[["accuracy", "roc_auc"]].stack().between(0, 1).all()
+    n_test = int((two.sites == "site-0").sum())
+    # one pretraining per pool and split: training series only, then + held-out unlabelled
+    assert seen[:2] == [(len(two) - n_test, 0), (len(two), n_test)] and len(seen) == 4
+
+
+def test_pipeline_takes_the_region_embeddings_of_a_fitted_pretrainer(sim):
+    pre = BrainMAEPretrainer(random_state=0, **TINY_MAE).fit(sim.subset(np.arange(8)))
+    pipe = connectome_transformer_pipeline("tangent", region_embedding=pre, random_state=0,
+                                           **FAST)
+    pipe.fit(list(sim.series[:16]), sim.labels[:16].astype(int))
+    model = pipe[-1].module_
+    assert model.region_features.shape == (8, 8)
+    emb = pre.module_.region_embed.detach().numpy()
+    expected = (emb - emb.mean(0)) / emb.std(0)
+    np.testing.assert_allclose(model.region_features.numpy(), expected, rtol=1e-4, atol=1e-5)
+    assert pipe.predict_proba(list(sim.series[16:])).shape == (8, 2)
+    with pytest.raises(ValueError, match="unfitted BrainMAEPretrainer"):
+        connectome_transformer_pipeline("tangent", region_embedding=BrainMAEPretrainer())
+
+
+def test_linear_skip_is_the_peer_solution_and_training_starts_there(sim):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from neuroattn.benchmark._connectome_skip import LinearSkipTransformer, linear_skip
+
+    mats = ConnectomeScaler(fisher_z=False).fit_transform(ConnectivityMeasure(
+        kind="tangent", standardize=False).fit_transform(list(sim.series)))
+    y = sim.labels.astype(int)
+    W, b = linear_skip(mats, y)
+    iu = np.triu_indices(8, k=1)
+    feats = mats[:, iu[0], iu[1]]
+    peer = LogisticRegression(C=0.05, max_iter=2000).fit(
+        StandardScaler().fit_transform(feats), y)
+    np.testing.assert_allclose((mats * W).sum((1, 2)) + b, peer.decision_function(
+        StandardScaler().fit(feats).transform(feats)), atol=1e-3)
+    untrained = LinearSkipTransformer(random_state=0, **{**FAST, "max_epochs": 1, "lr": 1e-12,
+                                                            "weight_decay": 0.0})
+    proba = untrained.fit(mats, y).predict_proba(mats)[:, 1]
+    # the training offsets are out-of-fold: each from a model that never saw the subject
+    assert not np.allclose(untrained.oof_logits_, (mats * W).sum((1, 2)) + b, atol=0.1)
+    np.testing.assert_allclose(proba, peer.predict_proba(StandardScaler().fit(feats)
+                                                         .transform(feats))[:, 1], atol=1e-3)
+    with pytest.raises(ValueError, match="two classes"):
+        linear_skip(mats, np.zeros(len(y)))
+    for bad, match in ((dict(cv=1), "cv must be an int >= 2"), (dict(C=0), "C must be")):
+        with pytest.raises(ValueError, match=match):
+            LinearSkipTransformer(**bad, **FAST).fit(mats, y)
+
+
 def test_default_methods_unchanged():
     assert fmri.DEFAULT_METHODS == ("brainmae_probe", "brainmae_finetune", "correlation_logreg",
                                     "correlation_svm", "tangent_logreg", "tangent_svm")
@@ -122,14 +188,31 @@ def _non_square(X):
 
 @pytest.mark.parametrize("corrupt, match", [(_asymmetric, "symmetric"),
                                             (_non_square, "square")])
+@pytest.mark.parametrize("skip", [False, True])
 def test_connectome_transformer_refuses_bad_matrices_before_training(sim, corrupt, match,
-                                                                     monkeypatch):
+                                                                     skip, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("training started on a bad input")
 
     monkeypatch.setattr(NeuroClassifier, "_make_net", no_training)
     mats = ConnectivityMeasure(kind="correlation", standardize=False).fit_transform(
         list(sim.series[:8]))
-    tail = Pipeline(connectome_transformer_pipeline("correlation", **FAST).steps[1:])
+    tail = Pipeline(connectome_transformer_pipeline("correlation", linear_skip=skip,
+                                                    **FAST).steps[1:])
     with pytest.raises(ValueError, match=match):
         tail.fit(corrupt(mats), sim.labels[:8].astype(int))
+
+
+@pytest.mark.parametrize("embedding, match", [
+    (np.zeros((7, 4)), r"region_embedding must be a \(n_regions, d\) = \(8, d\)"),
+    (np.zeros(8), "region_embedding"),
+    (np.full((8, 4), np.inf), "region_embedding holds NaN or infinite"),
+])
+def test_bad_region_embedding_is_refused_before_training(sim, embedding, match, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started on a bad input")
+
+    monkeypatch.setattr("skorch.NeuralNet.partial_fit", no_training)
+    pipe = connectome_transformer_pipeline("correlation", region_embedding=embedding, **FAST)
+    with pytest.raises(ValueError, match=match):
+        pipe.fit(list(sim.series[:8]), sim.labels[:8].astype(int))

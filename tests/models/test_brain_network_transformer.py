@@ -89,3 +89,54 @@ def test_features_and_attention():
     assert torch.allclose(x, x.transpose(1, 2), atol=1e-5)
     assert model.forward_features(x).shape == (3, 16)
     assert model.readout.assignments_.shape == (3, 10, 3)
+
+
+# ------------------------------------------- BrainMAE region embeddings, linear skip (issue 16)
+
+def test_region_embedding_widens_the_tokens_and_is_frozen():
+    emb = np.random.default_rng(0).standard_normal((10, 6))
+    model = create_model("brain_network_transformer", n_chans=10, n_times=10, n_outputs=2,
+                         n_heads=2, n_clusters=3, hidden_dims=(16,), region_embedding=emb)
+    assert model.project.__class__.__name__ == "Identity"
+    assert model.region_features.shape == (10, 6)
+    assert not any(p is model.region_features for p in model.parameters())
+    x = model.example_input(3)
+    assert model(x).shape == (3, 2)
+    # the embedding reaches the output: another embedding, same weights, other outputs
+    other = create_model("brain_network_transformer", n_chans=10, n_times=10, n_outputs=2,
+                         n_heads=2, n_clusters=3, hidden_dims=(16,), region_embedding=emb[::-1])
+    other.load_state_dict({k: v for k, v in model.state_dict().items()
+                           if k != "region_features"}, strict=False)
+    assert not torch.allclose(model.eval()(x), other.eval()(x))
+    projected = create_model("brain_network_transformer", n_chans=10, n_times=10,
+                             n_outputs=2, embed_dim=8, n_heads=2, n_clusters=3,
+                             region_embedding=emb)
+    assert projected.project.in_features == 16 and projected(x).shape == (3, 2)
+
+
+def test_diagonal_offset_is_added_to_the_class_1_logit_and_hidden_from_the_tokens():
+    model = create_model("brain_network_transformer", n_chans=10, n_times=10, n_outputs=2,
+                         n_heads=2, n_clusters=3, diagonal_offset=True).eval()
+    x = model.example_input(4)
+    offset = torch.tensor([-2.0, 0.0, 0.5, 3.0])
+    x = x - torch.diag_embed(torch.diagonal(x, dim1=1, dim2=2)) + torch.diag_embed(
+        offset[:, None].expand(-1, 10))
+    out = model(x)
+    torch.testing.assert_close(out[:, 1] - out[:, 0], offset)  # zero-initialised head
+    torch.nn.init.normal_(model.final_layer.weight)
+    shifted = x + torch.diag_embed(torch.ones(4, 10))
+    torch.testing.assert_close(model(shifted)[:, 1] - model(x)[:, 1], torch.ones(4))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(region_embedding=np.zeros((9, 4))), r"region_embedding must be a \(n_regions, d\)"),
+    (dict(region_embedding=np.zeros(10)), "region_embedding"),
+    (dict(region_embedding=np.zeros((10, 0))), "region_embedding"),
+    (dict(region_embedding=np.full((10, 4), np.nan)), "region_embedding holds NaN"),
+    (dict(region_embedding=np.zeros((10, 3))), "n_heads=2 must divide the token width 13"),
+    (dict(diagonal_offset=True, n_outputs=3), "diagonal_offset .*binary"),
+])
+def test_bad_region_embedding_or_offset_is_refused(kwargs, match):
+    args = dict(n_chans=10, n_times=10, n_outputs=2, n_heads=2, n_clusters=2)
+    with pytest.raises(ValueError, match=match):
+        BrainNetworkTransformer(**{**args, **kwargs})
