@@ -25,6 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from neuroattn.benchmark import load_pipelines
 from neuroattn.estimators import SSVEPClassifier
+from neuroattn.estimators._ssvep_crops import StridedCropClassifier
 from neuroattn.preprocessing import SubBandFilter
 
 SUBJECTS = list(range(1, 9))
@@ -40,7 +41,17 @@ VARIANTS = {  # all measured in ``select`` mode at 1 s (see the closing note)
                      finetune_drop_probs=(0.6, 0.6, 0.5)),
     "power_k32_d5": _POWER,  # chosen
     "pk32d5_lr3": dict(_POWER, lr=3e-3),
+    # crop training (session 6): the chosen head trained on a fresh w-second crop of each
+    # 4-s training trial per epoch, tested on the first w seconds (filtered alone)
+    "crop": dict(_POWER, crop=True),
+    "crop_e30": dict(_POWER, crop=True, max_epochs=30, finetune_max_epochs=15),
+    "crop_ft_lr3e4": dict(_POWER, crop=True, finetune_lr=3e-4),
+    "crop_ft60": dict(_POWER, crop=True, finetune_max_epochs=60,
+                      finetune_drop_probs=(0.1, 0.1, 0.5)),
+    "crop_ft60_e30": dict(_POWER, crop=True, max_epochs=30, finetune_max_epochs=60,
+                          finetune_drop_probs=(0.1, 0.1, 0.5)),
 }
+TRIAL_SECONDS = 4.0  # tmin=-1 .. tmax=3 around Kalunga2016's interval: cue + 1 s .. + 5 s
 
 
 def load_trials() -> dict:
@@ -63,9 +74,11 @@ def load_trials() -> dict:
     return trials
 
 
-def network(variant: str) -> SSVEPClassifier:
+def network(variant: str, window: float) -> SSVEPClassifier:
     kwargs = dict(max_epochs=60, finetune_max_epochs=30, lr=1e-3)
     kwargs.update(VARIANTS[variant])
+    if kwargs.pop("crop", False):
+        kwargs.update(crop_seconds=window, sfreq=SFREQ, stim_freqs=FREQS)
     return SSVEPClassifier(verbose=0, batch_size=16, device="cpu", random_state=0,
                            model__n_filters=32, **kwargs)
 
@@ -96,11 +109,15 @@ def main() -> None:
     trials = load_trials()
     per_fold = splits(trials, mode)
     peers = load_pipelines(names=["CCA", "FB-TS+LR"])
+    peers["FB-TS+LR-crop"] = StridedCropClassifier(peers["FB-TS+LR"], sfreq=SFREQ)
+    long_band = SubBandFilter(FREQS, 3, sfreq=SFREQ, upper_edge=44.0,
+                              window_seconds=TRIAL_SECONDS)
     res: dict = {}
     for window in windows:
         sub_band = SubBandFilter(FREQS, 3, sfreq=SFREQ, upper_edge=44.0,
                                  window_seconds=window)
         n = int(round(window * SFREQ))
+        peers["FB-TS+LR-crop"].set_params(crop_seconds=window)
         for f in range(len(per_fold[0])):
             sets = {}
             for folds in per_fold:
@@ -109,24 +126,31 @@ def main() -> None:
                 data = epochs.get_data(units="uV")
                 sub_band.fit(data[tr])
                 sets[s] = (sub_band.transform(data[tr]), y[tr], sub_band.transform(data[te]),
-                           y[te], in_global)
+                           y[te], in_global, long_band.fit_transform(data[tr]))
                 cropped = epochs.copy().crop(epochs.tmin, epochs.tmin + (n - 1) / SFREQ)
                 for name, pipe in peers.items():
                     X = cropped if name == "CCA" else fb[..., :n, :]
+                    if name == "FB-TS+LR-crop":  # trained on the crops of the whole trials
+                        pipe.fit(fb[tr], y[tr])
+                        res.setdefault((name, window, "-"), []).append(pipe.score(X[te], y[te]))
+                        continue
                     pipe.fit(X[tr], y[tr])
                     res.setdefault((name, window, "-"), []).append(pipe.score(X[te], y[te]))
             for v in variants:
                 t0 = time.perf_counter()
-                for Xtr, ytr, Xte, yte, _ in sets.values():
-                    score = network(v).fit(Xtr, ytr).score(Xte, yte)
+                crop = VARIANTS[v].get("crop", False)
+                for Xtr, ytr, Xte, yte, _, Xlong in sets.values():
+                    score = network(v, window).fit(Xlong if crop else Xtr, ytr).score(Xte, yte)
                     res.setdefault((v, window, "subject"), []).append(score)
-                X_all = np.concatenate([a[0][a[4]] for a in sets.values()])
+                X_all = np.concatenate([(a[5] if crop else a[0])[a[4]] for a in sets.values()])
                 y_all = np.concatenate([a[1][a[4]] for a in sets.values()])
                 groups = np.concatenate([np.full(a[4].sum(), s) for s, a in sets.items()])
-                two = network(v).fit(X_all, y_all, groups=groups)
-                for s, (Xtr, ytr, Xte, yte, in_global) in sets.items():
+                two = network(v, window).fit(X_all, y_all, groups=groups)
+                for s, (Xtr, ytr, Xte, yte, in_global, Xlong) in sets.items():
                     if not in_global.all():  # fine-tuned on all its own training trials
-                        two.fine_tune(Xtr, ytr, subject=s)
+                        two.fine_tune(Xlong if crop else Xtr, ytr, subject=s)
+                    res.setdefault((v, window, "global only"), []).append(
+                        float(np.mean(two.predict(Xte) == yte)))
                     predicted = two.predict(Xte, groups=np.full(len(yte), s))
                     res.setdefault((v, window, "two-stage"), []).append(
                         float(np.mean(predicted == yte)))
@@ -135,7 +159,7 @@ def main() -> None:
     for k, v in sorted(res.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])):
         print(f"{k[0]:>14} {k[1]:4.1f} {k[2]:>9} {np.mean(v):.3f}  n={len(v)}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / f"ssvep_heads_{mode}.json", "w") as f:
+    with open(out_dir / f"ssvep_heads_{mode}_{'_'.join(variants)}.json", "w") as f:
         json.dump({f"{k[0]}|{k[1]}|{k[2]}": v for k, v in res.items()}, f, indent=1)
 
 

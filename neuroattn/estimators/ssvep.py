@@ -25,6 +25,7 @@ from ..data._convert import _is_epochs
 from ._base import TRAINING_CONSTRAINTS, NeuroEstimatorMixin
 from ._nets import _Classifier
 from ._params import encode_class_targets
+from ._ssvep_crops import CropDataset, crop_length, scale_trials
 
 __all__ = ["SSVEPClassifier"]
 
@@ -92,6 +93,22 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         Dropout probabilities of the model during fine-tuning (passed to the model's
         ``set_dropout``; the paper raises the first two to 0.6-0.7); None keeps the
         model's own.
+    crop_seconds : float | None, default=None
+        Train on crops: each epoch, every training trial (at ``fit`` and
+        :meth:`fine_tune`) gives one window of ``crop_seconds`` s starting at a fresh
+        uniformly drawn sample inside it, and prediction reads the first
+        ``crop_seconds`` s of each trial, what a decision after ``crop_seconds`` of
+        stimulation sees. The trials given to ``fit`` may be longer than the decision
+        window (Kalunga2016: 4-5 s of continuous flicker) and the network is built for
+        ``round(crop_seconds * sfreq)`` samples (``n_times_``); trials at prediction
+        need at least that many. None (the default, the paper's training): one window,
+        the whole trial. Needs ``sfreq`` and ``stim_freqs``. With ``scale="trial"``
+        each crop is scaled on its own.
+    sfreq : float | None, default=None
+        Sampling frequency of ``X`` in Hz; used only with ``crop_seconds``.
+    stim_freqs : sequence of float | None, default=None
+        Stimulus frequencies in Hz; used only with ``crop_seconds``, which must be at
+        least one period of the lowest.
 
     Attributes
     ----------
@@ -127,6 +144,9 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         "finetune_lr": [Interval(Real, 0, None, closed="neither"), None],
         "finetune_drop_probs": [tuple, list, None],
         "scale": [StrOptions({"trial"}), None],
+        "crop_seconds": [Interval(Real, 0, None, closed="neither"), None],
+        "sfreq": [Interval(Real, 0, None, closed="neither"), None],
+        "stim_freqs": [tuple, list, np.ndarray, None],
     }
 
     def __init__(self, model: str | type = "ssvep_dnn", *, max_epochs: int = 100,
@@ -134,7 +154,8 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
                  finetune_lr: float | None = None, batch_size: int = 100,
                  weight_decay: float = 1e-3,
                  finetune_drop_probs: tuple[float, ...] | None = (0.6, 0.6, 0.95),
-                 scale: str | None = "trial",
+                 scale: str | None = "trial", crop_seconds: float | None = None,
+                 sfreq: float | None = None, stim_freqs: Any = None,
                  lr_scheduler: str | None = None, validation_fraction: float | None = None,
                  early_stopping: bool = False, patience: int = 10,
                  callbacks: list | None = None, device: str = "auto",
@@ -145,15 +166,21 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         self._init_params(locals())
 
     # ------------------------------------------------------------------ inputs
-    def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
+    def _validate_X(self, X: Any, *, reset: bool, full: bool = False) -> np.ndarray:
         """Return float32 ``(n, n_subbands, n_chans, n_times)``.
+
+        With ``crop_seconds``: at ``fit`` (``reset``) and with ``full`` the whole
+        trials, unscaled (each crop is scaled when drawn); otherwise their first
+        ``n_times_`` samples, scaled.
 
         Raises
         ------
         ValueError
             If ``X`` is an ``mne.Epochs`` (filter it into sub-bands first), not 2-4-D
             finite numbers, has fewer than 2 samples per trial, or (after ``fit``) another
-            shape than at ``fit``.
+            shape than at ``fit`` (with ``crop_seconds``: other sub-bands or channels, or
+            fewer samples than a crop); or ``crop_seconds`` does not fit (see
+            ``crop_length``).
         """
         if _is_epochs(X):
             raise ValueError("SSVEPClassifier expects sub-band trials (n_trials, n_subbands, "
@@ -178,18 +205,34 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
                              "SSVEPClassifier needs at least 2.")
         data = check_signal_array(data.reshape(n, s * c, t), check_flat=reset).reshape(
             n, s, c, t)
+        crop = self.crop_seconds is not None
         if reset:
             self.n_features_in_ = s * c * t
-            self.n_subbands_, self.n_chans_, self.n_times_ = s, c, t
-        elif (s, c, t) != (self.n_subbands_, self.n_chans_, self.n_times_):
+            self.n_subbands_, self.n_chans_ = s, c
+            self.n_times_ = crop_length(self, t) if crop else t
+        elif crop and ((s, c) != (self.n_subbands_, self.n_chans_) or t < self.n_times_):
+            raise ValueError(
+                f"X has {s} sub-bands x {c} channels x {t} samples, but SSVEPClassifier was "
+                f"fitted on {self.n_subbands_} x {self.n_chans_} with crops of "
+                f"crop_seconds={self.crop_seconds} ({self.n_times_} samples): the sub-bands "
+                "and channels must be those of the global model, the trials at least one "
+                "crop long.")
+        elif not crop and (s, c, t) != (self.n_subbands_, self.n_chans_, self.n_times_):
             raise ValueError(
                 f"X has {s} sub-bands x {c} channels x {t} samples, but SSVEPClassifier was "
                 f"fitted on {self.n_subbands_} x {self.n_chans_} x {self.n_times_}: the "
                 "sub-bands, channels and window must be those of the global model.")
-        if self.scale == "trial":
-            std = data.std(axis=(1, 2, 3), keepdims=True)
-            data = data / np.where(std > 0, std, 1).astype(np.float32)
-        return data
+        if crop and (reset or full):
+            return data
+        if crop:
+            data = data[..., :self.n_times_]
+        return scale_trials(data) if self.scale == "trial" else data
+
+    def _train_data(self, data: np.ndarray, y: np.ndarray) -> Any:
+        """What the net trains on: ``data`` itself, or a :class:`CropDataset` of it."""
+        if self.crop_seconds is None:
+            return data
+        return CropDataset(data, y, self.n_times_, self.scale == "trial")
 
     def _encode_targets(self, y: Any, n_samples: int) -> np.ndarray:
         return encode_class_targets(self, y, n_samples)
@@ -244,7 +287,7 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         try:
             self.max_epochs = self.finetune_max_epochs
             self.lr = self.lr if self.finetune_lr is None else self.finetune_lr
-            self._train(X, y, seed=seed)
+            self._train(self._train_data(X, y), y, seed=seed)
             return self.module_
         finally:
             self.max_epochs, self.lr = saved
@@ -308,7 +351,7 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         self.sfreq_, self.chs_info_, self.ch_names_ = None, None, None
         rng = check_random_state(self.random_state)
         seed = self._seed(rng)
-        self._train(data, y_enc, seed=seed)
+        self._train(self._train_data(data, y_enc), y_enc, seed=seed)
         global_model, history = self.module_, self.history_
         if self.finetune_max_epochs == 0:
             subjects = subjects[:0]
@@ -350,7 +393,7 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self, "net_")
         self._check_params()
-        data = self._validate_X(X, reset=False)
+        data = self._validate_X(X, reset=False, full=True)
         y = column_or_1d(y)
         if y.shape[0] != data.shape[0]:
             raise ValueError(f"X has {data.shape[0]} samples but y has {y.shape[0]}.")

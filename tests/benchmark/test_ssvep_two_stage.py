@@ -126,3 +126,27 @@ def test_kalunga_two_stage_is_two_stage_in_the_benchmark(shared_data, tmp_path, 
     # of 24 trials; of subject 7: subject 3's 2 runs less the original of 7's first -> 1
     assert [n for n, _ in seen["fit"]] == [48, 24]
     assert [s for _, s in seen["fine_tune"]] == [3] * 5 + [7] * 5
+
+
+def test_crop_pipeline_fine_tunes_on_whole_trials_and_decides_on_the_first_crop(
+        fake, monkeypatch):
+    """Crop training inside the two-stage job: the global stage and every fine-tuning get
+    the whole (2-s) sub-band trials, the network is built for the 1-s crop."""
+    dataset, paradigm = fake
+    pipe = _pipe()
+    pipe.set_params(subbandfilter__window_seconds=2.0, ssvepclassifier__crop_seconds=1.0,
+                    ssvepclassifier__sfreq=128.0,
+                    ssvepclassifier__stim_freqs=[13.0, 17.0, 21.0])
+    lengths = []
+    tune = SSVEPClassifier.fine_tune
+
+    def spy_tune(self, X, y, subject):
+        lengths.append(X.shape[-1])
+        out = tune(self, X, y, subject)
+        lengths.append(self.n_times_)
+        return out
+
+    monkeypatch.setattr(SSVEPClassifier, "fine_tune", spy_tune)
+    rows = two_stage_within_session(paradigm, dataset, 2, "DNN-2stage-crop", pipe, 0)
+    assert 0 <= rows[0]["score"] <= 1
+    assert lengths == [256, 128] * 5  # whole trials in, a network for 128 samples
