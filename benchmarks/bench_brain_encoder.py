@@ -20,7 +20,10 @@ Writes ``benchmarks/results/bench_brain_encoder.json``. Usage::
     python benchmarks/bench_brain_encoder.py [--n-voxels 10000] [--n-tokens 256]
         [--dim 64] [--n-images 512] [--epochs 2] [--reference]
     python benchmarks/bench_brain_encoder.py --curves [--sizes 200 400 1000 5000]
-        [--truths linear_local ...] [--ablation]
+        [--truths linear_local ...] [--seeds 0 1 2] [--seeds-5000 0]
+        [--methods-5000 encoder_labelled ...] [--ablation]
+    python benchmarks/bench_brain_encoder.py --curves --ablation-only [--seeds 0 1 2]
+        [--ablation-truths linear_local mixture linear_global]
 
 ``--reference`` uses the reference width (768-dim tokens, width 768, 16 heads,
 feed-forward 1024); slow on a CPU.
@@ -142,12 +145,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(RESULTS))
     p.add_argument("--curves", action="store_true", help="learning curves only")
     p.add_argument("--ablation", action="store_true", help="with --curves: the ablation")
+    p.add_argument("--ablation-only", action="store_true",
+                   help="with --curves: the ablation without the curves")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                   help="--curves / --ablation: seeds (data and models)")
+    p.add_argument("--seeds-5000", type=int, nargs="+", default=None,
+                   help="--curves: seeds at 5000 images (default: --seeds)")
+    p.add_argument("--methods-5000", nargs="+", default=None,
+                   help="--curves: methods at 5000 images (default: all)")
+    p.add_argument("--merge-from", default=None,
+                   help="--curves: add the cells of another curves JSON to --out, replot")
+    p.add_argument("--ablation-truths", nargs="+",
+                   default=["linear_local", "mixture", "linear_global"])
     p.add_argument("--sizes", type=int, nargs="+", default=[200, 400, 1000, 5000])
     p.add_argument("--truths", nargs="+", default=None)
     p.add_argument("--n-test", type=int, default=500)
     p.add_argument("--noise-ceiling", type=float, default=0.8)
     p.add_argument("--ablation-size", type=int, default=400)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--kinds", nargs="+", default=None, help="scale: methods to time")
     args = p.parse_args(argv)
     if args.curves:
@@ -204,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _curves(args) -> int:
-    from _encoder_curves import plot_curves, run_ablation, run_curves
+    from _encoder_curves import plot_ablation, plot_curves, run_ablation, run_curves
 
     from neuroattn.data.simulate import PLANTED_TRUTHS
 
@@ -213,17 +227,32 @@ def _curves(args) -> int:
     if out == RESULTS:
         out = RESULTS.with_name("bench_brain_encoder_curves.json")
     out.parent.mkdir(parents=True, exist_ok=True)
+    command = "cd benchmarks && python " + " ".join([Path(sys.argv[0]).name] + sys.argv[1:])
 
     def log(msg):
         print(msg, flush=True)
 
-    result = run_curves(out, truths, args.sizes, args.n_test, args.noise_ceiling,
-                        args.seed, log=log)
-    plot_curves(result, out.with_suffix(".png"))
-    if args.ablation:
-        result = run_ablation(out, truths, args.ablation_size, args.n_test,
-                              args.noise_ceiling, args.seed, log=log)
-    print(f"wrote {out} and {out.with_suffix('.png')}")
+    if args.merge_from:
+        from _encoder_curves import merge_runs
+
+        result = merge_runs(out, Path(args.merge_from))
+        plot_curves(result, out.with_suffix(".png"))
+        print(f"wrote {out} and {out.with_suffix('.png')}")
+        return 0
+    if not args.ablation_only:
+        by_size = {5000: args.seeds_5000} if args.seeds_5000 else None
+        methods = {5000: tuple(args.methods_5000)} if args.methods_5000 else None
+        result = run_curves(out, truths, args.sizes, args.n_test, args.noise_ceiling,
+                            args.seeds, seeds_by_size=by_size, methods_by_size=methods,
+                            command=command, log=log)
+        plot_curves(result, out.with_suffix(".png"))
+        print(f"wrote {out} and {out.with_suffix('.png')}")
+    if args.ablation or args.ablation_only:
+        abl = out.with_name(out.stem.replace("_curves", "") + "_ablation.json")
+        result = run_ablation(abl, args.ablation_truths, args.ablation_size, args.n_test,
+                              args.noise_ceiling, args.seeds, command=command, log=log)
+        plot_ablation(result, abl.with_suffix(".png"))
+        print(f"wrote {abl} and {abl.with_suffix('.png')}")
     return 0
 
 

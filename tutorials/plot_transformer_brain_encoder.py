@@ -131,7 +131,9 @@ for name, r in res["r"].items():
 # Without ``regions`` the encoder learns ``n_queries`` queries and a soft assignment
 # of voxels to them (initialised by clustering voxels on where their responses are
 # predictable); after training every voxel's readout is refitted in closed form
-# (ridge, alpha per voxel by leave-one-out) on its query's attention-pooled tokens.
+# (ridge, alpha per voxel by leave-one-out) on two bands, each with its own shrinkage:
+# its query's attention-pooled tokens and the mean token (global features), so that
+# ridge on pooled features is a special case of the encoder.
 free = BrainEncoderRegressor(max_epochs=20 if QUICK else 40, lr=4e-3, n_queries=8,
                              random_state=0).fit(feats_train, sim.Y[train])
 r_free = free.score_voxels(feats_test, sim.Y_repeats[test], normalize=False)

@@ -96,12 +96,20 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         None: ``min(8, n_unlabelled_voxels)``. Labelled regions keep one query each.
     readout : {"ridge", "learned"}, default="ridge"
         "ridge": after training, each voxel's readout is refitted in closed form
-        (ridge, alpha per voxel by exact leave-one-out) on its query's
-        attention-pooled input tokens and output token; an unlabelled voxel also
-        takes the query with the lowest leave-one-out error. "learned": keep the
-        gradient-trained linear readout.
+        (banded ridge, chosen per voxel by exact leave-one-out) on two bands: its
+        query's attention-pooled input tokens and output token, and the mean input
+        token (global features) with its own shrinkage -- so ridge on pooled features
+        is a special case; an unlabelled voxel also takes the query with the lowest
+        leave-one-out error. "learned": keep the gradient-trained linear readout.
     ridge_alphas : array-like | None, default=None
         Candidate penalties of the ridge readout; None: ``np.logspace(-2, 6, 17)``.
+    readout_rank : int | None, default=None
+        Reduced-rank ridge readout (``readout="ridge"`` only): the weights of the
+        voxels reading one query keep the top ``readout_rank`` principal directions
+        of their fitted responses. None: full rank.
+    weight_averaging : int, default=0
+        Average the weights of the last ``weight_averaging`` epochs (0 or 1: keep the
+        last) before the readout is refitted; not with ``early_stopping``.
     %(training_params)s
         Here the model is the brain encoder (e.g. ``model__embed_dim=768,
         model__n_heads=16``); ``device`` is also used for feature extraction. The
@@ -126,6 +134,10 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         Indices of the voxels routed through the learned queries.
     readout_alpha_ : numpy.ndarray
         ``(n_voxels,)`` ridge penalty per voxel (``readout="ridge"``).
+    readout_mean_band_ : numpy.ndarray
+        ``(n_voxels,)`` weight of the mean-token band against the query's own band
+        chosen per voxel (0: not used, ``inf``: the mean token alone, i.e. pooled
+        ridge; ``readout="ridge"``).
     regions_, hemispheres_ : numpy.ndarray
         Labels seen at fit.
     n_tokens_, n_dims_, n_outputs_ : int
@@ -170,7 +182,11 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         "n_queries": [Interval(Integral, None, None, closed="neither"), None],
         "readout": [StrOptions({"ridge", "learned"})],
         "ridge_alphas": ["array-like", None],
+        "readout_rank": [Interval(Integral, 1, None, closed="left"), None],
+        "weight_averaging": [Interval(Integral, 0, None, closed="left")],
     }
+    #: Offer the mean-token band to the ridge readout (False in the ablation only).
+    _readout_mean_band = True
 
     def __init__(self, model: str | type = "brain_encoder", *,
                  backbone: torch.nn.Module | str | None = None, layer: str | None = None,
@@ -178,7 +194,8 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
                  max_epochs: int = 100, lr: float = 5e-4, batch_size: int = 32,
                  weight_decay: float = 1e-4, grad_clip: float | None = 1.0,
                  n_queries: int | None = None, readout: str = "ridge",
-                 ridge_alphas: Any = None,
+                 ridge_alphas: Any = None, readout_rank: int | None = None,
+                 weight_averaging: int = 0,
                  lr_scheduler: str | None = "cosine",
                  validation_fraction: float | None = None, early_stopping: bool = False,
                  patience: int = 10, callbacks: list | None = None, device: str = "auto",
@@ -222,11 +239,16 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         ValueError
             If features and responses have different image counts, a voxel has no
             region label, ``regions`` does not have one entry per voxel, ``n_queries``
-            is < 1 or exceeds the unlabelled voxels, or the inputs hold inf / fully
+            is < 1 or exceeds the unlabelled voxels, ``readout_rank`` is set without
+            the ridge readout, or the inputs hold inf / fully
             missing voxels (the labels and ``n_queries`` are checked before any
             feature is extracted).
         """
         self._check_params()
+        if self.readout_rank is not None and self.readout != "ridge":
+            raise ValueError(f"readout_rank={self.readout_rank} reduces the rank of the ridge "
+                             f"readout; readout={self.readout!r} has none (use "
+                             "readout='ridge' or readout_rank=None).")
         n_free_early = _check_labels_early(self, y, regions)
         feats = _features(self, X, reset=True)
         n = feats.n_images
@@ -257,13 +279,15 @@ class BrainEncoderRegressor(_EncodingScoreMixin, NeuroEstimatorMixin, RegressorM
         query = module.voxel_query.cpu().numpy().copy()
         if free.size:
             query[free] = self.n_labelled_queries_ + self.voxel_assignment_.argmax(1)
-        self.readout_alpha_ = None
+        self.readout_alpha_ = self.readout_mean_band_ = None
         if self.readout == "ridge":
             alphas = (DEFAULT_ALPHAS if self.ridge_alphas is None
                       else np.asarray(self.ridge_alphas, dtype=float))
             res = fit_ridge_readout(module, dataset, Yz, query, free, self.n_labelled_queries_,
-                                    alphas)
+                                    alphas, mean_band=self._readout_mean_band,
+                                    rank=self.readout_rank)
             query, self.readout_alpha_ = res["voxel_query"], res["alpha"]
+            self.readout_mean_band_ = res["mean_band_scale"]
         self.voxel_queries_ = query
         return self
 

@@ -141,7 +141,8 @@ class TransformerBrainEncoder(NeuroModel):
     ``(batch, n_outputs)``. ``forward_features`` gives region tokens ``(batch,
     n_regions, embed_dim)`` (the labelled groups first, then the ``n_queries`` free
     queries). After :meth:`set_ridge_readout` every voxel is read in closed form from
-    one query's :meth:`readout_features`. :meth:`routing_maps` returns the last layer's attention,
+    one query's :meth:`readout_features` (its attention-pooled input tokens, its
+    output token and the mean input token). :meth:`routing_maps` returns the last layer's attention,
     averaged over heads, ``(batch, n_regions, n_tokens)``.
 
     The reference configuration (Adeli et al.) is ``embed_dim=768, n_heads=16,
@@ -215,7 +216,7 @@ class TransformerBrainEncoder(NeuroModel):
         if free:
             self.voxel_query[self._free_idx] = self.n_labelled + init.argmax(1)
         self.register_buffer("ridge_weight", torch.zeros(self.n_outputs,
-                                                         self.n_chans + embed_dim))
+                                                         2 * self.n_chans + embed_dim))
         self.register_buffer("ridge_bias", torch.zeros(self.n_outputs))
         self.register_buffer("use_ridge", torch.zeros((), dtype=torch.bool))
 
@@ -258,11 +259,13 @@ class TransformerBrainEncoder(NeuroModel):
         return self.assignment_logits.detach().softmax(dim=1)
 
     def readout_features(self, x: torch.Tensor) -> torch.Tensor:
-        """What the closed-form readout reads: ``(batch, n_regions, n_chans + embed_dim)``.
+        """What the closed-form readout reads: ``(batch, n_regions, 2 * n_chans +
+        embed_dim)``.
 
         The input tokens pooled with each query's attention (averaged over heads) --
-        linear in the features once the routing is fixed -- next to the query's output
-        token.
+        linear in the features once the routing is fixed -- then the query's output
+        token, then the mean of the input tokens (global features, the same for every
+        query: with it the closed-form readout contains ridge on pooled features).
         """
         attn = self.blocks[-1].attn
         before = attn.record_attention
@@ -275,7 +278,8 @@ class TransformerBrainEncoder(NeuroModel):
             if not before:
                 attn.last_attention = None
         pooled = weights @ x.transpose(1, 2)  # (b, n_regions, n_chans)
-        return torch.cat([pooled, q], dim=-1)
+        mean = x.mean(dim=-1, keepdim=True).transpose(1, 2).expand_as(pooled)
+        return torch.cat([pooled, q, mean], dim=-1)
 
     def _ridge_readout(self, z: torch.Tensor) -> torch.Tensor:
         out = z.new_empty(z.shape[0], self.n_outputs)
@@ -293,7 +297,7 @@ class TransformerBrainEncoder(NeuroModel):
         Parameters
         ----------
         weight : torch.Tensor
-            ``(n_outputs, n_chans + embed_dim)`` weights on :meth:`readout_features`.
+            ``(n_outputs, 2 * n_chans + embed_dim)`` weights on :meth:`readout_features`.
         bias : torch.Tensor
             ``(n_outputs,)``.
         voxel_query : torch.Tensor

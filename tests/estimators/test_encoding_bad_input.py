@@ -42,8 +42,12 @@ _LABELS = np.array(["A", "A", "B", "B", "other", "other"], dtype=object)
      r"n_queries must be between 1 and the number of unlabelled voxels \(2 of 6\), got 3"),
     ({}, {"regions": _LABELS[:5]}, r"regions has 5 entries but y has 6 voxels"),
     ({}, {"regions": np.append(_LABELS, "A")}, r"regions has 7 entries but y has 6 voxels"),
+    ({"n_queries": -2}, {}, r"n_queries.*got -2"),
+    ({"readout": "learned", "readout_rank": 2}, {},
+     r"readout_rank=2 reduces the rank of the ridge readout; readout='learned' has none"),
+    ({"readout_rank": 0}, {}, r"readout_rank.*range \[1, inf\).*Got 0"),
 ], ids=["n_queries=0", "n_queries>voxels", "n_queries>unlabelled", "regions_short",
-        "regions_long"])
+        "regions_long", "n_queries<0", "readout_rank_without_ridge", "readout_rank=0"])
 def test_bad_queries_or_regions_raise_before_extraction(params, fit_kw, match):
     backbone = _Counting()
     est = BrainEncoderRegressor(backbone=backbone, layer="pool", **params, **_ENC)
@@ -60,9 +64,16 @@ def test_bad_queries_or_regions_raise_before_extraction(params, fit_kw, match):
                  marks=pytest.mark.slow),
     ("resnet18", "layer9", r"layer='layer9': backbone 'resnet18' has no such layer\. "
                            r"Close names: layer[1-4].*Top-level layers: conv1, bn1"),
+    ("resnt18", "layer3", r"Unknown backbone 'resnt18': not a torchvision classification "
+                          r"model\. Close names: resnet18"),
+    ("timm:resnet1", "layer3", r"Unknown backbone 'timm:resnet1': not a timm model\. "
+                               r"Close names: timm:resnet18"),
+    ("timm:resnet18", "layer9", r"layer='layer9': backbone 'timm:resnet18' has no such "
+                                r"layer.*Top-level layers: conv1, bn1, act1"),
     pytest.param("open_clip:RN50", "layer9", r"layer='layer9': backbone 'open_clip:RN50' "
                  r"has no such layer.*Top-level layers: conv1", marks=pytest.mark.slow),
-], ids=["unknown_open_clip", "unknown_tag", "torchvision_layer", "open_clip_layer"])
+], ids=["unknown_open_clip", "unknown_tag", "torchvision_layer", "unknown_torchvision",
+        "unknown_timm", "timm_layer", "open_clip_layer"])
 def test_bad_backbone_name_or_layer_raises_before_weights_or_features(backbone, layer, match,
                                                                       monkeypatch):
     # No weights may be fetched: a pretrained load would need the network.

@@ -100,9 +100,11 @@ def test_free_queries_soft_assignment_and_ridge_readout():
     assert assign[0, 0] > assign[0, 1] and assign[1, 1] > assign[1, 0]
     x = model.example_input(3)
     z = model.readout_features(x)
-    assert z.shape == (3, 4, 8 + model.final_layer.weight.shape[1])
+    assert z.shape == (3, 4, 8 + model.final_layer.weight.shape[1] + 8)
     maps = model.routing_maps(x)
     assert torch.allclose(z[..., :8], maps @ x.transpose(1, 2), atol=1e-5)
+    # the last band is the mean token (global features), the same for every query
+    assert torch.allclose(z[..., -8:], x.mean(-1)[:, None].expand(3, 4, 8), atol=1e-6)
     w, b = torch.randn(6, z.shape[-1]), torch.randn(6)
     model.set_ridge_readout(w, b, torch.tensor([0, 0, 2, 2, 3, 1]))
     out = model(x)
