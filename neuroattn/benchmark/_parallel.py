@@ -135,6 +135,8 @@ class _Collect(logging.Handler):
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and not record.exc_text:  # keep the traceback as text
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.msg, record.args, record.exc_info = record.getMessage(), None, None
         self.records.append(record)
 
@@ -145,14 +147,30 @@ def _portable_warning(w: warnings.WarningMessage) -> tuple:
         pickle.loads(pickle.dumps(category))
     except Exception:  # a warning class defined where the parent cannot import it
         category = UserWarning
-    return str(w.message), category, w.filename, w.lineno
+    return str(w.message), category, w.filename, w.lineno, _module_of(w.filename)
 
 
-def _replay(caught: list[tuple], records: list[logging.LogRecord]) -> None:
-    """Raise a worker's warnings and log its records again here, where the user is."""
-    for message, category, filename, lineno in caught:
+def _module_of(filename: str) -> str | None:
+    """The dotted name of the loaded module defined in ``filename`` (for the caller's
+    ``module=`` warning filters), or None."""
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        if getattr(module, "__file__", None) == filename:
+            return name
+    return None
+
+
+def _replay(caught: list[tuple], records: list[logging.LogRecord],
+            registry: dict | None = None) -> None:
+    """Raise a worker's warnings and log its records again here, where the user is.
+
+    ``registry`` is shared by the jobs of one :func:`fan_out`, so a warning shown once
+    per location is shown once, not once per job.
+    """
+    for message, category, filename, lineno, module in caught:
         warnings.warn_explicit(f"{message} (in a worker process)", category, filename,
-                               lineno)
+                               lineno, module=module, registry=registry)
     for record in records:
         logging.getLogger(record.name).handle(record)
 
@@ -200,9 +218,9 @@ def fan_out(func: Callable, jobs: Sequence[tuple], n_jobs: int | None = 1, *,
         return
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1,
                         pre_dispatch="n_jobs")
-    level = logging.getLogger(_LOGGER).getEffectiveLevel()
+    level, registry = logging.getLogger(_LOGGER).getEffectiveLevel(), {}
     for k, result, caught, records in parallel(
             delayed(_run_job)(k, func, tuple(job), parent, capture_errors, level)
             for k, job in enumerate(jobs)):
-        _replay(caught, records)
+        _replay(caught, records, registry)
         yield k, result

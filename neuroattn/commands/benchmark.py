@@ -146,20 +146,30 @@ def _pipelines(args: argparse.Namespace) -> dict:
                 name = key.rsplit("__", 1)[-1]
                 if "__" in key and name in given and name not in own:
                     update[f"{step}__{key}"] = given[name]
-                    if name == "max_epochs" and _has_cosine(estimator, key):
-                        update[f"{step}__{key[:-len(name)]}callbacks__lr_scheduler__T_max"] = (
-                            given[name])
+                    if name == "max_epochs":
+                        for scheduler in _cosine_schedulers(estimator, key):
+                            scheduler.set_params(T_max=given[name])
             pipe.set_params(**update)
     return pipes
 
 
-def _has_cosine(estimator, key: str) -> bool:
-    """Whether the net owning ``key`` (``...__max_epochs``) has a cosine ``lr_scheduler``."""
+def _cosine_schedulers(estimator, key: str) -> list:
+    """The cosine ``LRScheduler`` callbacks (with ``T_max``) of the net owning ``key``.
+
+    ``callbacks`` may hold ``(name, callback)`` pairs, bare callbacks, or the names
+    braindecode accepts (``"accuracy"``): only scheduler objects are returned.
+    """
+    from skorch.callbacks import LRScheduler
+
     owner = estimator
     for part in key.split("__")[:-1]:
         owner = getattr(owner, part)
-    scheduler = dict(getattr(owner, "callbacks", None) or []).get("lr_scheduler")
-    return "T_max" in getattr(scheduler, "kwargs", {})
+    found = []
+    for item in getattr(owner, "callbacks", None) or []:
+        callback = item[1] if isinstance(item, tuple) and len(item) == 2 else item
+        if isinstance(callback, LRScheduler) and "T_max" in callback.kwargs:
+            found.append(callback)
+    return found
 
 
 def run(args: argparse.Namespace) -> int:

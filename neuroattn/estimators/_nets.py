@@ -371,7 +371,8 @@ class _CoreNetMixin:
         """Batches one training epoch draws (read by :class:`WarmupCosineLR`)."""
         n = self._balanced_draws(_dataset_targets(dataset)) if self.balance else len(dataset)
         bs = self.batch_size if self.batch_size > 0 else n
-        return n // bs if _drops_last(n, bs) else -(-n // bs)
+        drop = self.get_params_for("iterator_train").get("drop_last", _drops_last(n, bs))
+        return n // bs if drop else -(-n // bs)
 
     def get_iterator(self, dataset, training=False):
         if not training:

@@ -20,7 +20,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.optim.swa_utils import update_bn
 
 from ..nn.augmentation import AUGMENTATIONS, Mixup
-from ._nets import TrainStep
+from ._nets import TrainStep, _drops_last
 
 __all__ = ["resolve_augmentations", "AugmentedStep", "WeightAveraging"]
 
@@ -219,7 +219,12 @@ class WeightAveraging(Callback):
                         if v.is_floating_point() else v) for k, v in last.items()}
         module.load_state_dict(averaged)
         if X is not None and any(isinstance(m, _BatchNorm) for m in module.modules()):
-            loader = net.get_iterator(net.get_dataset(X, y), training=False)
+            # A plain loader over the whole training set, not the net's (sharded when
+            # several processes train): every process computes the same statistics.
+            dataset = net.get_dataset(X, y)
+            size = net.batch_size if net.batch_size > 0 else len(dataset)
+            loader = torch.utils.data.DataLoader(dataset, batch_size=size,
+                                                 drop_last=_drops_last(len(dataset), size))
             update_bn(loader, module,
                       device=next(module.parameters()).device)
 

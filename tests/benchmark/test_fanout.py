@@ -104,6 +104,10 @@ def _warn_and_log(k):
     warnings.warn(f"job {k} found something odd", RuntimeWarning, stacklevel=1)
     logging.getLogger("neuroattn.benchmark").warning("job %d logged", k)
     logging.getLogger("neuroattn.benchmark").debug("job %d chatter", k)
+    try:
+        raise ZeroDivisionError("a step divided by zero")
+    except ZeroDivisionError:
+        logging.getLogger("neuroattn.benchmark").exception("job %d failed a step", k)
     return k
 
 
@@ -119,6 +123,8 @@ def test_warnings_and_logs_of_worker_processes_reach_the_caller(caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert {"job 0 logged", "job 1 logged"} <= set(messages)
     assert not [m for m in messages if "chatter" in m]  # DEBUG is below the caller's level
+    failed = [r for r in caplog.records if "failed a step" in r.getMessage()]
+    assert failed and all("ZeroDivisionError" in (r.exc_text or "") for r in failed)
 
 
 def test_the_calling_process_is_never_changed():

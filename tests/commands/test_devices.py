@@ -243,3 +243,28 @@ def test_benchmark_max_epochs_reaches_wrapped_braindecode_nets():
     assert inner.max_epochs == 3
     assert dict(inner.callbacks)["lr_scheduler"].kwargs["T_max"] == 3
     assert pipes["CAN-SE"].steps[-1][1].max_epochs == 3
+
+
+@pytest.mark.parametrize("callbacks", ["pair", "bare", "with_name"])
+def test_max_epochs_reaches_any_cosine_scheduler_form(callbacks, monkeypatch):
+    """skorch takes (name, callback) pairs or bare callbacks, braindecode also names
+    ("accuracy"): none of them breaks ``--max-epochs``, and the period follows."""
+    from sklearn.pipeline import make_pipeline
+    from skorch import NeuralNetClassifier
+    from skorch.callbacks import LRScheduler
+
+    import neuroattn.benchmark as benchmark
+    from neuroattn.benchmark._pipelines import TorchSeeded
+    from neuroattn.commands.benchmark import _pipelines
+
+    cosine = LRScheduler(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=9)
+    listed = {"pair": [("lr_scheduler", cosine)], "bare": [cosine],
+              "with_name": ["accuracy", ("sched", cosine)]}[callbacks]
+    net = NeuralNetClassifier(torch.nn.Linear(2, 2), max_epochs=9, callbacks=listed)
+    monkeypatch.setattr(benchmark, "load_pipelines",
+                        lambda *a, **k: {"mine": make_pipeline(TorchSeeded(net))})
+    args = build_parser().parse_args(["benchmark", "--pipelines", "mine",
+                                      "--max-epochs", "3"])
+    pipes = _pipelines(args)
+    assert pipes["mine"].steps[-1][1].estimator.max_epochs == 3
+    assert cosine.kwargs["T_max"] == 3
