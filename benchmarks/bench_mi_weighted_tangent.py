@@ -185,49 +185,7 @@ def summarise(rows: dict) -> dict:
                         if folds.shape[1] > 1 else None,
                         "seed_means": {str(s): round(m, 4) for s, m in zip(per_seed, means)},
                         "fit_seconds_per_fold": round(fit, 2)}
-    if "TS+LR" in table:
-        ref = table["TS+LR"]
-        for entry in table.values():
-            entry["fit_cost_vs_TS+LR"] = round(entry["fit_seconds_per_fold"]
-                                               / max(ref["fit_seconds_per_fold"], 1e-9), 1)
-            entry["minus_TS+LR"] = round(entry["mean"] - ref["mean"], 4)
-    return table
-
-
-def plot(table: dict, metric: str, title: str, path: Path) -> None:
-    """Bars: mean +- sd over seeds, dots = seeds, the TS+LR level dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = list(table)
-    means = [table[r]["mean"] for r in rows]
-    err = [table[r]["sd_over_seeds"] or 0.0 for r in rows]
-    colors = ["tab:gray" if r in PEERS else "tab:green" if r == "hybrid (nested)"
-              else "tab:olive" for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
-    ax.barh(range(len(rows)), means, xerr=err, color=colors, capsize=3, alpha=0.85)
-    for i, r in enumerate(rows):
-        dots = list(table[r]["seed_means"].values())
-        ax.plot(dots, [i] * len(dots), "k.", ms=4)
-        cost = table[r].get("fit_plus_selection_vs_TS+LR", table[r].get("fit_cost_vs_TS+LR"))
-        ax.text(1.005, i, f"{means[i]:.3f}" + (f"  {cost:g}x" if cost is not None else ""),
-                va="center", fontsize=8, transform=ax.get_yaxis_transform())
-    if "TS+LR" in table:
-        ax.axvline(table["TS+LR"]["mean"], color="k", ls="--", lw=1, label="TS+LR")
-        ax.legend(loc="lower left")
-    ax.set_yticks(range(len(rows)), rows)
-    ax.invert_yaxis()
-    ax.set_xlim(max(0.0, min(min(table[r]["seed_means"].values()) for r in rows) - 0.05), 1)
-    ax.set_xlabel(f"{metric} (mean over seeds of the 5-fold mean; right: mean, fit time "
-                  "vs TS+LR)\nhybrid (nested): candidate chosen per outer fold on inner "
-                  "splits of its training trials (time: fit + selection);\ncand: rows, "
-                  "seed 0 only, for reference (not used by the nested row)")
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return recipe.compare_to_peer(table)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,13 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inner-folds", type=int, default=3)
     parser.add_argument("--max-epochs", type=int, default=None, help="smoke runs only")
     args = parser.parse_args(argv)
-    if not (recipe.SHARED / "mne_data").is_dir():
-        print(f"real recordings not found at {recipe.SHARED}", file=sys.stderr)
+    if not recipe.use_shared_recordings():
         return 1
-    os.environ.update(MNE_DATA=str(recipe.SHARED / "mne_data"),
-                      MNE_DATASETS_EEGBCI_PATH=str(recipe.SHARED / "mne_data"),
-                      MOABB_DOWNLOAD_PROVIDER="upstream")
-    os.environ.setdefault("HOME", "/tmp")
     import torch
 
     import neuroattn
@@ -282,8 +235,15 @@ def main(argv: list[str] | None = None) -> int:
                     "note": "2 cores shared with other jobs: fit-time ratios are indicative"},
     }
     (RESULTS / f"{tag}.json").write_text(json.dumps(out, indent=1))
-    plot(result["rows"], metric, f"EEGMMIDB S1 {args.paradigm.replace('_', ' ')}: electrode "
-         "attention + tangent space, started at TS+LR", RESULTS / f"{tag}.png")
+    recipe.plot(
+        result["rows"], RESULTS / f"{tag}.png",
+        xlabel=f"{metric} (mean over seeds of the 5-fold mean; right: mean, fit time vs "
+               "TS+LR)\nhybrid (nested): candidate chosen per outer fold on inner splits of "
+               "its training trials (time: fit + selection);\ncand: rows, seed 0 only, for "
+               "reference (not used by the nested row)",
+        title=f"EEGMMIDB S1 {args.paradigm.replace('_', ' ')}: electrode attention + "
+              "tangent space, started at TS+LR",
+        highlight=lambda row: row == "hybrid (nested)")
     for row, e in result["rows"].items():
         print(f"{row:>26}: {e['mean']:.3f} +- {e['sd_over_seeds'] or 0:.3f} "
               f"(fit {e['fit_seconds_per_fold']} s, {e.get('fit_cost_vs_TS+LR')}x TS+LR)")
