@@ -20,6 +20,23 @@ __all__ = ["TangentPriorClassifier", "weighted_tangent_classifier"]
 _MODEL = "channel_weighted_tangent"
 
 
+def check_trials(X: Any, owner: str) -> np.ndarray:
+    """``X`` as real, finite float64 trials ``(n_trials, n_chans, n_times)``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``owner``, if ``X`` is not a 3-D real array or holds NaN or infinity.
+    """
+    X = np.asarray(X)
+    if X.ndim != 3 or X.dtype.kind not in "biuf":
+        raise ValueError(f"{owner} expects trials (n_trials, n_chans, n_times), got shape "
+                         f"{X.shape} and dtype {X.dtype}.")
+    if not np.isfinite(X).all():
+        raise ValueError(f"{owner}: X contains NaN or infinity.")
+    return X.astype(np.float64, copy=False)
+
+
 def _covariances(X: np.ndarray) -> np.ndarray:
     """OAS covariances ``(n, n_chans, n_chans)`` (float64), as the network computes them."""
     import torch
@@ -115,12 +132,7 @@ class TangentPriorClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
         from pyriemann.geometry.mean import mean_riemann
         from sklearn.linear_model import LogisticRegression
 
-        X = np.asarray(X)
-        if X.ndim != 3 or X.dtype.kind not in "biuf":
-            raise ValueError(f"TangentPriorClassifier expects X (n_trials, n_chans, n_times), "
-                             f"got shape {X.shape} and dtype {X.dtype}.")
-        if not np.isfinite(X).all():
-            raise ValueError("TangentPriorClassifier: X contains NaN or infinity.")
+        X = check_trials(X, "TangentPriorClassifier")
         y = np.asarray(y)
         if y.shape != (X.shape[0],):
             raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}.")

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._tangent_prior import TangentPriorClassifier, weighted_tangent_classifier
+from ._tangent_prior import TangentPriorClassifier, check_trials, weighted_tangent_classifier
 
 __all__ = ["FilterBankTangentSpace", "tangent_attention_pipeline", "MI_BANDS",
            "TangentPriorClassifier", "weighted_tangent_classifier"]
@@ -70,19 +70,14 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
         self.estimator = estimator
 
     def _check(self, X: Any) -> np.ndarray:
-        X = np.asarray(X)
-        if X.ndim != 3 or X.dtype.kind not in "biuf":
-            raise ValueError(f"FilterBankTangentSpace expects trials (n_trials, n_chans, "
-                             f"n_times), got shape {X.shape} and dtype {X.dtype}.")
-        if not np.isfinite(X).all():
-            raise ValueError("FilterBankTangentSpace: X contains NaN or infinity.")
+        X = check_trials(X, "FilterBankTangentSpace")
         if not self.sfreq or self.sfreq <= 0:
             raise ValueError(f"sfreq must be positive (Hz), got {self.sfreq!r}.")
         for low, high in self._bands():
             if not 0 < low < high < self.sfreq / 2:
                 raise ValueError(f"band ({low}, {high}) Hz must satisfy 0 < low < high < "
                                  f"Nyquist ({self.sfreq / 2:g} Hz at sfreq={self.sfreq:g}).")
-        return X.astype(np.float64, copy=False)
+        return X
 
     def _bands(self) -> Sequence[tuple[float, float]]:
         return MI_BANDS if self.bands is None else self.bands
