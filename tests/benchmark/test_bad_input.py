@@ -409,32 +409,6 @@ def test_fmri_cli_resumes_and_locks(tmp_path, capsys):
 # ---------------------------------------------------------- case 2, 3: seizure folds
 
 
-class StandIn(BaseEstimator):
-    """Scores windows by their spread; one alarm 60 s into every monitored file."""
-
-    def __init__(self, smoothing="mean", smoothing_seconds=20.0, min_fraction=0.7,
-                 threshold=0.5, refractory_seconds=None, sop_seconds=180.0):
-        self.smoothing = smoothing
-        self.smoothing_seconds = smoothing_seconds
-        self.min_fraction = min_fraction
-        self.threshold = threshold
-        self.refractory_seconds = refractory_seconds
-        self.sop_seconds = sop_seconds
-
-    def fit(self, X, y):
-        self.classes_ = np.array([0, 1])
-        return self
-
-    def preictal_proba(self, X):
-        return np.asarray(X).std(axis=(1, 2))
-
-    def monitor(self, recording, **kwargs):
-        times = np.arange(4.0, recording.duration, 4.0)
-        return SimpleNamespace(times=times, probability=np.linspace(0, 1, times.size,
-                                                                    dtype=np.float32),
-                               alarms=np.array([60.0]))
-
-
 @pytest.fixture(scope="module")
 def windows(tmp_path_factory):
     from neuroattn.data.seizure import extract_windows, read_chbmit_summary
@@ -451,16 +425,17 @@ def windows(tmp_path_factory):
 
 
 def test_seizure_evaluation_resumes_after_an_interrupted_fold(windows, tmp_path,
-                                                              monkeypatch, caplog):
-    reference = evaluate_leave_one_seizure_out(StandIn(), windows)
+                                                              monkeypatch, caplog, stand_in):
+    reference = evaluate_leave_one_seizure_out(stand_in(ramp=True), windows)
     assert len(reference["folds"]) == 3
     _fail_on_call(monkeypatch, seizure_module, 2)
     with pytest.raises(KeyboardInterrupt):
-        evaluate_leave_one_seizure_out(StandIn(), windows, checkpoint_dir=tmp_path)
+        evaluate_leave_one_seizure_out(stand_in(ramp=True), windows, checkpoint_dir=tmp_path)
     monkeypatch.undo()
     calls = _fail_on_call(monkeypatch, seizure_module, 99)
     with caplog.at_level("INFO", logger="neuroattn.benchmark.seizure"):
-        resumed = evaluate_leave_one_seizure_out(StandIn(), windows, checkpoint_dir=tmp_path)
+        resumed = evaluate_leave_one_seizure_out(stand_in(ramp=True), windows,
+                                                 checkpoint_dir=tmp_path)
     assert len(calls) == 2 and "1 of 3 folds already finished" in caplog.text
     pd.testing.assert_frame_equal(seizure_scores(resumed), seizure_scores(reference))
     assert resumed["events"] == reference["events"]
@@ -470,30 +445,30 @@ def test_seizure_evaluation_resumes_after_an_interrupted_fold(windows, tmp_path,
         np.testing.assert_array_equal(a["probability"], b["probability"])
 
 
-def test_seizure_records_of_another_run_are_refused(windows, tmp_path):
-    evaluate_leave_one_seizure_out(StandIn(), windows, checkpoint_dir=tmp_path)
+def test_seizure_records_of_another_run_are_refused(windows, tmp_path, stand_in):
+    evaluate_leave_one_seizure_out(stand_in(ramp=True), windows, checkpoint_dir=tmp_path)
     with pytest.raises(ValueError, match=f"{tmp_path} holds the records of another "
                                          "run.*forecaster"):
-        evaluate_leave_one_seizure_out(StandIn(threshold=0.6), windows,
+        evaluate_leave_one_seizure_out(stand_in(ramp=True, threshold=0.6), windows,
                                        checkpoint_dir=tmp_path)
     with FolderLock(tmp_path), pytest.raises(FolderLockedError):
-        evaluate_leave_one_seizure_out(StandIn(), windows, checkpoint_dir=tmp_path)
+        evaluate_leave_one_seizure_out(stand_in(ramp=True), windows, checkpoint_dir=tmp_path)
 
 
-def test_corrupt_fold_record_names_the_file(windows, tmp_path):
-    evaluate_leave_one_seizure_out(StandIn(), windows, checkpoint_dir=tmp_path)
+def test_corrupt_fold_record_names_the_file(windows, tmp_path, stand_in):
+    evaluate_leave_one_seizure_out(stand_in(ramp=True), windows, checkpoint_dir=tmp_path)
     (tmp_path / "fold-001.json").write_text('{"run": "x", "da')
     with pytest.raises(ValueError, match="fold-001.json: not a readable job record"):
-        evaluate_leave_one_seizure_out(StandIn(), windows, checkpoint_dir=tmp_path)
+        evaluate_leave_one_seizure_out(stand_in(ramp=True), windows, checkpoint_dir=tmp_path)
 
 
-def test_seizure_cv_without_folds_is_refused(windows):
+def test_seizure_cv_without_folds_is_refused(windows, stand_in):
     class NoFolds:
         def split(self, X):
             return iter(())
 
     with pytest.raises(ValueError, match="yielded no fold"):
-        evaluate_leave_one_seizure_out(StandIn(), windows, cv=NoFolds())
+        evaluate_leave_one_seizure_out(stand_in(ramp=True), windows, cv=NoFolds())
 
 
 # ------------------------------------------------------------------- case 6: encoding

@@ -12,14 +12,12 @@ Dask runs are ``slow``.
 from __future__ import annotations
 
 import os
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from joblib import parallel_backend
-from sklearn.base import BaseEstimator
 from sklearn.pipeline import make_pipeline
 
 from neuroattn import NeuroClassifier
@@ -41,32 +39,6 @@ def _threads() -> tuple[int, list[int]]:
     from threadpoolctl import threadpool_info
 
     return torch.get_num_threads(), sorted({p["num_threads"] for p in threadpool_info()})
-
-
-class StandInForecaster(BaseEstimator):
-    """Scores windows by their spread; one alarm 60 s into every monitored file (as in
-    test_seizure.py: the fold loop is under test, not the model)."""
-
-    def __init__(self, smoothing="mean", smoothing_seconds=20.0, min_fraction=0.7,
-                 threshold=0.5, refractory_seconds=None, sop_seconds=180.0):
-        self.smoothing = smoothing
-        self.smoothing_seconds = smoothing_seconds
-        self.min_fraction = min_fraction
-        self.threshold = threshold
-        self.refractory_seconds = refractory_seconds
-        self.sop_seconds = sop_seconds
-
-    def fit(self, X, y):
-        self.classes_ = np.array([0, 1])
-        return self
-
-    def preictal_proba(self, X):
-        return np.asarray(X).std(axis=(1, 2))
-
-    def monitor(self, recording, **kwargs):
-        times = np.arange(4.0, recording.duration, 4.0)
-        return SimpleNamespace(times=times, probability=np.full(times.shape, 0.9),
-                               alarms=np.array([60.0]))
 
 
 def _where(tag):
@@ -171,7 +143,7 @@ def test_fmri_folds_at_once_equal_one_at_a_time(fmri, tmp_path):
         f"fold-{k:03d}.json" for k in range(3)]
 
 
-def test_seizure_folds_at_once_equal_one_at_a_time(tmp_path):
+def test_seizure_folds_at_once_equal_one_at_a_time(tmp_path, stand_in):
     from neuroattn.data.seizure import extract_windows, read_chbmit_summary
     from neuroattn.data.simulate import simulate_seizure_recordings
 
@@ -181,9 +153,9 @@ def test_seizure_folds_at_once_equal_one_at_a_time(tmp_path):
         interictal_gap_hours=1.0, margin_seconds=60, sfreq=64, random_state=1)
     windows = extract_windows(read_chbmit_summary(sim.summary_path), window_seconds=4.0,
                               l_freq=1.0, h_freq=30.0, **LABELS)
-    one = evaluate_leave_one_seizure_out(StandInForecaster(), windows)
+    one = evaluate_leave_one_seizure_out(stand_in(), windows)
     with parallel_backend("threading"):
-        two = evaluate_leave_one_seizure_out(StandInForecaster(), windows, n_jobs=2,
+        two = evaluate_leave_one_seizure_out(stand_in(), windows, n_jobs=2,
                                              checkpoint_dir=tmp_path / "folds")
     assert one["folds"] == two["folds"] and one["events"] == two["events"]
     assert one["alarms"] == two["alarms"] and len(two["folds"]) == 3

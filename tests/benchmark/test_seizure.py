@@ -13,7 +13,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator
 
 from neuroattn.benchmark.seizure import (
     evaluate_leave_one_seizure_out,
@@ -29,33 +28,6 @@ LABELS = dict(sph_seconds=30.0, sop_seconds=180.0, min_interictal_seconds=1800.0
               postictal_seconds=120.0)
 
 
-class StandInForecaster(BaseEstimator):
-    """Scores windows by their mean; raises one alarm 60 s into every monitored file."""
-
-    def __init__(self, smoothing="mean", smoothing_seconds=20.0, min_fraction=0.7,
-                 threshold=0.5, refractory_seconds=None, sop_seconds=180.0):
-        self.smoothing = smoothing
-        self.smoothing_seconds = smoothing_seconds
-        self.min_fraction = min_fraction
-        self.threshold = threshold
-        self.refractory_seconds = refractory_seconds
-        self.sop_seconds = sop_seconds
-
-    def fit(self, X, y):
-        self.classes_ = np.array([0, 1])
-        self.monitor_kwargs_ = []
-        return self
-
-    def preictal_proba(self, X):
-        return np.asarray(X).std(axis=(1, 2))
-
-    def monitor(self, recording, **kwargs):
-        self.monitor_kwargs_.append(kwargs)
-        times = np.arange(4.0, recording.duration, 4.0)
-        return SimpleNamespace(times=times, probability=np.full(times.shape, 0.9),
-                               alarms=np.array([60.0]))
-
-
 @pytest.fixture(scope="module")
 def windows(tmp_path_factory):
     sim = simulate_seizure_recordings(
@@ -67,8 +39,8 @@ def windows(tmp_path_factory):
                            l_freq=1.0, h_freq=30.0, **LABELS)
 
 
-def test_alarms_are_counted_per_fold(windows):
-    res = evaluate_leave_one_seizure_out(StandInForecaster(), windows)
+def test_alarms_are_counted_per_fold(windows, stand_in):
+    res = evaluate_leave_one_seizure_out(stand_in(), windows)
     folds = res["folds"]
     assert len(folds) == 2
     # each fold monitors its seizure's file (one alarm, inside the whole-file span)
@@ -79,8 +51,8 @@ def test_alarms_are_counted_per_fold(windows):
     assert table["n_alarms"].tolist() == [f["n_alarms"] for f in folds]
 
 
-def test_labelling_and_band_pass_come_from_the_windows(windows):
-    res = evaluate_leave_one_seizure_out(StandInForecaster(), windows)
+def test_labelling_and_band_pass_come_from_the_windows(windows, stand_in):
+    res = evaluate_leave_one_seizure_out(stand_in(), windows)
     for key, value in LABELS.items():
         if key != "min_interictal_seconds":
             assert res["events"][key] == value
@@ -90,36 +62,36 @@ def test_labelling_and_band_pass_come_from_the_windows(windows):
         rescore_alarms({"folds": []}, SeizureForecaster())
 
 
-def test_monitor_uses_the_windows_band_pass(windows, monkeypatch):
+def test_monitor_uses_the_windows_band_pass(windows, monkeypatch, stand_in):
     seen = []
-    monkeypatch.setattr(StandInForecaster, "monitor",
+    monkeypatch.setattr(stand_in, "monitor",
                         lambda self, rec, **kw: seen.append(kw) or SimpleNamespace(
                             times=np.array([4.0]), probability=np.array([0.1]),
                             alarms=np.array([])))
-    evaluate_leave_one_seizure_out(StandInForecaster(), windows)
+    evaluate_leave_one_seizure_out(stand_in(), windows)
     assert seen and all(kw["l_freq"] == 1.0 and kw["h_freq"] == 30.0 for kw in seen)
     assert all(kw["ch_names"] == windows.ch_names for kw in seen)
 
 
-def test_splitter_is_a_parameter(windows):
+def test_splitter_is_a_parameter(windows, stand_in):
     class TwoSeizuresPerFold:
         def split(self, X):
             yield np.arange(0), np.arange(len(X.y))
 
-    res = evaluate_leave_one_seizure_out(StandInForecaster(), windows,
+    res = evaluate_leave_one_seizure_out(stand_in(), windows,
                                          cv=LeaveOneSeizureOut())
     assert [f["seizure"] for f in res["folds"]] == sorted(set(windows.seizure[windows.y == 1]))
     with pytest.raises(ValueError, match="one seizure"):
-        evaluate_leave_one_seizure_out(StandInForecaster(), windows, cv=TwoSeizuresPerFold())
+        evaluate_leave_one_seizure_out(stand_in(), windows, cv=TwoSeizuresPerFold())
     with pytest.raises(ValueError, match="cv must be"):
-        evaluate_leave_one_seizure_out(StandInForecaster(), windows, cv=3)
+        evaluate_leave_one_seizure_out(stand_in(), windows, cv=3)
     with pytest.raises(ValueError, match="verbose"):
-        evaluate_leave_one_seizure_out(StandInForecaster(), windows, verbose=True)
+        evaluate_leave_one_seizure_out(stand_in(), windows, verbose=True)
 
 
-def test_verbose_logs_instead_of_printing(windows, caplog, capsys):
+def test_verbose_logs_instead_of_printing(windows, caplog, capsys, stand_in):
     with caplog.at_level("INFO", logger="neuroattn.benchmark.seizure"):
-        evaluate_leave_one_seizure_out(StandInForecaster(), windows, verbose=1)
+        evaluate_leave_one_seizure_out(stand_in(), windows, verbose=1)
     assert capsys.readouterr().out == ""
     assert sum("fold seizure" in r.getMessage() for r in caplog.records) == 2
 
@@ -137,17 +109,18 @@ def _script(name: str):
 
 
 @pytest.fixture
-def seizure_script(monkeypatch):
+def seizure_script(monkeypatch, stand_in):
     """benchmarks/seizure_forecasting.py with the stand-in forecaster fitted per fold;
     the adversarial weight of every evaluated forecaster is recorded in ``seen``."""
     script = _script("seizure_forecasting")
     seen = []
 
-    def stand_in(est, windows, **kwargs):
+    def evaluate_with_stand_in(est, windows, **kwargs):
         seen.append(est.get_params()["adversarial_weight"])
-        return evaluate_leave_one_seizure_out(StandInForecaster(), windows, **kwargs)
+        return evaluate_leave_one_seizure_out(stand_in(), windows, **kwargs)
 
-    monkeypatch.setattr(script, "evaluate_leave_one_seizure_out", stand_in)
+    monkeypatch.setattr(script, "evaluate_leave_one_seizure_out",
+                        evaluate_with_stand_in)
     return script, seen
 
 
@@ -171,7 +144,7 @@ def test_seizure_script_records_the_labelling_of_the_windows(seizure_script, win
     assert "traces" not in result and len(result["alarm_rule_sweep"]) == 16
 
 
-def test_a_seizure_cut_by_a_file_boundary_is_scored_whole(tmp_path):
+def test_a_seizure_cut_by_a_file_boundary_is_scored_whole(tmp_path, stand_in):
     # CHB-MIT lists a seizure that runs into the next file in both files; the event
     # metrics must see one seizure with its real offset (the postictal time that
     # excludes alarms runs from there), not a seizure cut at the end of its file.
@@ -183,5 +156,5 @@ def test_a_seizure_cut_by_a_file_boundary_is_scored_whole(tmp_path):
     recs = read_chbmit_summary(sim.summary_path)
     assert sum(len(r.seizures) for r in recs) == 3  # listed in both files
     win = extract_windows(recs, window_seconds=4.0, **LABELS)
-    res = evaluate_leave_one_seizure_out(StandInForecaster(), win)
+    res = evaluate_leave_one_seizure_out(stand_in(), win)
     np.testing.assert_allclose(sorted(res["seizures"]), sorted(sim.clock_seizures))
