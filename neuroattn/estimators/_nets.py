@@ -389,12 +389,13 @@ class _CoreNetMixin:
             kwargs["generator"] = self.train_generator_
             return self.iterator_train(dataset, **kwargs)
         y = _dataset_targets(dataset)
-        if _drops_last(self._balanced_draws(y), kwargs["batch_size"]):
+        draws = self._balanced_draws(y)
+        if _drops_last(draws, kwargs["batch_size"]):
             kwargs.setdefault("drop_last", True)
         weights = 1.0 / np.bincount(y).astype(float)[y]
         sampler = torch.utils.data.WeightedRandomSampler(
             torch.as_tensor(weights, dtype=torch.double),
-            num_samples=self._balanced_draws(y), replacement=True,
+            num_samples=draws, replacement=True,
             generator=self.train_generator_)
         kwargs.update(shuffle=False, sampler=sampler, generator=None)
         return self.iterator_train(dataset, **kwargs)
