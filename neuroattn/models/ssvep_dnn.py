@@ -37,7 +37,8 @@ class SSVEPDNN(NeuroModel):
        ``head="flatten"`` (the paper's, the default): the ``n_filters * (n_times // 2)``
        values of the temporal feature map. ``head="power"`` (not in the paper): the
        log of the mean square of each of the ``n_filters`` maps over time, ``n_filters``
-       features that no longer depend on the stimulus phase at the window's start.
+       features that no longer depend on the stimulus phase at the window's start,
+       standardised by a batch normalisation (``power_norm``) before the linear layer.
 
     The paper's head reads a time course, a phase template: it needs stimuli whose
     phase is locked to the trial onset (the Tsinghua benchmark, BETA). With a
@@ -65,19 +66,27 @@ class SSVEPDNN(NeuroModel):
         ``"flatten"``: the paper's linear head on the flattened temporal feature map
         (phase-locked stimuli). ``"power"``: a linear head on the log mean power over
         time of each feature map (shift-invariant; for unlocked stimuli).
+    power_norm : bool, default=True
+        With ``head="power"``: batch-normalise the ``n_filters`` log powers (affine,
+        ``BatchNorm1d``) before the linear layer; ignored with ``head="flatten"``.
+        Without it the log powers of the initial N(0, 0.01^2) filters share one large
+        offset (about -15) with a spread of a few hundredths between filters, and on
+        Kalunga2016 the global stage stays at chance (training loss ln 3, see
+        ``benchmarks/bench_ssvep_heads.py``).
 
     Raises
     ------
     ValueError
         If ``n_times`` is under 2 samples, ``n_subbands``, ``n_filters`` or
-        ``kernel_size`` is not a positive integer, a dropout is outside [0, 1), or
-        ``head`` is not "flatten" or "power".
+        ``kernel_size`` is not a positive integer, a dropout is outside [0, 1),
+        ``head`` is not "flatten" or "power", or ``power_norm`` is not a bool.
 
     Notes
     -----
     Input ``(batch, n_subbands, n_chans, n_times)``, output ``(batch, n_outputs)``;
     ``forward_features`` returns ``(batch, n_filters * (n_times // 2))`` (``head=
-    "flatten"``) or ``(batch, n_filters)`` (``head="power"``). With 8
+    "flatten"``) or ``(batch, n_filters)`` (``head="power"``, standardised log powers
+    with ``power_norm``). With 8
     channels, 512 samples (2 s at 256 Hz), 3 sub-bands and 4 classes it has 297,007
     parameters; with the paper's 9 channels, 100 samples and 40 targets, 414,283.
     """
@@ -91,7 +100,7 @@ class SSVEPDNN(NeuroModel):
                  input_window_seconds: float | None = None, *, n_subbands: int = 3,
                  n_filters: int = 120, kernel_size: int = 10,
                  drop_probs: Sequence[float] = (0.1, 0.1, 0.95),
-                 head: str = "flatten") -> None:
+                 head: str = "flatten", power_norm: bool = True) -> None:
         super().__init__(n_chans, n_times, n_outputs, sfreq, chs_info, input_window_seconds)
         for name, value in (("n_subbands", n_subbands), ("n_filters", n_filters),
                             ("kernel_size", kernel_size)):
@@ -105,7 +114,10 @@ class SSVEPDNN(NeuroModel):
             raise ValueError(f"drop_probs must be 3 probabilities in [0, 1), got {drop_probs}.")
         if head not in ("flatten", "power"):
             raise ValueError(f"head must be 'flatten' (the paper's) or 'power', got {head!r}.")
+        if not isinstance(power_norm, bool):
+            raise ValueError(f"power_norm must be True or False, got {power_norm!r}.")
         self.head = head
+        self.power_norm = power_norm
         self.n_subbands = int(n_subbands)
         self.subband_combination = nn.Conv2d(self.n_subbands, 1, 1, bias=False)
         self.spatial_conv = nn.Conv2d(1, n_filters, (self.n_chans, 1))
@@ -118,6 +130,9 @@ class SSVEPDNN(NeuroModel):
         self.temporal_conv = nn.Conv2d(n_filters, n_filters, (1, kernel_size))
         self.feature_drop = nn.Dropout(drop_probs[2])
         n_features = n_filters * (self.n_times // 2) if head == "flatten" else n_filters
+        # standardises the log powers (head="power"); identity otherwise
+        self.feature_norm = (nn.BatchNorm1d(n_filters) if head == "power" and power_norm
+                             else nn.Identity())
         self.final_layer = nn.Linear(n_features, self.n_outputs)
         self._init_weights()
 
@@ -152,7 +167,7 @@ class SSVEPDNN(NeuroModel):
         # (batch, n_filters, 1, n_times // 2)
         x = self.feature_drop(self.temporal_conv(self.temporal_pad(x)))
         if self.head == "power":  # (batch, n_filters): log mean square over time
-            return torch.log(x.square().mean(dim=(2, 3)) + 1e-12)
+            return self.feature_norm(torch.log(x.square().mean(dim=(2, 3)) + 1e-12))
         return x.flatten(1)
 
     def set_dropout(self, drop_probs: Sequence[float]) -> None:

@@ -228,15 +228,18 @@ def test_learns_phase_locked_ssvep_on_held_out_trials():
 
 
 @pytest.mark.realdata
-def test_kalunga2016_two_stage_fit_runs_on_real_recordings(shared_data, monkeypatch,
-                                                           tmp_path):
-    """Two-stage fit on run 1 of subjects 1-2 (13/17/21 Hz, 2-s windows) through MOABB
-    and SubBandFilter: the real-data path runs and the model fits its training run.
+def test_kalunga2016_two_stage_power_head_beats_chance_on_a_held_out_run(
+        shared_data, monkeypatch, tmp_path):
+    """Two-stage fit on run 1 of subjects 1-2 (13/17/21 Hz) through MOABB and
+    SubBandFilter, as the shipped SSVEP-DNN-2stage-crop trains (2-s crops of 4-s trials
+    from 1 s after the cue), scored on the first 2 s of run 2: the power head
+    (batch-normalised log powers) reads Kalunga2016's unlocked flicker on held-out
+    trials.
 
-    Held-out accuracy on this dataset is at chance (0.31-0.42 on run 2; CCA 0.65-0.81):
-    the flicker is continuous, so the phase at trial onset varies and the paper's
-    architecture learns phase templates (tutorials/plot_ssvep_dnn.py shows it). It is
-    not asserted here; ``test_learns_phase_locked_ssvep_on_held_out_trials`` is.
+    Measured when written: 0.625 (subject 1) and 0.417 (subject 2), mean 0.52; with
+    ``model__power_norm=False`` both subjects get one class for every trial (0.333), as
+    the global stage stays at chance (training loss ln 3). The paper's flatten head
+    learns phase templates and scores at chance on run 2 (tutorials/plot_ssvep_dnn.py).
     """
     monkeypatch.setenv("MNE_DATA", str(shared_data / "mne_data"))
     monkeypatch.setenv("MOABB_DOWNLOAD_PROVIDER", "upstream")
@@ -246,20 +249,25 @@ def test_kalunga2016_two_stage_fit_runs_on_real_recordings(shared_data, monkeypa
     from moabb.datasets import Kalunga2016
     from moabb.paradigms import SSVEP
 
-    epochs, y, meta = SSVEP(n_classes=3, fmin=3, fmax=100).get_data(
+    epochs, y, meta = SSVEP(n_classes=3, fmin=3, fmax=100, tmin=-1.0, tmax=3.0).get_data(
         Kalunga2016(), subjects=[1, 2], return_epochs=True)
-    X = SubBandFilter(stim_freqs=[13, 17, 21], n_subbands=3,
-                      window_seconds=2.0).fit_transform(epochs)
+    X = SubBandFilter(stim_freqs=[13, 17, 21], n_subbands=3, upper_edge=44.0,
+                      window_seconds=4.0).fit_transform(epochs)
     subject, run = meta["subject"].to_numpy(), meta["run"].astype(str).to_numpy()
     train = run == run[0]
-    assert X.shape == (96, 3, 8, 512) and train.sum() == 48
-    clf = SSVEPClassifier(random_state=0, device="cpu", max_epochs=60, finetune_max_epochs=30,
-                          weight_decay=0.1, model__n_filters=16, model__kernel_size=32)
+    assert X.shape == (96, 3, 8, 1024) and train.sum() == 48
+    clf = SSVEPClassifier(random_state=0, device="cpu", max_epochs=20, batch_size=16,
+                          crop_seconds=2.0, sfreq=256.0, stim_freqs=[13, 17, 21],
+                          finetune_max_epochs=60, finetune_drop_probs=(0.1, 0.1, 0.5),
+                          model__n_filters=32, model__kernel_size=32, model__head="power",
+                          model__drop_probs=(0.1, 0.1, 0.5))
     clf.fit(X[train], y[train], groups=subject[train])
     np.testing.assert_array_equal(clf.subjects_, [1, 2])
-    assert np.mean(clf.predict(X[train], groups=subject[train]) == y[train]) > 0.9
     proba = clf.predict_proba(X[~train], groups=subject[~train])
     assert proba.shape == (48, 3) and np.allclose(proba.sum(1), 1, atol=1e-5)
+    held_out = np.mean(clf.classes_[proba.argmax(1)] == y[~train])
+    # chance is 1/3; over 48 held-out trials 0.45 is 1.7 binomial sd above it
+    assert held_out > 0.45, held_out
 
 
 def test_a_failed_fine_tuning_leaves_the_estimator_unfitted(monkeypatch):

@@ -44,6 +44,7 @@ def test_set_dropout():
     (dict(kernel_size=0), "kernel_size"),
     (dict(drop_probs=(0.1, 0.1)), "drop_probs"),
     (dict(head="mean"), "head must be 'flatten'"),
+    (dict(head="power", power_norm="yes"), "power_norm must be True or False"),
 ])
 def test_bad_arguments(kwargs, match):
     args = dict(n_chans=2, n_times=20, n_outputs=2)
@@ -66,6 +67,20 @@ def test_power_head_features_and_size():
     assert model.forward_features(torch.randn(2, 3, 4, 64)).shape == (2, 6)
     assert model.final_layer.in_features == 6
     assert create_model("ssvep_dnn", n_chans=4, n_times=64, n_outputs=3).head == "flatten"
+
+
+@pytest.mark.parametrize("kwargs, normalised", [
+    (dict(head="power"), True), (dict(head="power", power_norm=False), False),
+    (dict(head="flatten"), False)])
+def test_power_head_standardises_its_log_powers(kwargs, normalised):
+    torch.manual_seed(0)
+    model = create_model("ssvep_dnn", n_chans=4, n_times=64, n_outputs=3, n_filters=6,
+                         **kwargs).train()
+    features = model.forward_features(100.0 * torch.randn(32, 3, 4, 64))
+    assert isinstance(model.feature_norm, torch.nn.BatchNorm1d) == normalised
+    if kwargs["head"] == "power":  # in training, each log power is standardised per batch
+        mean = features.mean(0).abs().max().item()
+        assert (mean < 1e-4) if normalised else (mean > 1.0), mean
 
 
 def _sines(phase):
