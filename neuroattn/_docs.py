@@ -170,7 +170,13 @@ docdict["training_params"] = """model : str | type, default=@
         Epochs without improvement before early stopping.
     callbacks : list | None, default=@
         Extra skorch callbacks (``(name, callback)`` pairs or callbacks). They belong to
-        a training run: :meth:`save` does not store them.
+        a training run: :meth:`save` does not store them. As in skorch, ``on_batch_end``
+        receives the batch's loss tensor as ``loss`` and finds it as a float in
+        ``net.history[-1, "batches", -1, "train_loss"]`` (``"valid_loss"`` on
+        validation batches). The core copies batch losses from the device when the
+        history is read, at the latest at the end of each epoch: a fit whose callbacks
+        do not read the history during the epoch waits for the GPU once an epoch, not
+        at every batch.
     checkpoint_dir : str | Path | None, default=@
         Folder in which the training state (weights, optimizer, critic, scheduler,
         early-stopping state, history) is written after every epoch, atomically, with

@@ -285,8 +285,9 @@ class AcceleratedNetMixin(AccelerateMixin):
       unscaled gradients once per optimizer step (not per accumulated batch);
     - prediction autocasts like training (outputs returned as float32); prediction
       batches are sharded and gathered only when several processes run;
-    - the batch losses of an epoch are read from the device once, at its end, not
-      batch by batch (unless a progress bar or a distributed history needs them);
+    - batch losses are read from the device when the history is read (by a callback
+      during the epoch, at the latest when the epoch ends), not batch by batch
+      (:class:`~neuroattn.estimators._history.LossHistory`);
     - ``compile=True`` that fails at the first forward warns and continues eagerly.
     """
 
@@ -447,28 +448,30 @@ class AcceleratedNetMixin(AccelerateMixin):
         if iterator is None:
             return
         from skorch.dataset import get_len
-        from skorch.history import History
 
-        per_batch = not isinstance(self.history, History) or any(
-            type(cb).__name__ == "ProgressBar" for _, cb in self.callbacks_)
-        losses = []
+        from ._history import LossHistory
+
+        # A LossHistory keeps each batch's loss on the device until the history is
+        # read: by a callback during the epoch (a progress bar, a logger, a batch-
+        # stepped scheduler), at the latest when this loop ends. skorch reads
+        # loss.item() after every batch, a device sync each; other histories (skorch's
+        # DistributedHistory) still do.
+        history = self.history
+        lazy = isinstance(history, LossHistory)
         batch_count = 0
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            if per_batch:
-                self.history.record_batch(prefix + "_loss", step["loss"].item())
-            else:
-                losses.append(step["loss"].detach())
-                self.history.record_batch(prefix + "_loss", float("nan"))
-            size = get_len(batch[0]) if isinstance(batch, (tuple, list)) else get_len(batch)
-            self.history.record_batch(prefix + "_batch_size", size)
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-            batch_count += 1
-        if losses:  # one device-to-host copy per epoch
-            values = torch.stack([v.float().reshape(()) for v in losses]).cpu().tolist()
-            batches = self.history[-1]["batches"]
-            recorded = [b for b in batches if prefix + "_loss" in b][-len(values):]
-            for entry, value in zip(recorded, values):
-                entry[prefix + "_loss"] = value
-        self.history.record(prefix + "_batch_count", batch_count)
+        try:
+            for batch in iterator:
+                self.notify("on_batch_begin", batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
+                if lazy:
+                    history.hold(prefix + "_loss", step["loss"])
+                else:
+                    history.record_batch(prefix + "_loss", step["loss"].item())
+                size = get_len(batch[0]) if isinstance(batch, (tuple, list)) else get_len(batch)
+                history.record_batch(prefix + "_batch_size", size)
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+                batch_count += 1
+        finally:  # an interrupted epoch leaves no NaN behind either
+            if lazy:
+                history.flush()
+        history.record(prefix + "_batch_count", batch_count)

@@ -17,7 +17,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import ProgressBar
-from skorch.dataset import ValidSplit
 
 from ..data import signal_metadata
 from ..models import NeuroModel, model_registry
@@ -35,6 +34,7 @@ from ._nets import (
     ResumableEarlyStopping,
     ResumableLRScheduler,
     TrainStep,
+    ValidationViewSplit,
     WarmupCosineLR,
     resolve_device,
 )
@@ -253,8 +253,8 @@ class NeuroEstimatorMixin(SignalInputMixin):
             module, f"{type(self).__name__}")
         split = None
         if self.validation_fraction is not None:
-            split = ValidSplit(self.validation_fraction, stratified=is_classifier(self),
-                               random_state=seed)
+            split = ValidationViewSplit(self.validation_fraction,
+                                        stratified=is_classifier(self), random_state=seed)
         kwargs = dict(
             module=module, criterion=self._criterion, optimizer=torch.optim.AdamW,
             lr=self.lr, optimizer__weight_decay=self.weight_decay, max_epochs=self.max_epochs,

@@ -13,8 +13,11 @@ import numpy as np
 import torch
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from skorch.dataset import ValidSplit
+from skorch.history import History
 
 from ._accelerate import AcceleratedNetMixin
+from ._history import LossHistory
 
 __all__ = ["TrainStep", "WarmupCosineLR", "resolve_device", "epoch_seeds"]
 
@@ -206,6 +209,27 @@ class TrainStep:
             getattr(self, name).load_state_dict(value)
 
 
+class ValidationViewSplit(ValidSplit):
+    """skorch's :class:`~skorch.dataset.ValidSplit` whose validation subset is read
+    through the dataset's ``validation_view()`` when it has one.
+
+    A training Dataset may read an item differently for training than a prediction
+    would (a fresh random crop of an SSVEP trial,
+    :class:`~neuroattn.estimators._ssvep_crops.CropDataset`); its
+    ``validation_view()`` returns the same items read as prediction reads them, so the
+    validation loss (and early stopping on it) scores what ``predict`` decides on.
+    The split itself (which items validate) is skorch's; the training subset is
+    unchanged.
+    """
+
+    def __call__(self, dataset, y=None, groups=None):
+        train, valid = super().__call__(dataset, y=y, groups=groups)
+        view = getattr(dataset, "validation_view", None)
+        if callable(view):
+            valid = torch.utils.data.Subset(view(), valid.indices)
+        return train, valid
+
+
 class TrainingInterrupted(BaseException):
     """Raised through skorch (which swallows ``KeyboardInterrupt``) when a fit is
     interrupted; the estimator turns it back into a ``KeyboardInterrupt``."""
@@ -266,6 +290,14 @@ class _CoreNetMixin:
     run_seed = 0
     resume_state_: dict | None = None
 
+    def initialize_history(self):
+        # Batch losses stay on the device until the history is read (_history.py).
+        if self.history_ is None or type(self.history_) is History:
+            self.history_ = LossHistory()
+        else:
+            self.history_.clear()
+        return self
+
     def initialize_optimizer(self, *args, **kwargs):
         super().initialize_optimizer(*args, **kwargs)
         if self.train_step_ is not None:
@@ -319,8 +351,6 @@ class _CoreNetMixin:
 
     def load_training_state(self, state: dict) -> None:
         """Restore :meth:`training_state` plus ``state["history"]`` into this net."""
-        from skorch.history import History
-
         self.module_.load_state_dict(state["module"])
         self.optimizer_.load_state_dict(state["optimizer"])
         if self.train_step_ is not None:
@@ -329,7 +359,7 @@ class _CoreNetMixin:
         for name, cb_state in state["callbacks"].items():
             if name in callbacks and hasattr(callbacks[name], "load_checkpoint_state"):
                 callbacks[name].load_checkpoint_state(cb_state)
-        self.history = History(state["history"])
+        self.history = LossHistory(state["history"])
 
     # ------------------------------------------------------- per-epoch seeds
     @property
