@@ -72,7 +72,8 @@ class CropDataset(torch.utils.data.Dataset):
     The start is drawn uniformly from ``0 .. n_times - n_crop`` with torch's global
     generator each time an item is read, so every epoch sees a fresh crop of each trial
     (reproducible: the training loop reseeds torch per epoch). With ``scale``, each
-    crop is divided by its own standard deviation, as a test window is.
+    crop is divided by its own standard deviation, as a test window is. Validation
+    (``validation_fraction``) reads :meth:`validation_view`: first crops only.
 
     Parameters
     ----------
@@ -84,17 +85,29 @@ class CropDataset(torch.utils.data.Dataset):
         Samples per crop, ``<= n_times``.
     scale : bool
         Divide each crop by its standard deviation.
+    first : bool
+        Always the first ``n_crop`` samples (no draw): what prediction reads.
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, n_crop: int, scale: bool) -> None:
+    def __init__(self, X: np.ndarray, y: np.ndarray, n_crop: int, scale: bool,
+                 first: bool = False) -> None:
         self.X, self.y, self.n_crop, self.scale = X, y, int(n_crop), bool(scale)
+        self.first = bool(first)
 
     def __len__(self) -> int:
         return len(self.X)
 
+    def validation_view(self) -> CropDataset:
+        """The same trials read as prediction reads them: the first crop of each,
+        scaled alike. The training core validates on this view (skorch's validation
+        split takes its subset from it, see ``_nets.ValidationViewSplit``), so
+        ``valid_loss`` scores the decision ``predict`` makes."""
+        return CropDataset(self.X, self.y, self.n_crop, self.scale, first=True)
+
     def __getitem__(self, i: int):
         i = int(i)
-        start = int(torch.randint(0, self.X.shape[-1] - self.n_crop + 1, (1,)).item())
+        start = 0 if self.first else int(
+            torch.randint(0, self.X.shape[-1] - self.n_crop + 1, (1,)).item())
         x = self.X[i:i + 1, ..., start:start + self.n_crop]
         if self.scale:
             x = scale_trials(x)

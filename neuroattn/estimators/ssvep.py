@@ -103,7 +103,8 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         ``round(crop_seconds * sfreq)`` samples (``n_times_``); trials at prediction
         need at least that many. None (the default, the paper's training): one window,
         the whole trial. Needs ``sfreq`` and ``stim_freqs``. With ``scale="trial"``
-        each crop is scaled on its own.
+        each crop is scaled on its own. With ``validation_fraction``, validation reads
+        the first crop of each held-out trial, as prediction does.
     sfreq : float | None, default=None
         Sampling frequency of ``X`` in Hz; used only with ``crop_seconds``.
     stim_freqs : sequence of float | None, default=None
