@@ -58,6 +58,29 @@ def linear_skip(X: Any, y: Any, C: float = 0.05) -> tuple[np.ndarray, float]:
     return W, float(lr.intercept_[0] - w @ scaler.mean_)
 
 
+def _network_defaults() -> dict[str, Any]:
+    """NeuroClassifier's parameters and defaults, less the ones the skip fixes."""
+    from ..estimators import NeuroClassifier
+
+    params = NeuroClassifier("brain_network_transformer").get_params(deep=False)
+    for fixed in ("model", "random_state"):
+        params.pop(fixed)
+    return params
+
+
+def _check_network_params(params: dict[str, Any]) -> None:
+    from ..estimators._base import ROUTED_PREFIXES
+
+    known = _network_defaults()
+    unknown = sorted(k for k in params if k not in known and not k.startswith(ROUTED_PREFIXES))
+    if unknown:
+        hint = (" (the network is always brain_network_transformer)" if "model" in unknown
+                else "")
+        raise ValueError(f"LinearSkipTransformer: unknown parameter(s) {unknown}{hint}; "
+                         f"expected C, cv, random_state, model__*/optimizer__* or one of "
+                         f"NeuroClassifier's: {sorted(known)}.")
+
+
 def _with_diagonal(X: np.ndarray, logits: np.ndarray) -> np.ndarray:
     out = np.array(X, dtype=np.float32, copy=True)
     idx = np.arange(out.shape[1])
@@ -111,12 +134,27 @@ class LinearSkipTransformer(ClassifierMixin, BaseEstimator):
         self.params = params
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"C": self.C, "cv": self.cv, "random_state": self.random_state, **self.params}
+        """Parameters of the skip (``C``, ``cv``, ``random_state``) and of its network:
+        every :class:`~neuroattn.estimators.NeuroClassifier` parameter (defaults unless
+        given), so ``set_params``, ``clone`` and ``neuroattn benchmark --device`` /
+        ``--max-epochs`` reach the network as they reach a NeuroClassifier step."""
+        return {"C": self.C, "cv": self.cv, "random_state": self.random_state,
+                **_network_defaults(), **self.params}
 
     def set_params(self, **params: Any) -> LinearSkipTransformer:
+        """Set skip or network parameters (see :meth:`get_params`).
+
+        Raises
+        ------
+        ValueError
+            If a name is neither the skip's nor a NeuroClassifier parameter
+            (``model__*`` and ``optimizer__*`` are routed), or is ``model`` (the
+            network is always ``brain_network_transformer``).
+        """
         for key in ("C", "cv", "random_state"):
             if key in params:
                 setattr(self, key, params.pop(key))
+        _check_network_params(params)
         self.params.update(params)
         return self
 
@@ -140,14 +178,16 @@ class LinearSkipTransformer(ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If ``X`` is not square and symmetric, ``y`` is not binary, ``C <= 0`` or
-            ``cv`` is not an int >= 2; all before any training.
+            If ``X`` is not square and symmetric, ``y`` is not binary, ``C <= 0``,
+            ``cv`` is not an int >= 2, or a network parameter is unknown; all before
+            any training.
         """
         from sklearn.model_selection import StratifiedKFold
 
         from ..estimators import NeuroClassifier
         from ..models.brain_network_transformer import BrainNetworkTransformer
 
+        _check_network_params(self.params)
         if isinstance(self.C, bool) or not isinstance(self.C, (int, float)) or self.C <= 0:
             raise ValueError(f"C must be a positive number, got {self.C!r}.")
         if isinstance(self.cv, bool) or not isinstance(self.cv, (int, np.integer)) \
