@@ -364,8 +364,10 @@ class BrainMAEPretrainer(NeuroEstimatorMixin, TransformerMixin, BaseEstimator):
         if self.level == "segment":
             return emb
         n = int(groups.max()) + 1
-        sums = np.zeros((n, emb.shape[1]))
-        np.add.at(sums, groups, emb)
+        # segment -> subject sums as one sparse product (np.add.at is unbuffered and slow)
+        onehot = sp.csr_matrix((np.ones(len(groups)), (groups, np.arange(len(groups)))),
+                               shape=(n, len(groups)))
+        sums = onehot @ emb.astype(np.float64, copy=False)
         return sums / np.bincount(groups, minlength=n)[:, None]
 
     # ------------------------------------------------------------ fine-tuning
