@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 from .._docs import fill_estimator_doc
 from ..data import check_signal_array
 from ..data._convert import _is_epochs
+from ._adabn import adapted_copy, check_adaptable
 from ._base import TRAINING_CONSTRAINTS, NeuroEstimatorMixin
 from ._nets import _Classifier
 from ._params import encode_class_targets
@@ -110,6 +111,17 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
     stim_freqs : sequence of float | None, default=None
         Stimulus frequencies in Hz; used only with ``crop_seconds``, which must be at
         least one period of the lowest.
+    adapt_unseen : bool, default=False
+        Trials scored by the global model (subjects not seen at ``fit``; every trial
+        when ``groups`` is None) are scored by a copy of it whose batch-normalisation
+        statistics are re-estimated on those trials, one copy per subject in ``groups``
+        (AdaBN, Li et al. 2018, https://doi.org/10.1016/j.patcog.2018.03.005). No label
+        is used, but the scoring is transductive: a trial's prediction depends on the
+        other trials of its subject passed in the same call, so pass a subject's trials
+        together (at least 2; a calibration block, or a leave-one-subject-out test
+        subject). The model must hold batch normalisation (``ssvep_dnn`` with
+        ``head="power"``). Fine-tuned subjects are scored by their own models as
+        without it.
 
     Attributes
     ----------
@@ -148,6 +160,7 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         "crop_seconds": [Interval(Real, 0, None, closed="neither"), None],
         "sfreq": [Interval(Real, 0, None, closed="neither"), None],
         "stim_freqs": [tuple, list, np.ndarray, None],
+        "adapt_unseen": ["boolean"],
     }
 
     def __init__(self, model: str | type = "ssvep_dnn", *, max_epochs: int = 100,
@@ -157,7 +170,8 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
                  finetune_drop_probs: tuple[float, ...] | None = (0.6, 0.6, 0.95),
                  scale: str | None = "trial", crop_seconds: float | None = None,
                  sfreq: float | None = None, stim_freqs: Any = None,
-                 lr_scheduler: str | None = None, validation_fraction: float | None = None,
+                 adapt_unseen: bool = False, lr_scheduler: str | None = None,
+                 validation_fraction: float | None = None,
                  early_stopping: bool = False, patience: int = 10,
                  callbacks: list | None = None, device: str = "auto",
                  mixed_precision: str = "no", gradient_accumulation_steps: int = 1,
@@ -327,8 +341,9 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         ------
         ValueError
             If a parameter is invalid, ``X`` is not sub-band trials, ``y`` has fewer than
-            2 classes, ``groups`` has another length than ``X``, or a subject has trials
-            of one class only (its fine-tuning would learn a constant).
+            2 classes, ``groups`` has another length than ``X``, a subject has trials
+            of one class only (its fine-tuning would learn a constant), or
+            ``adapt_unseen`` is set for a model without batch normalisation.
         """
         self._check_params()
         for name in (*_KEPT, "subjects_"):
@@ -350,6 +365,8 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
                         f"({self.classes_[labels].tolist()}); fine-tuning needs at least 2 "
                         "classes per subject: drop the subject or pass groups=None.")
         self.sfreq_, self.chs_info_, self.ch_names_ = None, None, None
+        if self.adapt_unseen:  # refused before training, not at the first predict
+            check_adaptable(super()._rebuild_module(), "adapt_unseen=True")
         rng = check_random_state(self.random_state)
         seed = self._seed(rng)
         self._train(self._train_data(data, y_enc), y_enc, seed=seed)
@@ -431,14 +448,27 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
             unseen = sorted({g for g in groups.tolist() if g not in known}, key=str)
             if unseen and self.subjects_.size:
                 warnings.warn(f"Subjects {unseen[:10]} were not seen at fit (fitted: "
-                              f"{self.subjects_.tolist()[:10]}): the global model scores "
-                              "their trials.", UserWarning, stacklevel=3)
+                              f"{self.subjects_.tolist()[:10]}): the global model"
+                              f"{' (its statistics adapted to each)' if self.adapt_unseen else ''}"
+                              " scores their trials.", UserWarning, stacklevel=3)
         container = self.module_
         device = next(container.parameters()).device
         out = np.empty((data.shape[0], self.n_outputs_), dtype=np.float32)
-        for k in np.unique(index):
-            model = container.global_model if k < 0 else container.subject_models[k]
-            rows = np.flatnonzero(index == k)
+        jobs = [(container.subject_models[k], np.flatnonzero(index == k))
+                for k in np.unique(index) if k >= 0]
+        unseen = np.flatnonzero(index < 0)
+        if unseen.size and self.adapt_unseen:  # one adapted copy per unseen subject
+            order: dict = {}
+            keys = np.zeros(len(unseen), int) if groups is None else np.array(
+                [order.setdefault(g, len(order)) for g in groups[unseen].tolist()])
+            for g in np.unique(keys):
+                rows = unseen[keys == g]
+                who = "the trials" if groups is None else f"subject {groups[rows[0]].tolist()!r}"
+                jobs.append((adapted_copy(container.global_model, data[rows], device, who,
+                                          "adapt_unseen=True"), rows))
+        elif unseen.size:
+            jobs.append((container.global_model, unseen))
+        for model, rows in jobs:
             was_training = model.training
             model.eval()
             try:
@@ -471,3 +501,4 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         :meth:`decision_function` (unknown subjects and None use the global model)."""
         labels = self._forward(X, groups).argmax(axis=1)
         return self.classes_[labels]
+
