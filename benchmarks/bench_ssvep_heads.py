@@ -4,11 +4,24 @@
 copy of subject 3's scored run, left out); ``score``: train on run 1, test on run 2. Per
 variant: subject-specific and two-stage (global stage on every subject's run 1 less a
 run repeating a test run, then fine-tuned per subject), with CCA and FB-TS+LR on the
-same trials. Needs MNE_DATA at MOABB's cache, MOABB_DOWNLOAD_PROVIDER=upstream and a
-writable HOME. Prints the table and writes ``<out>/ssvep_heads_<mode>.json``.
+same trials.
+
+``subjects`` (session 7, how the shipped two-stage settings were chosen): only subjects
+1-4 are scored (``SELECT_SUBJECTS``), so that subjects 5-8 stay unseen by the choice. For
+each of them, the global stage trains on every trial of the other 7 subjects (less a run
+repeating one of the held-out subject's runs) and scores all of the held-out subject's
+trials (leave-one-subject-out); then, on 5 stratified folds of the held-out subject's
+trials (``StratifiedKFold(5, shuffle=True, random_state=7)``, not MOABB's folds), a copy
+is fine-tuned on 4 folds and scores the fifth (within-subject). CCA and FB-TS+LR-crop are
+scored on the same splits.
+
+Needs MNE_DATA at MOABB's cache, MOABB_DOWNLOAD_PROVIDER=upstream and a writable HOME.
+Prints the table and writes ``<out>/ssvep_heads_<mode>_<variants>.json``.
 
     OMP_NUM_THREADS=1 nice -n 5 python benchmarks/bench_ssvep_heads.py score \\
         flatten,power_k32_d5 0.5,1.0,2.0 [out_dir]
+    OMP_NUM_THREADS=1 nice -n 5 python benchmarks/bench_ssvep_heads.py subjects \\
+        bn_nonorm,bn_ft30,bn_ft60 0.5,1.0,2.0 [out_dir]
 """
 
 from __future__ import annotations
@@ -50,7 +63,18 @@ VARIANTS = {  # all measured in ``select`` mode at 1 s (see the closing note)
                       finetune_drop_probs=(0.1, 0.1, 0.5)),
     "crop_ft60_e30": dict(_POWER, crop=True, max_epochs=30, finetune_max_epochs=60,
                           finetune_drop_probs=(0.1, 0.1, 0.5)),
+    # session 7: the power head's log powers batch-normalised (model__power_norm, now the
+    # default; every variant above ran without it). ``subjects`` mode: global stage of 20
+    # epochs, then fine-tuning at lr 1e-3 and the training dropout.
+    "bn_nonorm": dict(_POWER, crop=True, max_epochs=20, model__power_norm=False),
+    "bn_ft30": dict(_POWER, crop=True, max_epochs=20, finetune_max_epochs=30,
+                    finetune_lr=1e-3, finetune_drop_probs=(0.1, 0.1, 0.5)),
+    "bn_ft60": dict(_POWER, crop=True, max_epochs=20, finetune_max_epochs=60,
+                    finetune_lr=1e-3, finetune_drop_probs=(0.1, 0.1, 0.5)),
+    "bn_ft30_lr3e4": dict(_POWER, crop=True, max_epochs=20, finetune_max_epochs=30,
+                          finetune_lr=3e-4),
 }
+SELECT_SUBJECTS = (1, 2, 3, 4)
 TRIAL_SECONDS = 4.0  # tmin=-1 .. tmax=3 around Kalunga2016's interval: cue + 1 s .. + 5 s
 
 
@@ -101,12 +125,66 @@ def splits(trials: dict, mode: str) -> list:
     return out
 
 
+def by_subject(trials: dict, variants: list, windows: list) -> dict:
+    """``subjects`` mode: leave-one-subject-out global stage and 5-fold fine-tuning on
+    each of ``SELECT_SUBJECTS`` (see the module docstring). Returns ``{(method, window,
+    "global"|"two-stage"|"-"|"loso"): [accuracy per held-out subject]}``."""
+    peers = load_pipelines(names=["CCA", "FB-TS+LR"])
+    crop_peer = StridedCropClassifier(peers["FB-TS+LR"], sfreq=SFREQ)
+    long_band = SubBandFilter(FREQS, 3, sfreq=SFREQ, upper_edge=44.0,
+                              window_seconds=TRIAL_SECONDS)
+    bands = {s: long_band.fit_transform(trials[s][0].get_data(units="uV")) for s in SUBJECTS}
+    res: dict = {}
+    for window in windows:
+        n = int(round(window * SFREQ))
+        crop_peer.set_params(crop_seconds=window)
+        for held in SELECT_SUBJECTS:
+            # the other subjects' trials, less a run repeating one of the held-out
+            # subject's (recording_ids gives a copy its original's identifier)
+            rows = {s: ~np.isin(trials[s][4], trials[held][4])
+                    for s in SUBJECTS if s != held}
+            X_g = np.concatenate([bands[s][r] for s, r in rows.items()])
+            fb_g = np.concatenate([trials[s][1][r] for s, r in rows.items()])
+            y_g = np.concatenate([trials[s][2][r] for s, r in rows.items()])
+            epochs, fb, y, _, _ = trials[held]
+            cropped = epochs.copy().crop(epochs.tmin, epochs.tmin + (n - 1) / SFREQ)
+            folds = list(StratifiedKFold(5, shuffle=True, random_state=7).split(fb, y))
+            # peers: across subjects, then within the held-out subject's folds
+            cca = peers["CCA"]  # training-free: its fit reads only the labels
+            res.setdefault(("CCA", window, "loso"), []).append(cca.fit(cropped, y).score(
+                cropped, y))
+            res.setdefault(("CCA", window, "-"), []).append(np.mean(
+                [cca.fit(cropped[a], y[a]).score(cropped[b], y[b]) for a, b in folds]))
+            res.setdefault(("FB-TS+LR-crop", window, "loso"), []).append(
+                crop_peer.fit(fb_g, y_g).score(fb[..., :n, :], y))
+            res.setdefault(("FB-TS+LR-crop", window, "-"), []).append(np.mean(
+                [crop_peer.fit(fb[a], y[a]).score(fb[b][..., :n, :], y[b])
+                 for a, b in folds]))
+            for v in variants:
+                t0 = time.perf_counter()
+                net = network(v, window).fit(X_g, y_g)
+                res.setdefault((v, window, "global"), []).append(net.score(bands[held], y))
+                if net.finetune_max_epochs:
+                    scores = []
+                    for a, b in folds:
+                        net.fine_tune(bands[held][a], y[a], subject=held)
+                        predicted = net.predict(bands[held][b], groups=np.full(len(b), held))
+                        scores.append(float(np.mean(predicted == y[b])))
+                    res.setdefault((v, window, "two-stage"), []).append(float(np.mean(scores)))
+                print(f"{window} subject {held} {v} {time.perf_counter() - t0:.0f}s",
+                      flush=True)
+    return res
+
+
 def main() -> None:
     mode, variants = sys.argv[1], sys.argv[2].split(",")
     windows = [float(w) for w in sys.argv[3].split(",")]
     out_dir = Path(sys.argv[4] if len(sys.argv) > 4 else "benchmarks/results")
     torch.set_num_threads(1)
     trials = load_trials()
+    if mode == "subjects":
+        report(by_subject(trials, variants, windows), mode, variants, out_dir)
+        return
     per_fold = splits(trials, mode)
     peers = load_pipelines(names=["CCA", "FB-TS+LR"])
     peers["FB-TS+LR-crop"] = StridedCropClassifier(peers["FB-TS+LR"], sfreq=SFREQ)
@@ -155,6 +233,11 @@ def main() -> None:
                     res.setdefault((v, window, "two-stage"), []).append(
                         float(np.mean(predicted == yte)))
                 print(f"{window} fold {f} {v} {time.perf_counter() - t0:.0f}s", flush=True)
+    report(res, mode, variants, out_dir)
+
+
+def report(res: dict, mode: str, variants: list, out_dir: Path) -> None:
+    """Print the mean per (method, window, stage) and write the per-fold scores."""
     print(f"MODE={mode}")
     for k, v in sorted(res.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])):
         print(f"{k[0]:>14} {k[1]:4.1f} {k[2]:>9} {np.mean(v):.3f}  n={len(v)}")
