@@ -243,7 +243,8 @@ def report(res: dict, mode: str, variants: list, out_dir: Path) -> None:
         print(f"{k[0]:>14} {k[1]:4.1f} {k[2]:>9} {np.mean(v):.3f}  n={len(v)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / f"ssvep_heads_{mode}_{'_'.join(variants)}.json", "w") as f:
-        json.dump({f"{k[0]}|{k[1]}|{k[2]}": v for k, v in res.items()}, f, indent=1)
+        json.dump({"command": "OMP_NUM_THREADS=1 nice -n 5 python " + " ".join(sys.argv),
+                   **{f"{k[0]}|{k[1]}|{k[2]}": v for k, v in res.items()}}, f, indent=1)
 
 
 if __name__ == "__main__":
