@@ -12,7 +12,9 @@ Default pipelines (``DEFAULT``): CCA, TRCA, MsetCCA, FB-TS+LR; ``FB-TS+LR-crop``
 fitted on every window-long crop, 0.25 s apart, of the 4-s training trials, predicting
 from the first window of each test trial); ``SSVEP-DNN-crop`` and
 ``SSVEP-DNN-2stage-crop`` (``SSVEPClassifier(crop_seconds=window)``: a fresh window-long
-crop of each 4-s training trial per epoch, the first window of each test trial). The crop
+crop of each 4-s training trial per epoch, the first window of each test trial);
+``SSVEP-DNN-2stage-crop-AdaBN`` (its global model with batch-normalisation statistics
+re-estimated on each unseen subject's trials, transductive; leave-one-subject-out only). The crop
 pipelines get 4-s epochs (``TRIAL``) in a MOABB run of their own: same trials and labels,
 same folds. ``SSVEP-DNN`` / ``SSVEP-DNN-2stage`` (one window per trial) on request. In
 leave-one-subject-out only the two-stage DNN runs (its global model; a subject-specific
@@ -67,10 +69,13 @@ EVALUATIONS = ("within_session", "cross_subject")
 #: on run 1 with benchmarks/bench_ssvep_heads.py select); SSVEP-DNN / SSVEP-DNN-2stage
 #: (one window per trial) on request.
 DEFAULT = ("CCA", "TRCA", "MsetCCA", "FB-TS+LR", "FB-TS+LR-crop", "SSVEP-DNN-crop",
-           "SSVEP-DNN-2stage-crop")
+           "SSVEP-DNN-2stage-crop", "SSVEP-DNN-2stage-crop-AdaBN")
 #: Leave-one-subject-out trains any DNN on the other subjects alone: the subject-specific
 #: DNN would be the two-stage one's global model again, so only the latter runs there.
 SUBJECT_ONLY = ("SSVEP-DNN", "SSVEP-DNN-crop")
+#: Adapts only the global model's scoring of unseen subjects: within-session (fine-tuned
+#: subjects) it is SSVEP-DNN-2stage-crop again, so it runs leave-one-subject-out only.
+CROSS_ONLY = ("SSVEP-DNN-2stage-crop-AdaBN",)
 
 
 def itr(accuracy: float, n_targets: int, seconds: float) -> float:
@@ -113,6 +118,38 @@ def pipelines(window: float, dnn_epochs: int | None, names: list[str] | None = N
                     and params[key] > 0:
                 pipe.set_params(**{key: dnn_epochs})
     return pipes
+
+
+def model_cost(windows: tuple, repeats: int = 200) -> dict:
+    """``ssvep_dnn`` as the crop pipelines build it (power head, 32 filters, kernel 32; 8
+    channels, 3 sub-bands, 3 classes) and with the paper's flatten head: parameters and
+    the median CPU time of one trial's forward pass (1 thread, eval mode, no gradient)
+    per window, in ms."""
+    import torch
+
+    from neuroattn import create_model
+
+    torch.set_num_threads(1)
+    out = {}
+    for head in ("power", "flatten"):
+        for window in windows:
+            n = int(round(window * 256.0))
+            model = create_model("ssvep_dnn", n_chans=8, n_times=n, n_outputs=3,
+                                 n_subbands=3, n_filters=32, kernel_size=32, head=head,
+                                 drop_probs=(0.1, 0.1, 0.5)).eval()
+            x = torch.randn(1, 3, 8, n)
+            times = []
+            with torch.no_grad():
+                for _ in range(repeats // 10):  # warm-up
+                    model(x)
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    model(x)
+                    times.append(time.perf_counter() - start)
+            out[f"{head}@{window}"] = {
+                "parameters": sum(p.numel() for p in model.parameters()),
+                "median_ms": 1e3 * float(sorted(times)[len(times) // 2])}
+    return out
 
 
 def declared() -> dict:
@@ -260,6 +297,7 @@ def main() -> None:
     rows = [pd.DataFrame(old.get("per_subject", []))]
     notes, seconds = set(old.get("notes", [])), dict(old.get("seconds", {}))
     memory = dict(old.get("peak_memory_mb_one_fit_subject_1", {}))
+    cost = dict(old.get("ssvep_dnn_parameters_and_latency", {}))
     done = {(r["evaluation"], float(r["window_seconds"]), r["pipeline"])
             for r in old.get("per_subject", [])}
     command = "OMP_NUM_THREADS=1 nice -n 5 python " + " ".join(sys.argv)
@@ -285,6 +323,7 @@ def main() -> None:
                                  "seconds": seconds,
                                  "peak_memory_mb_one_fit_subject_1": memory,
                                  "peak_memory_window_seconds": args.memory_window,
+                                 "ssvep_dnn_parameters_and_latency": cost,
                                  "summary": summary.to_dict("records"),
                                  "per_subject": scores[[
                                      "evaluation", "window_seconds", "pipeline", "subject",
@@ -294,7 +333,8 @@ def main() -> None:
     for window in windows:
         for evaluation in evaluations:
             todo = [n for n in names if (evaluation, float(window), n) not in done
-                    and not (evaluation == "cross_subject" and n in SUBJECT_ONLY)]
+                    and not (evaluation == "cross_subject" and n in SUBJECT_ONLY)
+                    and not (evaluation == "within_session" and n in CROSS_ONLY)]
             pipes = pipelines(window, dnn_epochs, todo) if todo else {}
             # one MOABB run per group (same folds: run's random_state): the plain
             # pipelines on window-long epochs, then each crop pipeline on TRIAL-long ones
@@ -320,6 +360,7 @@ def main() -> None:
         for name in names:
             if name not in memory:
                 memory[name] = peak_memory_mb(name, args.memory_window, subjects)
+        cost.update(model_cost(windows))
     summary = save()
     print("\n" + summary.to_string(index=False))
 
