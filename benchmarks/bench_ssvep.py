@@ -91,10 +91,12 @@ def is_crop(pipe) -> bool:
                for k, v in pipe.get_params().items())
 
 
-def pipelines(window: float, dnn_epochs: int | None, names: list[str] | None = None) -> dict:
+def pipelines(window: float, dnn_epochs: int | None, names: list[str] | None = None,
+              dnn_seed: int | None = None) -> dict:
     """The pipelines at one decision window: a crop pipeline's crops are ``window`` long
     (its SubBandFilter keeps the whole ``TRIAL``); the others' SubBandFilter window is
-    ``window``. ``FB-TS+LR-crop``: ``FB-TS+LR`` on strided crops (0.25 s apart)."""
+    ``window``. ``FB-TS+LR-crop``: ``FB-TS+LR`` on strided crops (0.25 s apart).
+    ``dnn_seed``: the networks' ``random_state`` instead of the YAML's (0)."""
     from neuroattn.estimators._ssvep_crops import StridedCropClassifier
 
     names = list(names or DEFAULT)
@@ -111,6 +113,10 @@ def pipelines(window: float, dnn_epochs: int | None, names: list[str] | None = N
                 pipe.set_params(**{key: window})
             if key.endswith("__window_seconds"):
                 pipe.set_params(**{key: TRIAL if crop else window})
+            if dnn_seed is not None and key.endswith("__random_state") \
+                    and key.count("__") == 1 \
+                    and key.replace("__random_state", "__max_epochs") in params:
+                pipe.set_params(**{key: dnn_seed})
             if dnn_epochs is not None and key.endswith("__max_epochs") \
                     and key.count("__") == 1:
                 pipe.set_params(**{key: dnn_epochs})
@@ -275,6 +281,9 @@ def main() -> None:
                         help="decision window (s) of the one-fit peak-memory measurement")
     parser.add_argument("--no-reference", action="store_true",
                         help="do not add TRCA (the reference of the ratios) to --pipelines")
+    parser.add_argument("--dnn-seed", type=int,
+                        help="random_state of the networks (default: the YAMLs' 0); use "
+                             "another --out per seed")
     parser.add_argument("--fresh", action="store_true",
                         help="ignore the cells already in <out>/bench_ssvep.json")
     args = parser.parse_args()
@@ -335,7 +344,7 @@ def main() -> None:
             todo = [n for n in names if (evaluation, float(window), n) not in done
                     and not (evaluation == "cross_subject" and n in SUBJECT_ONLY)
                     and not (evaluation == "within_session" and n in CROSS_ONLY)]
-            pipes = pipelines(window, dnn_epochs, todo) if todo else {}
+            pipes = pipelines(window, dnn_epochs, todo, args.dnn_seed) if todo else {}
             # one MOABB run per group (same folds: run's random_state): the plain
             # pipelines on window-long epochs, then each crop pipeline on TRIAL-long ones
             groups = [[n for n in pipes if not is_crop(pipes[n])]]
