@@ -7,13 +7,14 @@ run repeating a test run, then fine-tuned per subject), with CCA and FB-TS+LR on
 same trials.
 
 ``subjects`` (session 7, how the shipped two-stage settings were chosen): only subjects
-1-4 are scored (``SELECT_SUBJECTS``), so that subjects 5-8 stay unseen by the choice. For
+1-4 are scored (``SELECT_SUBJECTS``), so that no score of subjects 5-8 enters the choice. For
 each of them, the global stage trains on every trial of the other 7 subjects (less a run
 repeating one of the held-out subject's runs) and scores all of the held-out subject's
 trials (leave-one-subject-out); then, on 5 stratified folds of the held-out subject's
 trials (``StratifiedKFold(5, shuffle=True, random_state=7)``, not MOABB's folds), a copy
 is fine-tuned on 4 folds and scores the fifth (within-subject). CCA and FB-TS+LR-crop are
-scored on the same splits.
+scored on the same splits. Subjects 5-8's trials train those global stages (as the
+other subjects' trials do), but no score of theirs enters the choice.
 
 Needs MNE_DATA at MOABB's cache, MOABB_DOWNLOAD_PROVIDER=upstream and a writable HOME.
 Prints the table and writes ``<out>/ssvep_heads_<mode>_<variants>.json``.
@@ -22,6 +23,8 @@ Prints the table and writes ``<out>/ssvep_heads_<mode>_<variants>.json``.
         flatten,power_k32_d5 0.5,1.0,2.0 [out_dir]
     OMP_NUM_THREADS=1 nice -n 5 python benchmarks/bench_ssvep_heads.py subjects \\
         bn_nonorm,bn_ft30,bn_ft60 0.5,1.0,2.0 [out_dir]
+    OMP_NUM_THREADS=1 nice -n 5 python benchmarks/bench_ssvep_heads.py subjects \\
+        bn_adabn 0.5,1.0,2.0 benchmarks/results --no-peers
 """
 
 from __future__ import annotations
@@ -73,6 +76,10 @@ VARIANTS = {  # all measured in ``select`` mode at 1 s (see the closing note)
                     finetune_lr=1e-3, finetune_drop_probs=(0.1, 0.1, 0.5)),
     "bn_ft30_lr3e4": dict(_POWER, crop=True, max_epochs=20, finetune_max_epochs=30,
                           finetune_lr=3e-4),
+    # the global stage scoring the held-out subject with AdaBN (adapt_unseen): its
+    # "global" row is the adapted score (bn_ft60's "global" row is the plain one)
+    "bn_adabn": dict(_POWER, crop=True, max_epochs=20, finetune_max_epochs=0,
+                     adapt_unseen=True),
 }
 SELECT_SUBJECTS = (1, 2, 3, 4)
 TRIAL_SECONDS = 4.0  # tmin=-1 .. tmax=3 around Kalunga2016's interval: cue + 1 s .. + 5 s
@@ -125,9 +132,10 @@ def splits(trials: dict, mode: str) -> list:
     return out
 
 
-def by_subject(trials: dict, variants: list, windows: list) -> dict:
+def by_subject(trials: dict, variants: list, windows: list, peers_on: bool = True) -> dict:
     """``subjects`` mode: leave-one-subject-out global stage and 5-fold fine-tuning on
-    each of ``SELECT_SUBJECTS`` (see the module docstring). Returns ``{(method, window,
+    each of ``SELECT_SUBJECTS`` (see the module docstring); ``peers_on=False`` skips
+    CCA and FB-TS+LR-crop (``--no-peers``). Returns ``{(method, window,
     "global"|"two-stage"|"-"|"loso"): [accuracy per held-out subject]}``."""
     peers = load_pipelines(names=["CCA", "FB-TS+LR"])
     crop_peer = StridedCropClassifier(peers["FB-TS+LR"], sfreq=SFREQ)
@@ -150,16 +158,17 @@ def by_subject(trials: dict, variants: list, windows: list) -> dict:
             cropped = epochs.copy().crop(epochs.tmin, epochs.tmin + (n - 1) / SFREQ)
             folds = list(StratifiedKFold(5, shuffle=True, random_state=7).split(fb, y))
             # peers: across subjects, then within the held-out subject's folds
-            cca = peers["CCA"]  # training-free: its fit reads only the labels
-            res.setdefault(("CCA", window, "loso"), []).append(cca.fit(cropped, y).score(
-                cropped, y))
-            res.setdefault(("CCA", window, "-"), []).append(np.mean(
-                [cca.fit(cropped[a], y[a]).score(cropped[b], y[b]) for a, b in folds]))
-            res.setdefault(("FB-TS+LR-crop", window, "loso"), []).append(
-                crop_peer.fit(fb_g, y_g).score(fb[..., :n, :], y))
-            res.setdefault(("FB-TS+LR-crop", window, "-"), []).append(np.mean(
-                [crop_peer.fit(fb[a], y[a]).score(fb[b][..., :n, :], y[b])
-                 for a, b in folds]))
+            if peers_on:
+                cca = peers["CCA"]  # training-free: its fit reads only the labels
+                res.setdefault(("CCA", window, "loso"), []).append(cca.fit(cropped, y).score(
+                    cropped, y))
+                res.setdefault(("CCA", window, "-"), []).append(np.mean(
+                    [cca.fit(cropped[a], y[a]).score(cropped[b], y[b]) for a, b in folds]))
+                res.setdefault(("FB-TS+LR-crop", window, "loso"), []).append(
+                    crop_peer.fit(fb_g, y_g).score(fb[..., :n, :], y))
+                res.setdefault(("FB-TS+LR-crop", window, "-"), []).append(np.mean(
+                    [crop_peer.fit(fb[a], y[a]).score(fb[b][..., :n, :], y[b])
+                     for a, b in folds]))
             for v in variants:
                 t0 = time.perf_counter()
                 net = network(v, window).fit(X_g, y_g)
@@ -177,13 +186,15 @@ def by_subject(trials: dict, variants: list, windows: list) -> dict:
 
 
 def main() -> None:
-    mode, variants = sys.argv[1], sys.argv[2].split(",")
-    windows = [float(w) for w in sys.argv[3].split(",")]
-    out_dir = Path(sys.argv[4] if len(sys.argv) > 4 else "benchmarks/results")
+    peers_on = "--no-peers" not in sys.argv
+    argv = [a for a in sys.argv if a != "--no-peers"]
+    mode, variants = argv[1], argv[2].split(",")
+    windows = [float(w) for w in argv[3].split(",")]
+    out_dir = Path(argv[4] if len(argv) > 4 else "benchmarks/results")
     torch.set_num_threads(1)
     trials = load_trials()
     if mode == "subjects":
-        report(by_subject(trials, variants, windows), mode, variants, out_dir)
+        report(by_subject(trials, variants, windows, peers_on), mode, variants, out_dir)
         return
     per_fold = splits(trials, mode)
     peers = load_pipelines(names=["CCA", "FB-TS+LR"])
