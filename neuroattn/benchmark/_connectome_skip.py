@@ -151,11 +151,12 @@ class LinearSkipTransformer(ClassifierMixin, BaseEstimator):
             (``model__*`` and ``optimizer__*`` are routed), or is ``model`` (the
             network is always ``brain_network_transformer``).
         """
+        network = {k: v for k, v in params.items() if k not in ("C", "cv", "random_state")}
+        _check_network_params(network)  # all checked before any is set
         for key in ("C", "cv", "random_state"):
             if key in params:
-                setattr(self, key, params.pop(key))
-        _check_network_params(params)
-        self.params.update(params)
+                setattr(self, key, params[key])
+        self.params.update(network)
         return self
 
     def _logits(self, X: np.ndarray) -> np.ndarray:

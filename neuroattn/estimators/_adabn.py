@@ -26,7 +26,7 @@ def check_adaptable(model: torch.nn.Module, parameter: str = "adapt") -> None:
 
 
 def adapted_copy(model: torch.nn.Module, data: np.ndarray, device: torch.device | str,
-                 who: str = "the trials", parameter: str = "adapt") -> torch.nn.Module:
+                 who: str = "the trials given", parameter: str = "adapt") -> torch.nn.Module:
     """A copy of ``model`` whose batch-normalisation statistics are those of ``data``.
 
     Every ``BatchNorm`` layer's running mean and variance are replaced by the statistics
@@ -59,8 +59,9 @@ def adapted_copy(model: torch.nn.Module, data: np.ndarray, device: torch.device 
     check_adaptable(model, parameter)
     if data.shape[0] < 2:
         raise ValueError(f"{parameter} re-estimates batch-normalisation statistics from "
-                         f"the trials of each unseen subject, but {who} has "
-                         f"{data.shape[0]}: pass at least 2 trials of a subject together.")
+                         f"the trials of each unseen subject, but {who} came with "
+                         f"{data.shape[0]} trial(s): pass at least 2 trials of a subject "
+                         "together.")
     adapted = copy.deepcopy(model).eval()
     for m in adapted.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):

@@ -6,8 +6,9 @@ finish before the next can be queued. :class:`LossHistory` keeps the batch's los
 tensor instead and writes the floats in one device-to-host copy when the history is
 next read -- by a callback during the epoch (``net.history[-1, "batches", -1,
 "train_loss"]``, a progress bar, a logger), or at the latest when the epoch's loop
-ends. Readers therefore always see floats, as with skorch's ``History``; nobody
-reading means one copy an epoch.
+ends. A reader that indexes the history sees floats, as with skorch's ``History``
+(a callback that keeps a reference to an epoch's dict from before its batches ran
+sees the values as they were then); nobody reading means one copy an epoch.
 """
 
 from __future__ import annotations

@@ -118,8 +118,9 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
         (AdaBN, Li et al. 2018, https://doi.org/10.1016/j.patcog.2018.03.005). No label
         is used, but the scoring is transductive: a trial's prediction depends on the
         other trials of its subject passed in the same call, so pass a subject's trials
-        together (at least 2; a calibration block, or a leave-one-subject-out test
-        subject). The model must hold batch normalisation (``ssvep_dnn`` with
+        together (at least 2; the statistics are noisy with few trials; a
+        calibration block, or a leave-one-subject-out test subject), in one forward
+        pass. The model must hold batch normalisation (``ssvep_dnn`` with
         ``head="power"``). Fine-tuned subjects are scored by their own models as
         without it.
 
@@ -366,7 +367,8 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
                         "classes per subject: drop the subject or pass groups=None.")
         self.sfreq_, self.chs_info_, self.ch_names_ = None, None, None
         if self.adapt_unseen:  # refused before training, not at the first predict
-            check_adaptable(super()._rebuild_module(), "adapt_unseen=True")
+            with torch.device("meta"):  # no memory, no draw from torch's global generator
+                check_adaptable(super()._rebuild_module(), "adapt_unseen=True")
         rng = check_random_state(self.random_state)
         seed = self._seed(rng)
         self._train(self._train_data(data, y_enc), y_enc, seed=seed)
@@ -458,12 +460,13 @@ class SSVEPClassifier(ClassifierMixin, NeuroEstimatorMixin, BaseEstimator):
                 for k in np.unique(index) if k >= 0]
         unseen = np.flatnonzero(index < 0)
         if unseen.size and self.adapt_unseen:  # one adapted copy per unseen subject
-            order: dict = {}
+            order: dict = {}  # subject -> key, in order of first appearance
             keys = np.zeros(len(unseen), int) if groups is None else np.array(
                 [order.setdefault(g, len(order)) for g in groups[unseen].tolist()])
+            names = list(order) or [None]
             for g in np.unique(keys):
                 rows = unseen[keys == g]
-                who = "the trials" if groups is None else f"subject {groups[rows[0]].tolist()!r}"
+                who = "the trials given" if names[g] is None else f"subject {names[g]!r}"
                 jobs.append((adapted_copy(container.global_model, data[rows], device, who,
                                           "adapt_unseen=True"), rows))
         elif unseen.size:

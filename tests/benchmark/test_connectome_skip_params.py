@@ -99,3 +99,11 @@ def test_fmri_device_reaches_the_skip_network(monkeypatch):
     run_transformer_methods(train, test, ["bnt_tangent_skip"],
                             {**FAST, "device": "cpu", "model__n_heads": 2}, {}, 0)
     assert seen == ["cpu"]
+
+
+def test_a_refused_set_params_changes_nothing():
+    skip = LinearSkipTransformer(C=1.0)
+    before = skip.get_params()
+    with pytest.raises(ValueError):
+        skip.set_params(C=7.0, bogus=1)
+    assert skip.get_params() == before

@@ -85,8 +85,8 @@ def test_each_unseen_subject_gets_its_own_copy_and_fine_tuned_ones_none():
 
 @pytest.mark.parametrize("case, match", [
     ("flatten head", "adapt_unseen=True needs a model with batch normalisation"),
-    ("one unseen trial", "subject 3 has 1: pass at least 2 trials"),
-    ("one trial, no groups", "the trials has 1"),
+    ("one unseen trial", "subject 3 came with 1 trial"),
+    ("one trial, no groups", "the trials given came with 1 trial"),
 ])
 def test_bad_input(case, match):
     X, y, groups = _data()
@@ -102,3 +102,29 @@ def test_bad_input(case, match):
             clf.predict(X[-1:], groups=groups[-1:])
         else:
             clf.predict(X[-1:])
+
+
+@pytest.mark.parametrize("kind", ["object ints", "pandas strings", "list"])
+def test_subjects_of_any_label_type(kind):
+    import pandas as pd
+
+    X, y, groups = _data()
+    labels = {"object ints": np.asarray(groups, dtype=object),
+              "pandas strings": pd.Series([f"s{g}" for g in groups]),
+              "list": [f"s{g}" for g in groups]}[kind]
+    seen = groups < 3
+    clf = SSVEPClassifier(adapt_unseen=True, **_POWER).fit(X[seen], y[seen])
+    proba = clf.predict_proba(X, groups=labels)  # every subject unseen: adapted per subject
+    for s in (1, 2, 3):
+        mine = groups == s
+        np.testing.assert_allclose(proba[mine], clf.predict_proba(X[mine]), atol=1e-6)
+
+
+def test_fit_leaves_torchs_global_generator_alone():
+    X, y, _ = _data()
+    draws = []
+    for adapt in (False, True):
+        torch.manual_seed(123)
+        SSVEPClassifier(adapt_unseen=adapt, **_POWER).fit(X, y)
+        draws.append(torch.rand(1).item())
+    assert draws[0] == draws[1]
