@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: fresh-process measurement and peak memory.
+"""Helpers shared by the benchmark scripts: fresh-process measurement, peak memory and
+one-trial latency.
 
 Benchmarks run as scripts (``python benchmarks/bench_x.py``), so this module is imported
 as ``_common`` from the scripts' own folder; it is not part of the package.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue as queue_module
 import resource
+import statistics
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,3 +63,20 @@ def run_in_fresh_process(target: Callable[..., None], *args: Any) -> Any:
                                        f"{proc.exitcode} without reporting") from None
     finally:
         proc.join()
+
+
+def latency_ms(model: Any, x: Any, repeats: int = 50, warmup: int = 5) -> float:
+    """Median time of ``model(x)`` in ms over ``repeats`` calls after ``warmup`` calls, in
+    eval mode without gradients (``model`` is a ``torch.nn.Module``, ``x`` its input)."""
+    import torch
+
+    model.eval()
+    times = []
+    with torch.no_grad():
+        for _ in range(warmup):
+            model(x)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)

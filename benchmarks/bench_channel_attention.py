@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 import warnings
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import latency_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPE = dict(n_chans=22, n_times=1000, n_outputs=4)
@@ -68,20 +68,6 @@ def _throughput(model: torch.nn.Module, n_steps: int, batch: int = 64) -> float:
     for _ in range(n_steps):
         step()
     return batch * n_steps / (time.perf_counter() - start)
-
-
-@torch.no_grad()
-def _latency_ms(model: torch.nn.Module, n: int = 50) -> float:
-    model.eval()
-    x = torch.randn(1, SHAPE["n_chans"], SHAPE["n_times"])
-    for _ in range(5):
-        model(x)
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        model(x)
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def _accuracy(attention: str | None, seeds: list[int], epochs: int, n_train: int,
@@ -138,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, model in _models(attention).items():
         rows[name] = {"parameters": sum(p.numel() for p in model.parameters()),
                       "train_trials_per_s": round(_throughput(model, args.steps), 1),
-                      "latency_1_trial_ms": round(_latency_ms(model), 3)}
+                      "latency_1_trial_ms": round(latency_ms(model, torch.randn(
+                          1, SHAPE["n_chans"], SHAPE["n_times"])), 3)}
         print(name, rows[name], flush=True)
     bd = rows["braindecode AttentionBaseNet"]
     fast = rows["neuroattn ChannelAttentionNet (factorised)"]

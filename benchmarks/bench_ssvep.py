@@ -46,13 +46,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import multiprocessing
-import resource
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+from _common import latency_ms, peak_rss_mb, run_in_fresh_process
 
 from neuroattn.benchmark import (
     load_pipelines,
@@ -143,18 +142,10 @@ def model_cost(windows: tuple, repeats: int = 200) -> dict:
             model = create_model("ssvep_dnn", n_chans=8, n_times=n, n_outputs=3,
                                  n_subbands=3, n_filters=32, kernel_size=32, head=head,
                                  drop_probs=(0.1, 0.1, 0.5)).eval()
-            x = torch.randn(1, 3, 8, n)
-            times = []
-            with torch.no_grad():
-                for _ in range(repeats // 10):  # warm-up
-                    model(x)
-                for _ in range(repeats):
-                    start = time.perf_counter()
-                    model(x)
-                    times.append(time.perf_counter() - start)
             out[f"{head}@{window}"] = {
                 "parameters": sum(p.numel() for p in model.parameters()),
-                "median_ms": 1e3 * float(sorted(times)[len(times) // 2])}
+                "median_ms": latency_ms(model, torch.randn(1, 3, 8, n), repeats,
+                                        repeats // 10)}
     return out
 
 
@@ -188,34 +179,24 @@ def _peak_memory_child(name: str, window: float, subjects: list[int], queue) -> 
     else:
         index = np.flatnonzero(mine)
         pipe.fit(X[index], y[index])
-    queue.put((_status_kb("VmHWM") - before) / 1024.0)
+    queue.put(peak_rss_mb() - before)
 
 
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
-
-
-def _reset_peak_rss() -> int:
-    """Reset the peak resident set size (Linux ``clear_refs`` 5); the current RSS in KB.
+def _reset_peak_rss() -> float:
+    """Reset the peak resident set size (Linux ``clear_refs`` 5); the current RSS in MB.
     Elsewhere the peak since the process started (the loading included)."""
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
-        return _status_kb("VmRSS")
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
     except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak_rss_mb()
 
 
 def peak_memory_mb(name: str, window: float, subjects: list[int]) -> float:
     """Peak RSS rise (MB) of one fit of pipeline ``name``, in a fresh process."""
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_peak_memory_child, args=(name, window, subjects, queue))
-    proc.start()
-    value = queue.get()
-    proc.join()
-    return float(value)
+    return float(run_in_fresh_process(_peak_memory_child, name, window, subjects))
 
 
 def plot(summary: pd.DataFrame):
